@@ -1,0 +1,4 @@
+// SLB 2014-05-15 actions: domain extensions.
+import type { ActionTable } from '../handler';
+
+export const domainExtensionsActions: ActionTable = {};
