@@ -13,7 +13,10 @@ export class ApiError extends Error {
 }
 
 export const missingParameter = (name: string): ApiError =>
-  new ApiError('MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+  new ApiError(
+    'MissingParameter',
+    `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+  );
 
 export const invalidParameter = (name: string, detail = 'is not valid'): ApiError =>
   new ApiError('InvalidParameter', `The specified parameter "${name}" ${detail}.`);

@@ -10,7 +10,14 @@ export const PRODUCTS = {
 export type Product = keyof typeof PRODUCTS;
 
 /** Parameter values as the typed layer hands them over; arrays of scalars/objects become `Name.N[.Field]`. */
-export type RpcParamValue = string | number | boolean | undefined | null | RpcParamValue[] | { [k: string]: RpcParamValue };
+export type RpcParamValue =
+  | string
+  | number
+  | boolean
+  | undefined
+  | null
+  | RpcParamValue[]
+  | { [k: string]: RpcParamValue };
 
 export interface RpcRequest {
   product: Product;
