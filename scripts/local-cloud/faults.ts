@@ -1,0 +1,110 @@
+// Fault injection for the local cloud: throttling, server errors, latency, per-action quotas and busy
+// answers on writes. Decisions come from a seeded PRNG (mulberry32), so for a given seed and the same
+// sequence of calls the same calls fail: chaos tests are reproducible.
+
+import { ApiError } from './errors';
+
+export interface FaultConfig {
+  /** 0-1: share of calls answered 400 Throttling.User */
+  throttleRate?: number;
+  /** 0-1: share of calls answered 500 InternalError or 503 ServiceUnavailable */
+  errorRate?: number;
+  /** delay before every answer */
+  latencyMs?: number;
+  /** calls per rolling minute per action; beyond it 400 Throttling.Api */
+  quotas?: Record<string, number>;
+  /** 0-1: share of write calls answered 400 ServiceIsConfiguring */
+  busyRate?: number;
+  seed?: number;
+}
+
+const RATE_FIELDS = ['throttleRate', 'errorRate', 'busyRate'] as const;
+
+/** Validates an admin request body; throws with the offending field. */
+export function parseFaultConfig(input: unknown): FaultConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new Error('faults: body must be a JSON object');
+  const o = input as Record<string, unknown>;
+  const known = new Set<string>([...RATE_FIELDS, 'latencyMs', 'quotas', 'seed']);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`faults.${k}: unknown field`);
+  for (const f of RATE_FIELDS) {
+    const v = o[f];
+    if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 1))
+      throw new Error(`faults.${f}: must be a number in [0, 1]`);
+  }
+  if (
+    o.latencyMs !== undefined &&
+    (typeof o.latencyMs !== 'number' || o.latencyMs < 0 || o.latencyMs > 60_000)
+  ) {
+    throw new Error('faults.latencyMs: must be a number in [0, 60000]');
+  }
+  if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isInteger(o.seed)))
+    throw new Error('faults.seed: must be an integer');
+  if (o.quotas !== undefined) {
+    if (o.quotas === null || typeof o.quotas !== 'object')
+      throw new Error('faults.quotas: must be an object');
+    for (const [action, n] of Object.entries(o.quotas)) {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+        throw new Error(`faults.quotas.${action}: must be a non-negative integer`);
+    }
+  }
+  return o as FaultConfig;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class FaultInjector {
+  private config: FaultConfig = {};
+  private random: () => number = mulberry32(0);
+  private readonly recent = new Map<string, number[]>();
+
+  configure(config: FaultConfig): void {
+    this.config = config;
+    this.random = mulberry32(config.seed ?? 0);
+    this.recent.clear();
+  }
+
+  get latencyMs(): number {
+    return this.config.latencyMs ?? 0;
+  }
+
+  /** Throws the injected failure for this call, if any. Never changes state. */
+  check(action: string, write: boolean, nowMs: number): void {
+    const c = this.config;
+    const quota = c.quotas?.[action];
+    if (quota !== undefined) {
+      const times = (this.recent.get(action) ?? []).filter((t) => t > nowMs - 60_000);
+      this.recent.set(action, times);
+      if (times.length >= quota)
+        throw new ApiError('Throttling.Api', 'Request was denied due to api flow control.');
+      times.push(nowMs);
+    }
+    if (c.throttleRate && this.random() < c.throttleRate) {
+      throw new ApiError('Throttling.User', 'Request was denied due to user flow control.');
+    }
+    if (c.errorRate && this.random() < c.errorRate) {
+      throw this.random() < 0.5
+        ? new ApiError('InternalError', 'The request processing has failed due to some unknown error.', 500)
+        : new ApiError(
+            'ServiceUnavailable',
+            'The request has failed due to a temporary failure of the server.',
+            503,
+          );
+    }
+    if (write && c.busyRate && this.random() < c.busyRate) {
+      throw new ApiError(
+        'ServiceIsConfiguring',
+        'The specified service is configuring, please try again later.',
+      );
+    }
+  }
+}

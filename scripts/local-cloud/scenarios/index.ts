@@ -1,0 +1,23 @@
+// Where the local cloud's initial state comes from: a named scenario or a JSON state file.
+
+import { existsSync } from 'node:fs';
+import { type CloudState, emptyState } from '../state';
+import { loadStateFile } from '../store';
+
+export const SCENARIOS = ['mall', 'empty'] as const;
+
+export async function loadScenario(nameOrFile: string, now: Date): Promise<CloudState> {
+  if (nameOrFile === 'empty') return emptyState();
+  if (nameOrFile === 'mall') {
+    const { mallScenario } = await import('./mall');
+    return mallScenario(now);
+  }
+  if (!existsSync(nameOrFile)) {
+    throw new Error(`scenario ${nameOrFile}: neither a known scenario (${SCENARIOS.join(', ')}) nor a file`);
+  }
+  try {
+    return loadStateFile(nameOrFile) ?? emptyState();
+  } catch (err) {
+    throw new Error(`scenario ${nameOrFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

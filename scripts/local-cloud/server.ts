@@ -1,0 +1,301 @@
+// The local cloud: one loopback HTTP port serving SLB 2014-05-15 and CAS 2020-04-07 RPC to the
+// unmodified official clients (routed by API version), plus an admin API under /_emulator/.
+// Each call: route -> verify signature, nonce and timestamp -> injected faults -> handler on a
+// snapshot of the state (restored if the handler fails, so a failed call changes nothing) -> persist.
+
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CAS_VERSION, casActions } from './cas';
+import { ApiError } from './errors';
+import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
+import { type ActionContext, type ActionTable, DEFAULT_LIMITS, type EmulatorLimits } from './handler';
+import { Params } from './params';
+import { loadScenario } from './scenarios';
+import {
+  checkTimestamp,
+  type KeyPair,
+  NonceRegistry,
+  SIGNATURE_QUERY_KEYS,
+  verifySignature,
+} from './signature';
+import { SLB_VERSION, slbActions } from './slb';
+import type { CloudState } from './state';
+import { loadStateFile, redactState, saveStateFile } from './store';
+
+export const DEFAULT_ACCESS_KEY_ID = 'LTAI5tLocalCloudDefault';
+export const DEFAULT_ACCESS_KEY_SECRET = 'LocalCloudSecret-NotForProduction';
+export const DEFAULT_REGION = 'cn-hangzhou';
+
+export interface ProductDef {
+  version: string;
+  /** HostId in error bodies */
+  hostId: string;
+  /** `product=` in the Recommend link */
+  recommendProduct: string;
+  actions: ActionTable;
+}
+
+export const PRODUCTS: Record<string, ProductDef> = {
+  slb: { version: SLB_VERSION, hostId: 'slb.aliyuncs.com', recommendProduct: 'Slb', actions: slbActions },
+  cas: { version: CAS_VERSION, hostId: 'cas.aliyuncs.com', recommendProduct: 'cas', actions: casActions },
+};
+
+export interface LocalCloudOptions {
+  /** 0 (default) picks a free port */
+  port?: number;
+  /** a scenario name ('mall', 'empty'), a state file, or a state (default 'mall') */
+  scenario?: string | CloudState;
+  /** persist the state here (loaded at start if the file exists) */
+  statePath?: string;
+  /** accessKeyId -> key pair (default: the documented local pair) */
+  keys?: Record<string, KeyPair>;
+  now?: () => Date;
+  limits?: Partial<EmulatorLimits>;
+  /** replaces the product table (tests of the framework itself) */
+  products?: Record<string, ProductDef>;
+}
+
+export interface CallCounts {
+  calls: Record<string, number>;
+  errors: Record<string, number>;
+  total: number;
+}
+
+export interface LocalCloud {
+  readonly port: number;
+  /** host:port, as the SDKs' `endpoint` wants it */
+  readonly endpoint: string;
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  readonly regionId: string;
+  /** a deep copy of the current state, unredacted (in-process access for tests) */
+  state(): CloudState;
+  calls(): CallCounts;
+  setFaults(config: FaultConfig): void;
+  setHealth(health: CloudState['backendHealth']): void;
+  /** back to the initial scenario, counters zeroed, faults cleared */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json;charset=utf-8';
+
+function readBody(req: IncomingMessage, limit = 8 * 1024 * 1024): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new ApiError('InvalidParameter', 'The request body is too large.'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const now = options.now ?? (() => new Date());
+  const products = options.products ?? PRODUCTS;
+  const limits: EmulatorLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const keys = new Map(
+    Object.entries(options.keys ?? { [DEFAULT_ACCESS_KEY_ID]: { secret: DEFAULT_ACCESS_KEY_SECRET } }),
+  );
+  const scenario = options.scenario ?? 'mall';
+  const initial: CloudState =
+    typeof scenario === 'string' ? await loadScenario(scenario, now()) : structuredClone(scenario);
+  let state: CloudState = (options.statePath && loadStateFile(options.statePath)) || structuredClone(initial);
+  if (options.statePath) saveStateFile(options.statePath, state);
+
+  const nonces = new NonceRegistry();
+  const faults = new FaultInjector();
+  let counts: CallCounts = { calls: {}, errors: {}, total: 0 };
+  const countError = (code: string) => {
+    counts.errors[code] = (counts.errors[code] ?? 0) + 1;
+  };
+
+  async function handleRpc(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const requestId = randomUUID().toUpperCase();
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    const version = headerValue(req, 'x-acs-version') ?? query.Version;
+    const product = Object.values(products).find((p) => p.version === version);
+    const fail = (err: ApiError, def: ProductDef | undefined) => {
+      countError(err.code);
+      const recommend = `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(err.code)}&product=${def?.recommendProduct ?? 'Slb'}&requestId=${requestId}`;
+      send(res, err.httpStatus, {
+        RequestId: requestId,
+        HostId: def?.hostId ?? 'slb.aliyuncs.com',
+        Code: err.code,
+        Message: err.message,
+        Recommend: recommend,
+      });
+    };
+    try {
+      const body = await readBody(req);
+      if (!version)
+        throw new ApiError(
+          'MissingParameter',
+          'The input parameter "Version" that is mandatory for processing this request is not supplied.',
+        );
+      if (!product)
+        throw new ApiError('InvalidVersion', `Specified parameter Version is not valid: ${version}.`, 400);
+      const caller = verifySignature(
+        { method: req.method ?? 'POST', query, headers: req.headers, body },
+        keys,
+      );
+      const nowMs = now().getTime();
+      checkTimestamp(caller.timestamp, nowMs);
+      nonces.use(caller.accessKeyId, caller.nonce, nowMs);
+
+      const action = headerValue(req, 'x-acs-action') ?? query.Action;
+      const def = action ? product.actions[action] : undefined;
+      if (!action || !def) {
+        throw new ApiError(
+          'InvalidAction.NotFound',
+          `Specified api is not found, please check your url and method.`,
+          404,
+        );
+      }
+      counts.calls[action] = (counts.calls[action] ?? 0) + 1;
+      counts.total++;
+      if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+      faults.check(action, def.write, nowMs);
+
+      // Parameters: the query (minus the signing ones) plus a form body, if the client sent one.
+      const params: Record<string, string> = { ...query };
+      for (const k of SIGNATURE_QUERY_KEYS) delete params[k];
+      if (body.length > 0 && (headerValue(req, 'content-type') ?? '').includes('x-www-form-urlencoded')) {
+        for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params[k] = v;
+      }
+      const snapshot = structuredClone(state);
+      const ctx: ActionContext = {
+        params: new Params(params),
+        state,
+        regionId: params.RegionId || DEFAULT_REGION,
+        now: new Date(nowMs),
+        limits,
+        newId: (prefix) =>
+          `${prefix}${(state.seq++).toString(36).padStart(6, '0')}${randomUUID().replace(/-/g, '').slice(0, 12)}`,
+      };
+      let result: Record<string, unknown>;
+      try {
+        result = def.handler(ctx);
+      } catch (err) {
+        state = snapshot;
+        throw err;
+      }
+      if (def.write && options.statePath) saveStateFile(options.statePath, state);
+      send(res, 200, { RequestId: requestId, ...result });
+    } catch (err) {
+      if (err instanceof ApiError) fail(err, product);
+      else
+        fail(
+          new ApiError('InternalError', 'The request processing has failed due to some unknown error.', 500),
+          product,
+        );
+    }
+  }
+
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const route = `${req.method} ${path}`;
+    try {
+      const body = req.method === 'POST' ? (await readBody(req, 1024 * 1024)).toString('utf8') : '';
+      const json = (): unknown => (body.trim() === '' ? {} : JSON.parse(body));
+      switch (route) {
+        case 'GET /_emulator/state':
+          return send(res, 200, redactState(state));
+        case 'GET /_emulator/calls':
+          return send(res, 200, counts);
+        case 'POST /_emulator/faults':
+          faults.configure(parseFaultConfig(json()));
+          return send(res, 200, { ok: true });
+        case 'POST /_emulator/health':
+          cloud.setHealth(parseHealth(json()));
+          return send(res, 200, { ok: true });
+        case 'POST /_emulator/reset':
+          cloud.reset();
+          return send(res, 200, { ok: true });
+        default:
+          return send(res, 404, { error: `no admin route ${route}` });
+      }
+    } catch (err) {
+      send(res, 400, { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/_emulator/')) {
+      void handleAdmin(req, res, url.pathname);
+    } else if (url.pathname === '/' && (req.method === 'POST' || req.method === 'GET')) {
+      void handleRpc(req, res, url);
+    } else {
+      send(res, 404, {
+        Code: 'InvalidAction.NotFound',
+        Message: 'Specified api is not found, please check your url and method.',
+      });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const cloud: LocalCloud = {
+    port,
+    endpoint: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    regionId: DEFAULT_REGION,
+    state: () => structuredClone(state),
+    calls: () => structuredClone(counts),
+    setFaults: (config) => faults.configure(parseFaultConfig(config)),
+    setHealth: (health) => {
+      state.backendHealth = { ...state.backendHealth, ...health };
+      if (options.statePath) saveStateFile(options.statePath, state);
+    },
+    reset: () => {
+      state = structuredClone(initial);
+      counts = { calls: {}, errors: {}, total: 0 };
+      faults.configure({});
+      nonces.clear();
+      if (options.statePath) saveStateFile(options.statePath, state);
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+  return cloud;
+}
+
+const HEALTH_VALUES = ['normal', 'abnormal', 'unavailable'] as const;
+
+function parseHealth(input: unknown): CloudState['backendHealth'] {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new Error('health: body must be a JSON object');
+  const out: CloudState['backendHealth'] = {};
+  for (const [key, v] of Object.entries(input)) {
+    if (!/^[^:]+:\d{1,5}$/.test(key)) throw new Error(`health.${key}: keys are "<serverId>:<port>"`);
+    if (!(HEALTH_VALUES as readonly unknown[]).includes(v))
+      throw new Error(`health.${key}: must be one of ${HEALTH_VALUES.join(', ')}`);
+    out[key] = v as (typeof HEALTH_VALUES)[number];
+  }
+  return out;
+}
