@@ -1,7 +1,4 @@
 // Test harness: a local cloud on 127.0.0.1:0, and the REAL @alicloud/openapi-client pointed at it.
-import * as OpenApiModule from '@alicloud/openapi-client';
-import * as OpenApiUtilModule from '@alicloud/openapi-util';
-import * as TeaUtilModule from '@alicloud/tea-util';
 import {
   DEFAULT_ACCESS_KEY_ID,
   DEFAULT_ACCESS_KEY_SECRET,
@@ -9,22 +6,7 @@ import {
   type LocalCloudOptions,
   startLocalCloud,
 } from '../../scripts/local-cloud/server';
-
-// These packages are CommonJS with `exports.default`; under ESM interop the default may be nested.
-type Ctor<T> = new (...args: never[]) => T;
-const unwrap = <T>(m: unknown): T =>
-  ((m as { default?: { default?: T } }).default?.default ?? (m as { default?: T }).default ?? m) as T;
-const OpenApiClient =
-  unwrap<Ctor<{ callApi(p: unknown, r: unknown, o: unknown): Promise<{ body: unknown }> }>>(OpenApiModule);
-const OpenApiUtil = unwrap<{ query(q: Record<string, unknown>): Record<string, string> }>(OpenApiUtilModule);
-type Model = new (fields: Record<string, unknown>) => unknown;
-const named = (m: unknown, name: string): Model =>
-  ((m as Record<string, Model | undefined>)[name] ??
-    (m as { default: Record<string, Model> }).default[name]) as Model;
-const Config = named(OpenApiModule, 'Config');
-const Params = named(OpenApiModule, 'Params');
-const OpenApiRequest = named(OpenApiModule, 'OpenApiRequest');
-const RuntimeOptions = named(TeaUtilModule, 'RuntimeOptions');
+import { OpenApi, rpcParams } from '../../shared/cloud/openapi';
 
 export interface TestCloud extends LocalCloud {
   accessKeyId: string;
@@ -48,7 +30,7 @@ export interface ClientOptions {
 }
 
 export function openApiConfig(cloud: TestCloud, o: ClientOptions = {}): unknown {
-  return new Config({
+  return new OpenApi.Config({
     accessKeyId: o.accessKeyId ?? cloud.accessKeyId,
     accessKeySecret: o.accessKeySecret ?? cloud.accessKeySecret,
     securityToken: o.securityToken,
@@ -69,20 +51,14 @@ export async function callApi(
   query: Record<string, unknown>,
   o: ClientOptions = {},
 ): Promise<Record<string, unknown>> {
-  const client = new OpenApiClient(openApiConfig(cloud, o) as never);
-  const params = new Params({
-    action,
-    version: product === 'slb' ? '2014-05-15' : '2020-04-07',
-    protocol: 'HTTPS',
-    pathname: '/',
-    method: 'POST',
-    authType: 'AK',
-    style: 'RPC',
-    reqBodyType: 'formData',
-    bodyType: 'json',
-  });
-  const request = new OpenApiRequest({ query: OpenApiUtil.query(query) });
-  const res = await client.callApi(params, request, new RuntimeOptions({}));
+  const client = new OpenApi.Client(openApiConfig(cloud, o));
+  const version = product === 'slb' ? '2014-05-15' : '2020-04-07';
+  const request = new OpenApi.OpenApiRequest({ query: OpenApi.query(query) });
+  const res = await client.callApi(
+    rpcParams(action, version, 'HTTPS'),
+    request,
+    new OpenApi.RuntimeOptions({}),
+  );
   return res.body as Record<string, unknown>;
 }
 

@@ -1,0 +1,115 @@
+// One error type for every failed cloud call, classified once, by the API's `Code` (never by message
+// text): whether it is worth retrying, whether it is throttling.
+
+/** SLB codes that mean "busy, try again" (reference §3.3). */
+const BUSY_CODES = new Set([
+  'SystemBusy',
+  'OperationBusy',
+  'ServiceIsConfiguring',
+  'ServiceIsStopping',
+  'BackendServer.configuring',
+  'VServerGroupProcessing',
+  'DomainExtensionProcessing',
+  'OperationFailed.ListenerStatusNotSupport',
+  'Operation.Deny',
+  'IncorrectStatus.DomainExtension',
+  'OperationFailed.TokenIsProcessing',
+]);
+const TRANSIENT_CODES = new Set(['ServiceUnavailable', 'InternalError', 'InternalInvokeError']);
+/** Node/undici/httpx transport failures: the request may not have reached the API. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ReadTimeout',
+  'ConnectTimeout',
+  'RequestTimeout',
+]);
+
+export const isThrottling = (code: string): boolean => code.includes('Throttling');
+
+export function isRetryable(code: string, httpStatus: number | undefined): boolean {
+  return (
+    isThrottling(code) ||
+    TRANSIENT_CODES.has(code) ||
+    BUSY_CODES.has(code) ||
+    NETWORK_CODES.has(code) ||
+    (httpStatus !== undefined && httpStatus >= 500)
+  );
+}
+
+export class CloudError extends Error {
+  readonly action: string;
+  readonly code: string;
+  readonly requestId: string | undefined;
+  readonly httpStatus: number | undefined;
+  readonly retryable: boolean;
+
+  constructor(fields: {
+    action: string;
+    code: string;
+    message: string;
+    requestId?: string;
+    httpStatus?: number;
+    cause?: unknown;
+  }) {
+    super(`${fields.action}: ${fields.code}: ${fields.message}`, { cause: fields.cause });
+    this.name = 'CloudError';
+    this.action = fields.action;
+    this.code = fields.code;
+    this.requestId = fields.requestId;
+    this.httpStatus = fields.httpStatus;
+    this.retryable = isRetryable(fields.code, fields.httpStatus);
+  }
+
+  get throttled(): boolean {
+    return isThrottling(this.code);
+  }
+}
+
+interface SdkErrorShape {
+  code?: unknown;
+  statusCode?: unknown;
+  data?: { RequestId?: unknown; Message?: unknown; Code?: unknown } | null;
+  name?: unknown;
+  message?: unknown;
+}
+
+/** Timeout errors from httpx carry no code, only a name; map them to a code once, here. */
+function transportCode(e: SdkErrorShape): string | undefined {
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+  if (e.name === 'RequestTimeoutError' || e.name === 'ReadTimeoutError') return 'ReadTimeout';
+  if (e.name === 'ConnectionTimeoutError' || e.name === 'ConnectTimeoutError') return 'ConnectTimeout';
+  return undefined;
+}
+
+/** Classifies whatever the SDK threw. The message is the API's (no request data, so no secrets). */
+export function toCloudError(action: string, err: unknown): CloudError {
+  if (err instanceof CloudError) return err;
+  const e = (err ?? {}) as SdkErrorShape;
+  const httpStatus = typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const network = transportCode(e);
+  const apiCode =
+    typeof e.data?.Code === 'string' ? e.data.Code : typeof e.code === 'string' ? e.code : undefined;
+  const code = network ?? apiCode ?? (httpStatus !== undefined ? `HTTP${httpStatus}` : 'UnknownError');
+  const message =
+    typeof e.data?.Message === 'string'
+      ? e.data.Message
+      : network
+        ? `network error (${String(e.name ?? e.code)})`
+        : 'request failed';
+  return new CloudError({
+    action,
+    code,
+    message,
+    requestId: typeof e.data?.RequestId === 'string' ? e.data.RequestId : undefined,
+    httpStatus,
+    cause: err,
+  });
+}

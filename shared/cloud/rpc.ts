@@ -1,0 +1,111 @@
+// The one RPC caller: every SLB and CAS action goes through here, over @alicloud/openapi-client's
+// callApi. It picks the endpoint, always sends RegionId, sets explicit timeouts (the library's 3 s
+// default is too short for some writes), draws from the shared rate budget, retries what is
+// retryable with full-jitter backoff, and counts every attempt.
+
+import { type CallAccounting, DEFAULT_ACCOUNTING } from './accounting';
+import { type Clock, SYSTEM_CLOCK } from './clock';
+import { type AccessKey, type CredentialSource, staticCredentials } from './credentials';
+import { endpointFor } from './endpoints';
+import { CloudError, toCloudError } from './errors';
+import { OpenApi, type OpenApiClient, rpcParams } from './openapi';
+import { budgetKey, DEFAULT_RATE_BUDGET, type RateBudget } from './rate-budget';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry';
+import { PRODUCTS, type Product, type RpcCaller, type RpcRequest, type RpcResponse } from './rpc-types';
+
+export interface RpcClientOptions {
+  credentials: CredentialSource | AccessKey;
+  /** host[:port] for every product (the local cloud); then the protocol is HTTP unless given */
+  endpoint?: string;
+  protocol?: 'HTTP' | 'HTTPS';
+  /** 'v3' = ACS3-HMAC-SHA256 (default), 'v2' = HMAC-SHA1 V1 */
+  signatureAlgorithm?: 'v3' | 'v2';
+  /** default 5000 */
+  connectTimeoutMs?: number;
+  /** default 30000 */
+  readTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  budget?: RateBudget;
+  accounting?: CallAccounting;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface RpcClient extends RpcCaller {
+  readonly accounting: CallAccounting;
+}
+
+const isSource = (c: CredentialSource | AccessKey): c is CredentialSource =>
+  typeof (c as CredentialSource).get === 'function';
+
+export function createRpcClient(options: RpcClientOptions): RpcClient {
+  const credentials = isSource(options.credentials)
+    ? options.credentials
+    : staticCredentials(options.credentials);
+  const protocol = options.protocol ?? (options.endpoint ? 'HTTP' : 'HTTPS');
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const budget = options.budget ?? DEFAULT_RATE_BUDGET;
+  const accounting = options.accounting ?? DEFAULT_ACCOUNTING;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const random = options.random ?? Math.random;
+  const runtime = new OpenApi.RuntimeOptions({
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    readTimeout: options.readTimeoutMs ?? 30_000,
+  });
+
+  // One client per (endpoint, key): STS keys rotate, so a new key gets a new client.
+  const clients = new Map<string, OpenApiClient>();
+  function client(endpoint: string, key: AccessKey): OpenApiClient {
+    const id = `${endpoint}\n${key.accessKeyId}\n${key.securityToken ?? ''}`;
+    let c = clients.get(id);
+    if (!c) {
+      c = new OpenApi.Client(
+        new OpenApi.Config({
+          accessKeyId: key.accessKeyId,
+          accessKeySecret: key.accessKeySecret,
+          securityToken: key.securityToken,
+          endpoint,
+          protocol,
+          connectTimeout: options.connectTimeoutMs ?? 5_000,
+          readTimeout: options.readTimeoutMs ?? 30_000,
+          ...(options.signatureAlgorithm === 'v2' ? { signatureAlgorithm: 'v2' } : {}),
+        }),
+      );
+      clients.set(id, c);
+    }
+    return c;
+  }
+
+  async function once(request: RpcRequest, endpoint: string, isRetry: boolean): Promise<RpcResponse> {
+    const key = budgetKey(request.product, request.action, request.regionId);
+    await budget.acquire(key, request.action, request.write);
+    accounting.attempt(request.action, isRetry);
+    try {
+      const c = client(endpoint, await credentials.get());
+      const query = OpenApi.query({ RegionId: request.regionId, ...request.params });
+      const res = await c.callApi(
+        rpcParams(request.action, PRODUCTS[request.product].version, protocol),
+        new OpenApi.OpenApiRequest({ query }),
+        runtime,
+      );
+      budget.succeeded(key, request.action, request.write);
+      return (res.body ?? {}) as RpcResponse;
+    } catch (err) {
+      const e = toCloudError(request.action, err);
+      accounting.failure(e.code);
+      if (e.throttled) budget.throttled(key, request.action, request.write);
+      throw e;
+    }
+  }
+
+  return {
+    accounting,
+    async call(request) {
+      const endpoint = options.endpoint ?? endpointFor(request.product as Product, request.regionId);
+      let attempt = 0;
+      return withRetry(policy, { clock, random }, () => once(request, endpoint, attempt++ > 0));
+    },
+  };
+}
+
+export { CloudError };
