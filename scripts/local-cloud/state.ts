@@ -33,6 +33,8 @@ export interface LoadBalancerRecord {
   deleteProtection: OnOff;
   createTime: string; // ISO, seconds precision
   tags: TagEntry[];
+  /** CreateLoadBalancer's idempotency token */
+  clientToken?: string;
 }
 
 /** Everything Create/Set*Listener accepts, kept verbatim by (lower-camel) field name. */
