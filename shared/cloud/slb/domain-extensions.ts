@@ -1,6 +1,104 @@
-// Typed SLB actions: domain extensions.
+// Typed SLB actions: domain extensions (SNI certificates on an HTTPS listener; at most 3 by default).
 import type { RpcCaller } from '../rpc-types';
+import { list, num, reqStr, str } from './wire';
 
-export function domainExtensionApi(_rpc: RpcCaller) {
-  return {};
+export interface DomainExtension {
+  domainExtensionId: string;
+  domain: string;
+  serverCertificateId: string;
+  loadBalancerId?: string;
+  listenerPort?: number;
+}
+
+const toExtension = (o: Record<string, unknown>): DomainExtension => ({
+  domainExtensionId: reqStr(o.DomainExtensionId, 'DomainExtensionId'),
+  domain: str(o.Domain) ?? '',
+  serverCertificateId: str(o.ServerCertificateId) ?? '',
+  loadBalancerId: str(o.LoadBalancerId),
+  listenerPort: num(o.ListenerPort),
+});
+
+export function domainExtensionApi(rpc: RpcCaller) {
+  return {
+    async createDomainExtension(req: {
+      regionId: string;
+      loadBalancerId: string;
+      listenerPort: number;
+      /** wildcards allowed, e.g. *.example.com */
+      domain: string;
+      serverCertificateId: string;
+    }): Promise<{ domainExtensionId: string }> {
+      const body = await rpc.call({
+        product: 'slb',
+        action: 'CreateDomainExtension',
+        regionId: req.regionId,
+        params: {
+          LoadBalancerId: req.loadBalancerId,
+          ListenerPort: req.listenerPort,
+          Domain: req.domain,
+          ServerCertificateId: req.serverCertificateId,
+        },
+        write: true,
+      });
+      return { domainExtensionId: reqStr(body.DomainExtensionId, 'DomainExtensionId') };
+    },
+
+    async describeDomainExtensions(req: {
+      regionId: string;
+      loadBalancerId: string;
+      listenerPort: number;
+    }): Promise<DomainExtension[]> {
+      const body = await rpc.call({
+        product: 'slb',
+        action: 'DescribeDomainExtensions',
+        regionId: req.regionId,
+        params: { LoadBalancerId: req.loadBalancerId, ListenerPort: req.listenerPort },
+        write: false,
+      });
+      return list(body, 'DomainExtensions', 'DomainExtension').map((d) => ({
+        ...toExtension(d),
+        loadBalancerId: req.loadBalancerId,
+        listenerPort: req.listenerPort,
+      }));
+    },
+
+    async describeDomainExtension(req: {
+      regionId: string;
+      domainExtensionId: string;
+    }): Promise<DomainExtension> {
+      const body = await rpc.call({
+        product: 'slb',
+        action: 'DescribeDomainExtensionAttribute',
+        regionId: req.regionId,
+        params: { DomainExtensionId: req.domainExtensionId },
+        write: false,
+      });
+      return toExtension(body);
+    },
+
+    /** Only the certificate of a domain extension can change. */
+    async setDomainExtensionCertificate(req: {
+      regionId: string;
+      domainExtensionId: string;
+      serverCertificateId: string;
+    }): Promise<void> {
+      await rpc.call({
+        product: 'slb',
+        action: 'SetDomainExtensionAttribute',
+        regionId: req.regionId,
+        params: { DomainExtensionId: req.domainExtensionId, ServerCertificateId: req.serverCertificateId },
+        write: true,
+      });
+    },
+
+    async deleteDomainExtension(req: { regionId: string; domainExtensionId: string }): Promise<void> {
+      await rpc.call({
+        product: 'slb',
+        action: 'DeleteDomainExtension',
+        regionId: req.regionId,
+        params: { DomainExtensionId: req.domainExtensionId },
+        write: true,
+      });
+    },
+  };
 }

@@ -1,6 +1,50 @@
-// Typed SLB actions: health.
+// Typed SLB action: DescribeHealthStatus, one call per load balancer for every listener and backend.
 import type { RpcCaller } from '../rpc-types';
+import { list, num, str } from './wire';
 
-export function healthApi(_rpc: RpcCaller) {
-  return {};
+export const HEALTH_STATES = ['normal', 'abnormal', 'unavailable', 'unknown'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
+
+export interface BackendHealth {
+  listenerPort: number;
+  protocol: string;
+  serverId: string;
+  serverIp?: string;
+  port: number;
+  /** normal = healthy, abnormal = unhealthy, unavailable = not checked yet; anything else -> unknown */
+  state: HealthState;
+}
+
+export function healthApi(rpc: RpcCaller) {
+  return {
+    async describeHealthStatus(req: {
+      regionId: string;
+      loadBalancerId: string;
+      listenerPort?: number;
+      protocol?: string;
+    }): Promise<BackendHealth[]> {
+      const body = await rpc.call({
+        product: 'slb',
+        action: 'DescribeHealthStatus',
+        regionId: req.regionId,
+        params: {
+          LoadBalancerId: req.loadBalancerId,
+          ListenerPort: req.listenerPort,
+          ListenerProtocol: req.protocol,
+        },
+        write: false,
+      });
+      return list(body, 'BackendServers', 'BackendServer').map((b) => {
+        const raw = str(b.ServerHealthStatus) ?? '';
+        return {
+          listenerPort: num(b.ListenerPort) ?? 0,
+          protocol: str(b.Protocol) ?? '',
+          serverId: str(b.ServerId) ?? '',
+          serverIp: str(b.ServerIp),
+          port: num(b.Port) ?? 0,
+          state: (HEALTH_STATES as readonly string[]).includes(raw) ? (raw as HealthState) : 'unknown',
+        };
+      });
+    },
+  };
 }

@@ -1,6 +1,131 @@
-// Typed SLB actions: rules.
+// Typed SLB actions: forwarding rules (domain and/or URL -> VServer group) on HTTP/HTTPS listeners.
 import type { RpcCaller } from '../rpc-types';
+import { list, num, reqStr, str } from './wire';
 
-export function ruleApi(_rpc: RpcCaller) {
-  return {};
+export const RULES_PER_CALL = 10;
+
+export interface Rule {
+  ruleId: string;
+  /** 1-40 characters, unique per listener */
+  ruleName: string;
+  domain?: string;
+  /** starts with `/`, 1-80 characters */
+  url?: string;
+  vServerGroupId: string;
+  loadBalancerId?: string;
+  listenerPort?: number;
+}
+
+export type NewRule = Omit<Rule, 'ruleId' | 'loadBalancerId' | 'listenerPort'>;
+
+const toRule = (o: Record<string, unknown>): Rule => ({
+  ruleId: reqStr(o.RuleId, 'RuleId'),
+  ruleName: str(o.RuleName) ?? '',
+  domain: str(o.Domain) || undefined,
+  url: str(o.Url) || undefined,
+  vServerGroupId: str(o.VServerGroupId) ?? '',
+  loadBalancerId: str(o.LoadBalancerId),
+  // a string in DescribeRuleAttribute, a number elsewhere
+  listenerPort: num(o.ListenerPort),
+});
+
+export function ruleApi(rpc: RpcCaller) {
+  return {
+    /** Creates rules, 10 per call; returns their ids in order. */
+    async createRules(req: {
+      regionId: string;
+      loadBalancerId: string;
+      listenerPort: number;
+      rules: NewRule[];
+    }): Promise<{ ruleId: string; ruleName: string }[]> {
+      const out: { ruleId: string; ruleName: string }[] = [];
+      for (let i = 0; i < req.rules.length; i += RULES_PER_CALL) {
+        const chunk = req.rules.slice(i, i + RULES_PER_CALL);
+        const body = await rpc.call({
+          product: 'slb',
+          action: 'CreateRules',
+          regionId: req.regionId,
+          params: {
+            LoadBalancerId: req.loadBalancerId,
+            ListenerPort: req.listenerPort,
+            RuleList: JSON.stringify(
+              chunk.map((r) => ({
+                RuleName: r.ruleName,
+                Domain: r.domain,
+                Url: r.url,
+                VServerGroupId: r.vServerGroupId,
+              })),
+            ),
+          },
+          write: true,
+        });
+        out.push(
+          ...list(body, 'Rules', 'Rule').map((r) => ({
+            ruleId: reqStr(r.RuleId, 'RuleId'),
+            ruleName: str(r.RuleName) ?? '',
+          })),
+        );
+      }
+      return out;
+    },
+
+    async describeRules(req: {
+      regionId: string;
+      loadBalancerId: string;
+      listenerPort: number;
+    }): Promise<Rule[]> {
+      const body = await rpc.call({
+        product: 'slb',
+        action: 'DescribeRules',
+        regionId: req.regionId,
+        params: { LoadBalancerId: req.loadBalancerId, ListenerPort: req.listenerPort },
+        write: false,
+      });
+      return list(body, 'Rules', 'Rule').map((r) => ({
+        ...toRule(r),
+        loadBalancerId: req.loadBalancerId,
+        listenerPort: req.listenerPort,
+      }));
+    },
+
+    async describeRule(req: { regionId: string; ruleId: string }): Promise<Rule> {
+      const body = await rpc.call({
+        product: 'slb',
+        action: 'DescribeRuleAttribute',
+        regionId: req.regionId,
+        params: { RuleId: req.ruleId },
+        write: false,
+      });
+      return toRule(body);
+    },
+
+    /** Domain and Url cannot change: delete and recreate for that. */
+    async setRule(req: {
+      regionId: string;
+      ruleId: string;
+      ruleName?: string;
+      vServerGroupId?: string;
+    }): Promise<void> {
+      await rpc.call({
+        product: 'slb',
+        action: 'SetRule',
+        regionId: req.regionId,
+        params: { RuleId: req.ruleId, RuleName: req.ruleName, VServerGroupId: req.vServerGroupId },
+        write: true,
+      });
+    },
+
+    /** Rules of one listener, 10 per call. */
+    async deleteRules(req: { regionId: string; ruleIds: string[] }): Promise<void> {
+      for (let i = 0; i < req.ruleIds.length; i += RULES_PER_CALL) {
+        await rpc.call({
+          product: 'slb',
+          action: 'DeleteRules',
+          regionId: req.regionId,
+          params: { RuleIds: JSON.stringify(req.ruleIds.slice(i, i + RULES_PER_CALL)) },
+          write: true,
+        });
+      }
+    },
+  };
 }
