@@ -6,7 +6,11 @@ import {
   type LocalCloudOptions,
   startLocalCloud,
 } from '../../scripts/local-cloud/server';
+import { CallAccounting } from '../../shared/cloud/accounting';
+import { staticCredentials } from '../../shared/cloud/credentials';
+import { type Cloud, type CloudOptions, createCloud } from '../../shared/cloud/index';
 import { OpenApi, rpcParams } from '../../shared/cloud/openapi';
+import { RateBudget } from '../../shared/cloud/rate-budget';
 
 export interface TestCloud extends LocalCloud {
   accessKeyId: string;
@@ -79,4 +83,19 @@ export async function sdkError(
     return err as { code: string; statusCode: number; data: Record<string, unknown> };
   }
   throw new Error('expected the call to fail');
+}
+
+/** Our own cloud layer (typed SLB/CAS over createRpcClient) pointed at a test cloud, with its own budget and accounting. */
+export function cloudLayerFor(cloud: TestCloud, options: Omit<CloudOptions, 'target'> = {}): Cloud {
+  return createCloud({
+    target: {
+      kind: 'local',
+      endpoint: cloud.endpoint,
+      credentials: staticCredentials({ accessKeyId: cloud.accessKeyId, accessKeySecret: cloud.accessKeySecret }),
+    },
+    accounting: new CallAccounting(),
+    budget: new RateBudget(),
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    ...options,
+  });
 }
