@@ -91,7 +91,10 @@ export function cloudLayerFor(cloud: TestCloud, options: Omit<CloudOptions, 'tar
     target: {
       kind: 'local',
       endpoint: cloud.endpoint,
-      credentials: staticCredentials({ accessKeyId: cloud.accessKeyId, accessKeySecret: cloud.accessKeySecret }),
+      credentials: staticCredentials({
+        accessKeyId: cloud.accessKeyId,
+        accessKeySecret: cloud.accessKeySecret,
+      }),
     },
     accounting: new CallAccounting(),
     budget: new RateBudget(),

@@ -159,8 +159,6 @@ export async function mallScenario(now: Date): Promise<CloudState> {
     status: 'running',
     bandwidth: -1,
     scheduler: 'wrr',
-    healthCheck: { ...MALL.healthCheck },
-    tags: [],
   } satisfies Partial<ListenerRecord>;
   state.listeners.push(
     {
@@ -169,6 +167,8 @@ export async function mallScenario(now: Date): Promise<CloudState> {
       listenerProtocol: 'https',
       vServerGroupId: MALL.vServerGroup.vServerGroupId,
       serverCertificateId: listenerCertId,
+      healthCheck: { ...MALL.healthCheck },
+      tags: [],
       extra: {
         StickySession: 'off',
         Gzip: 'on',
@@ -185,6 +185,7 @@ export async function mallScenario(now: Date): Promise<CloudState> {
       listenerForward: 'on',
       forwardPort: MALL.https.port,
       healthCheck: { healthCheck: 'off' },
+      tags: [],
       extra: { StickySession: 'off', Gzip: 'on', XForwardedFor: 'on', IdleTimeout: 15, RequestTimeout: 60 },
     },
   );

@@ -38,8 +38,16 @@ function intField(
   return n;
 }
 
-/** Parses and checks a BackendServers JSON string. `requireKnown` members must be running instances. */
-export function parseBackends(ctx: ActionContext, param: string, required = true): BackendServerRecord[] {
+/**
+ * Parses and checks a BackendServers JSON string. Members being attached (`attaching`) must be running
+ * instances; removals and weight changes only name members.
+ */
+export function parseBackends(
+  ctx: ActionContext,
+  param: string,
+  required = true,
+  attaching = true,
+): BackendServerRecord[] {
   const raw = ctx.params.json(param, 'BackendServersMalformed');
   if (raw === undefined) {
     if (required)
@@ -90,7 +98,7 @@ export function parseBackends(ctx: ActionContext, param: string, required = true
     const serverIp = field(o, 'ServerIp');
     const instance = ctx.state.instances.find((x) => x.serverId === serverId && x.regionId === ctx.regionId);
     // A missing or stopped server cannot be attached: the service says ObtainIpFail.
-    if (instance?.status !== 'Running') {
+    if (attaching && instance?.status !== 'Running') {
       throw new ApiError(
         'ObtainIpFail',
         `The specified server ${serverId} does not exist or is not running.`,
@@ -101,7 +109,7 @@ export function parseBackends(ctx: ActionContext, param: string, required = true
       port,
       weight: weight ?? 100,
       type: type as BackendServerRecord['type'],
-      serverIp: typeof serverIp === 'string' && serverIp ? serverIp : instance.privateIp,
+      serverIp: typeof serverIp === 'string' && serverIp ? serverIp : (instance?.privateIp ?? ''),
       ...(typeof description === 'string' ? { description } : {}),
     };
   });
@@ -237,7 +245,7 @@ function addBackends(ctx: ActionContext): Record<string, unknown> {
 
 function removeBackends(ctx: ActionContext): Record<string, unknown> {
   const g = findGroup(ctx, ctx.params.requiredStr('VServerGroupId'));
-  const members = parseBackends(ctx, 'BackendServers');
+  const members = parseBackends(ctx, 'BackendServers', true, false);
   assertGroupWritable(ctx, g);
   // Entries that are not members are silently ignored, as on the real service.
   g.backendServers = g.backendServers.filter((x) => !members.some((m) => sameMember(x, m)));
@@ -246,7 +254,7 @@ function removeBackends(ctx: ActionContext): Record<string, unknown> {
 
 function modifyBackends(ctx: ActionContext): Record<string, unknown> {
   const g = findGroup(ctx, ctx.params.requiredStr('VServerGroupId'));
-  const oldMembers = parseBackends(ctx, 'OldBackendServers');
+  const oldMembers = parseBackends(ctx, 'OldBackendServers', true, false);
   const newMembers = parseBackends(ctx, 'NewBackendServers');
   assertGroupWritable(ctx, g);
   for (const m of oldMembers) {
@@ -263,7 +271,7 @@ function modifyBackends(ctx: ActionContext): Record<string, unknown> {
 function setVServerGroupAttribute(ctx: ActionContext): Record<string, unknown> {
   const g = findGroup(ctx, ctx.params.requiredStr('VServerGroupId'));
   const name = groupName(ctx);
-  const members = parseBackends(ctx, 'BackendServers', false);
+  const members = parseBackends(ctx, 'BackendServers', false, false);
   const raw = (ctx.params.json('BackendServers') ?? []) as Record<string, unknown>[];
   assertGroupWritable(ctx, g);
   members.forEach((m, i) => {
