@@ -1,0 +1,421 @@
+// The spec: one declarative description of the desired state that every function reads (load
+// balancers, listeners with their certificate sources, VServer groups with primary/standby backends,
+// health checks, forwarding rules, extension domains, the renewal and failover policies).
+// Validated by one zod schema; types are inferred from it. A bad spec yields one SpecError listing
+// every problem, each with the path of the field. Value ranges are the SLB API's own.
+
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const DURATION = /^(\d+)(s|m|h)$/;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
+
+/** "30s", "5m", "2h" -> seconds */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * UNIT_SECONDS[m[2] as keyof typeof UNIT_SECONDS] : undefined;
+}
+
+const duration = (min: number, max: number) =>
+  z.string().transform((s, ctx) => {
+    const seconds = parseDuration(s);
+    if (seconds === undefined || seconds < min || seconds > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a duration like 30s, 5m or 2h, between ${min}s and ${max}s`,
+      });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const int = (min: number, max: number) =>
+  z.number().int(`must be an integer`).min(min, `must be ${min}-${max}`).max(max, `must be ${min}-${max}`);
+const domainName = z
+  .string()
+  .regex(
+    /^(\*\.)?([A-Za-z0-9-]+\.)+[A-Za-z0-9-]+$/,
+    'must be a domain name (a wildcard only as the first label)',
+  );
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/** Where a certificate comes from. Private keys are never inline: a file or an environment variable. */
+export const certificateSourceSchema = z.union(
+  [
+    z.strictObject({
+      cas: z.union([
+        z.strictObject({ domain: domainName }),
+        z.strictObject({ certId: z.number().int().positive() }),
+      ]),
+    }),
+    z.strictObject({
+      pem: z.union([
+        z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }),
+        z.strictObject({ certEnv: envName, keyEnv: envName }),
+      ]),
+    }),
+    z.strictObject({ serverCertificateId: z.string().min(1) }),
+  ],
+  {
+    error:
+      'must be one of {cas: {domain} | {certId}}, {pem: {certFile, keyFile} | {certEnv, keyEnv}}, {serverCertificateId}',
+  },
+);
+
+export const healthCheckSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** 1-80 characters, starts with / */
+  path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9\-/.%?#&=_]{0,79}$/, 'must be 1-80 characters starting with /')
+    .default('/'),
+  domain: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,80}$/, 'must be a domain of 1-80 characters')
+    .optional(),
+  port: int(1, 65535).optional(),
+  /** 1-50 s */
+  interval: int(1, 50).default(2),
+  /** 2-10 */
+  healthyThreshold: int(2, 10).default(3),
+  /** 2-10 */
+  unhealthyThreshold: int(2, 10).default(3),
+  /** 1-300 s */
+  timeout: int(1, 300).default(5),
+  httpCodes: z
+    .array(z.enum(['http_2xx', 'http_3xx', 'http_4xx', 'http_5xx']))
+    .min(1)
+    .default(['http_2xx']),
+  method: z.enum(['head', 'get']).default('head'),
+});
+
+const ruleSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9\-/._]{1,40}$/, 'must be 1-40 letters, digits, -, /, . or _'),
+    domain: domainName.optional(),
+    url: z
+      .string()
+      .regex(/^\/[A-Za-z0-9\-/.%?#&]{1,79}$/, 'must start with / and be 2-80 characters')
+      .optional(),
+    vServerGroup: z.string().min(1),
+  })
+  .refine((r) => r.domain !== undefined || r.url !== undefined, { message: 'needs a domain or a url' });
+
+const listenerBase = {
+  port: int(1, 65535),
+  /** -1 (unlimited) or 1-5120 Mbit/s */
+  bandwidth: z
+    .number()
+    .int()
+    .refine((b) => b === -1 || (b >= 1 && b <= 5120), 'must be -1 or 1-5120')
+    .default(-1),
+  scheduler: z.enum(['wrr', 'rr']).default('wrr'),
+  vServerGroup: z.string().min(1).optional(),
+  healthCheck: healthCheckSchema.optional(),
+  stickySession: z.boolean().default(false),
+  rules: z.array(ruleSchema).max(40).default([]),
+  description: z.string().min(1).max(256).optional(),
+};
+
+export const httpsListenerSchema = z.strictObject({
+  protocol: z.literal('https'),
+  ...listenerBase,
+  certificate: certificateSourceSchema,
+  /** the domains the default certificate must cover */
+  domains: z.array(domainName).min(1),
+  extensionDomains: z
+    .array(z.strictObject({ domain: domainName, certificate: certificateSourceSchema }))
+    .max(3)
+    .default([]),
+  http2: z.boolean().default(true),
+});
+
+export const httpListenerSchema = z.strictObject({
+  protocol: z.literal('http'),
+  ...listenerBase,
+  /** redirect every request to this HTTPS listener port (ListenerForward) */
+  redirectToHttps: z.strictObject({ port: int(1, 65535) }).optional(),
+});
+
+export const listenerSchema = z.discriminatedUnion('protocol', [httpsListenerSchema, httpListenerSchema]);
+
+export const backendSchema = z
+  .strictObject({
+    serverId: z
+      .string()
+      .regex(/^(i|eni|eci)-[A-Za-z0-9]+$/, 'must be an ECS (i-…), ENI (eni-…) or ECI (eci-…) id'),
+    port: int(1, 65535),
+    /** 0-100; 0 drains new connections */
+    weight: int(0, 100),
+    type: z.enum(['ecs', 'eni', 'eci']).default('ecs'),
+    serverIp: z.ipv4().optional(),
+    pool: z.enum(['primary', 'standby']).default('primary'),
+    description: z
+      .string()
+      .regex(/^[A-Za-z0-9\-/._]{1,80}$/, 'must be 1-80 letters, digits, -, /, . or _')
+      .optional(),
+  })
+  .refine((b) => b.type === 'ecs' || b.serverIp !== undefined, {
+    message: 'serverIp is required for eni and eci backends',
+    path: ['serverIp'],
+  });
+
+export const vServerGroupSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9\-/._]{1,80}$/, 'must be 1-80 letters, digits, -, /, . or _'),
+  backends: z.array(backendSchema).default([]),
+});
+
+export const loadBalancerSchema = z
+  .strictObject({
+    /** how other parts of the spec refer to it */
+    name: z.string().min(1).max(80),
+    /** adopt an existing load balancer */
+    id: z
+      .string()
+      .regex(/^lb-[A-Za-z0-9]+$/, 'must be a load balancer id (lb-…)')
+      .optional(),
+    /** or create one */
+    create: z
+      .strictObject({
+        addressType: z.enum(['internet', 'intranet']).default('internet'),
+        spec: z
+          .enum([
+            'slb.s1.small',
+            'slb.s2.small',
+            'slb.s2.medium',
+            'slb.s3.small',
+            'slb.s3.medium',
+            'slb.s3.large',
+          ])
+          .default('slb.s1.small'),
+        vSwitchId: z.string().optional(),
+        internetChargeType: z.enum(['paybytraffic', 'paybybandwidth']).default('paybytraffic'),
+        bandwidth: int(1, 5120).optional(),
+      })
+      .optional(),
+    listeners: z.array(listenerSchema).default([]),
+    vServerGroups: z.array(vServerGroupSchema).default([]),
+  })
+  .refine((lb) => (lb.id === undefined) !== (lb.create === undefined), {
+    message: 'needs exactly one of id (adopt) or create',
+  });
+
+export const renewalSchema = z.strictObject({
+  /** renew when the certificate expires within this many days (1-365) */
+  renewBeforeDays: int(1, 365).default(30),
+  /** keep replaced certificates this many days before deleting them (0-90) */
+  gracePeriodDays: int(0, 90).default(7),
+  notify: z
+    .strictObject({
+      webhookUrl: z.url().optional(),
+      dingtalk: z.strictObject({ webhookUrlEnv: envName, secretEnv: envName }).optional(),
+      onSuccess: z.boolean().default(false),
+    })
+    .default({ onSuccess: false }),
+});
+
+export const failoverSchema = z.strictObject({
+  mode: z.enum(['absolute', 'proportional']).default('absolute'),
+  /** shift to standby when the healthy share of the primary pool drops below this (0-1) */
+  primaryHealthyBelow: z.number().min(0).max(1).default(0.5),
+  /** fail back after the primary has been healthy this long */
+  failbackAfter: duration(30, 86_400).default(300),
+  /** flap damping: at most this many weight changes per group per window */
+  maxChangesPerWindow: int(1, 100).default(4),
+  window: duration(60, 86_400).default(1800),
+  primaryWeight: int(1, 100).default(100),
+  standbyWeight: int(0, 100).default(0),
+});
+
+export const specSchema = z
+  .strictObject({
+    version: z.literal(1),
+    region: z.string().regex(/^[a-z]{2,4}(-[a-z0-9]+)+$/, 'must be a region id such as cn-hangzhou'),
+    ownership: z
+      .strictObject({
+        tagKey: z.string().min(1).max(64).default('managed-by'),
+        tagValue: z.string().max(128).default('slb-autopilot'),
+        namePrefix: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9-]{0,19}$/)
+          .default('slbap-'),
+      })
+      .default({ tagKey: 'managed-by', tagValue: 'slb-autopilot', namePrefix: 'slbap-' }),
+    loadBalancers: z.array(loadBalancerSchema).min(1),
+    renewal: renewalSchema.default(renewalSchema.parse({})),
+    failover: failoverSchema.default(failoverSchema.parse({})),
+  })
+  .superRefine((spec, ctx) => {
+    const names = new Set<string>();
+    spec.loadBalancers.forEach((lb, i) => {
+      const at = (...rest: (string | number)[]) => ['loadBalancers', i, ...rest];
+      if (names.has(lb.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: at('name'),
+          message: `duplicates another load balancer name: ${lb.name}`,
+        });
+      names.add(lb.name);
+      const groups = new Set<string>();
+      lb.vServerGroups.forEach((g, j) => {
+        if (groups.has(g.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('vServerGroups', j, 'name'),
+            message: `duplicates another group name: ${g.name}`,
+          });
+        groups.add(g.name);
+        const seen = new Set<string>();
+        g.backends.forEach((b, k) => {
+          const key = `${b.serverId}:${b.port}`;
+          if (seen.has(key))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('vServerGroups', j, 'backends', k),
+              message: `duplicates backend ${key}`,
+            });
+          seen.add(key);
+        });
+      });
+      const ports = new Set<number>();
+      lb.listeners.forEach((l, j) => {
+        if (ports.has(l.port))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('listeners', j, 'port'),
+            message: `duplicates listener port ${l.port}`,
+          });
+        ports.add(l.port);
+        if (l.vServerGroup !== undefined && !groups.has(l.vServerGroup)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('listeners', j, 'vServerGroup'),
+            message: `names no VServer group of this load balancer: ${l.vServerGroup}`,
+          });
+        }
+        if (l.protocol === 'http' && l.redirectToHttps === undefined && l.vServerGroup === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('listeners', j),
+            message: 'needs a vServerGroup or redirectToHttps',
+          });
+        }
+        if (l.protocol === 'https' && l.vServerGroup === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('listeners', j, 'vServerGroup'),
+            message: 'is required for an HTTPS listener',
+          });
+        }
+        if (l.protocol === 'http' && l.redirectToHttps) {
+          const target = lb.listeners.find(
+            (x) => x.protocol === 'https' && x.port === l.redirectToHttps?.port,
+          );
+          if (!target)
+            ctx.addIssue({
+              code: 'custom',
+              path: at('listeners', j, 'redirectToHttps', 'port'),
+              message: 'names no HTTPS listener of this load balancer',
+            });
+        }
+        const ruleNames = new Set<string>();
+        const pairs = new Set<string>();
+        l.rules.forEach((r, k) => {
+          if (!groups.has(r.vServerGroup))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('listeners', j, 'rules', k, 'vServerGroup'),
+              message: `names no VServer group of this load balancer: ${r.vServerGroup}`,
+            });
+          if (ruleNames.has(r.name))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('listeners', j, 'rules', k, 'name'),
+              message: `duplicates rule name ${r.name}`,
+            });
+          const pair = `${r.domain ?? ''} ${r.url ?? ''}`;
+          if (pairs.has(pair))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('listeners', j, 'rules', k),
+              message: 'duplicates the domain and url of another rule',
+            });
+          ruleNames.add(r.name);
+          pairs.add(pair);
+        });
+        if (l.protocol === 'https') {
+          const domains = new Set<string>();
+          l.extensionDomains.forEach((d, k) => {
+            if (domains.has(d.domain.toLowerCase()))
+              ctx.addIssue({
+                code: 'custom',
+                path: at('listeners', j, 'extensionDomains', k, 'domain'),
+                message: `duplicates extension domain ${d.domain}`,
+              });
+            domains.add(d.domain.toLowerCase());
+          });
+        }
+      });
+    });
+  });
+
+export type Spec = z.infer<typeof specSchema>;
+export type SpecLoadBalancer = z.infer<typeof loadBalancerSchema>;
+export type SpecListener = z.infer<typeof listenerSchema>;
+export type SpecHttpsListener = z.infer<typeof httpsListenerSchema>;
+export type SpecVServerGroup = z.infer<typeof vServerGroupSchema>;
+export type SpecBackend = z.infer<typeof backendSchema>;
+export type CertificateSource = z.infer<typeof certificateSourceSchema>;
+
+export interface SpecIssue {
+  /** e.g. `loadBalancers[0].listeners[1].healthCheck.interval` */
+  path: string;
+  message: string;
+}
+
+export class SpecError extends Error {
+  constructor(
+    readonly issues: SpecIssue[],
+    readonly source = 'spec',
+  ) {
+    super(
+      `${source} is not valid:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+    );
+    this.name = 'SpecError';
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
+}
+
+/** Parses YAML (a superset of JSON) or JSON text into a validated Spec; throws SpecError. */
+export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; source?: string } = {}): Spec {
+  const source = options.source ?? 'spec';
+  let data: unknown;
+  try {
+    data = options.format === 'json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const line = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    throw new SpecError(
+      [{ path: '', message: `cannot be parsed as ${options.format ?? 'YAML'}: ${line}` }],
+      source,
+    );
+  }
+  const result = specSchema.safeParse(data);
+  if (!result.success) {
+    throw new SpecError(
+      result.error.issues.flatMap((i) =>
+        // An unknown key is reported on its parent; name the key itself.
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'is not a known field' }))
+          : [{ path: formatPath(i.path), message: i.message }],
+      ),
+      source,
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mallScenario } from '../../../scripts/local-cloud/scenarios/mall';
+import { parseDuration, parseSpec, SpecError } from '../../../shared/domain/spec';
+
+const mallYaml = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'mall.yaml'), 'utf8');
+
+function issues(text: string): { path: string; message: string }[] {
+  try {
+    parseSpec(text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(SpecError);
+    return (err as SpecError).issues;
+  }
+  throw new Error('expected a SpecError');
+}
+
+/** The mall spec with one change made through the parsed YAML object. */
+function mallWith(change: (spec: Record<string, any>) => void): string {
+  const spec = JSON.parse(JSON.stringify(parseSpecRaw()));
+  change(spec);
+  return JSON.stringify(spec);
+}
+const parseSpecRaw = () => (require('yaml') as typeof import('yaml')).parse(mallYaml) as Record<string, any>;
+
+describe('examples/mall.yaml', () => {
+  it('parses, with defaults filled in and durations in seconds', () => {
+    const spec = parseSpec(mallYaml);
+    expect(spec.failover).toMatchObject({
+      failbackAfter: 300,
+      window: 1800,
+      primaryWeight: 100,
+      standbyWeight: 0,
+    });
+    expect(spec.ownership).toEqual({ tagKey: 'managed-by', tagValue: 'slb-autopilot', namePrefix: 'slbap-' });
+  });
+
+  it('describes exactly the mall the local cloud starts with', async () => {
+    const spec = parseSpec(mallYaml);
+    const state = await mallScenario(new Date());
+    const lb = spec.loadBalancers[0]!;
+    const cloudLb = state.loadBalancers[0]!;
+    expect(lb.id).toBe(cloudLb.loadBalancerId);
+    expect(spec.region).toBe(cloudLb.regionId);
+
+    const group = state.vServerGroups[0]!;
+    expect(lb.vServerGroups.map((g) => g.name)).toEqual([group.vServerGroupName]);
+    expect(lb.vServerGroups[0]!.backends.map((b) => [b.serverId, b.port, b.weight, b.description])).toEqual(
+      group.backendServers.map((b) => [b.serverId, b.port, b.weight, b.description]),
+    );
+
+    const https = lb.listeners.find((l) => l.protocol === 'https')!;
+    const cloudHttps = state.listeners.find((l) => l.listenerProtocol === 'https')!;
+    if (https.protocol !== 'https') throw new Error('unreachable');
+    expect(https.port).toBe(cloudHttps.listenerPort);
+    const hc = https.healthCheck!;
+    expect({
+      healthCheck: hc.enabled ? 'on' : 'off',
+      healthCheckURI: hc.path,
+      healthCheckInterval: hc.interval,
+      healthyThreshold: hc.healthyThreshold,
+      unhealthyThreshold: hc.unhealthyThreshold,
+      healthCheckTimeout: hc.timeout,
+      healthCheckHttpCode: hc.httpCodes.join(','),
+      healthCheckMethod: hc.method,
+    }).toEqual(cloudHttps.healthCheck);
+    const cert = state.serverCertificates.find(
+      (c) => c.serverCertificateId === cloudHttps.serverCertificateId,
+    )!;
+    expect(cert.subjectAlternativeNames).toEqual(https.domains);
+    expect(https.extensionDomains.map((d) => d.domain)).toEqual(state.domainExtensions.map((d) => d.domain));
+
+    const http = lb.listeners.find((l) => l.protocol === 'http')!;
+    const cloudHttp = state.listeners.find((l) => l.listenerProtocol === 'http')!;
+    if (http.protocol !== 'http') throw new Error('unreachable');
+    expect([http.port, http.redirectToHttps?.port]).toEqual([cloudHttp.listenerPort, cloudHttp.forwardPort]);
+  });
+});
+
+describe('bad specs', () => {
+  it.each([
+    [
+      'loadBalancers[0].listeners[0].healthCheck.interval',
+      (s: any) => (s.loadBalancers[0].listeners[0].healthCheck.interval = 51),
+    ],
+    [
+      'loadBalancers[0].vServerGroups[0].backends[1].weight',
+      (s: any) => (s.loadBalancers[0].vServerGroups[0].backends[1].weight = 101),
+    ],
+    ['loadBalancers[0].listeners[0].port', (s: any) => (s.loadBalancers[0].listeners[0].port = 0)],
+    [
+      'loadBalancers[0].listeners[0].certificate',
+      (s: any) => (s.loadBalancers[0].listeners[0].certificate = { pem: { cert: 'x', key: 'inline-key' } }),
+    ],
+    [
+      'loadBalancers[0].listeners[0].vServerGroup',
+      (s: any) => (s.loadBalancers[0].listeners[0].vServerGroup = 'nope'),
+    ],
+    [
+      'loadBalancers[0].listeners[1].redirectToHttps.port',
+      (s: any) => (s.loadBalancers[0].listeners[1].redirectToHttps.port = 8443),
+    ],
+    ['loadBalancers[0].listeners[1].port', (s: any) => (s.loadBalancers[0].listeners[1].port = 443)],
+    [
+      'loadBalancers[0].vServerGroups[0].backends[1]',
+      (s: any) =>
+        (s.loadBalancers[0].vServerGroups[0].backends[1].port = 30250) &&
+        (s.loadBalancers[0].vServerGroups[0].backends[1].serverId = 'i-bp1k8snode000000001'),
+    ],
+    ['loadBalancers[0]', (s: any) => (s.loadBalancers[0].create = { addressType: 'internet' })],
+    ['failover.failbackAfter', (s: any) => (s.failover.failbackAfter = '2d')],
+    ['region', (s: any) => (s.region = 'Hangzhou')],
+    [
+      'loadBalancers[0].listeners[0].extensionDomains',
+      (s: any) =>
+        s.loadBalancers[0].listeners[0].extensionDomains.push(
+          ...['a', 'b', 'c'].map((x) => ({
+            domain: `${x}.mall.example.com`,
+            certificate: { cas: { domain: 'x.example.com' } },
+          })),
+        ),
+    ],
+    ['loadBalancers[0].unknownField', (s: any) => (s.loadBalancers[0].unknownField = 1)],
+  ])('names %s', (path, change) => {
+    const found = issues(mallWith(change));
+    expect(found.map((i) => i.path)).toContain(path);
+  });
+
+  it('reports every problem at once', () => {
+    const found = issues(
+      mallWith((s) => {
+        s.region = 'x';
+        s.loadBalancers[0].listeners[0].healthCheck.timeout = 0;
+        s.loadBalancers[0].vServerGroups[0].backends[0].weight = -1;
+      }),
+    );
+    expect(found.map((i) => i.path).sort()).toEqual(
+      [
+        'loadBalancers[0].listeners[0].healthCheck.timeout',
+        'loadBalancers[0].vServerGroups[0].backends[0].weight',
+        'region',
+      ].sort(),
+    );
+  });
+
+  it('says when the text is not YAML at all, and the message names the source', () => {
+    expect(() => parseSpec('a: [', { source: 'x.yaml' })).toThrow(
+      /x.yaml is not valid:\n {2}\(root\): cannot be parsed/,
+    );
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['30s', 30],
+    ['5m', 300],
+    ['2h', 7200],
+    ['5', undefined],
+    ['1d', undefined],
+  ])('%s -> %s', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
+});
