@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { mallScenario } from '../../../scripts/local-cloud/scenarios/mall';
 import { parseDuration, parseSpec, SpecError } from '../../../shared/domain/spec';
 
@@ -16,13 +17,16 @@ function issues(text: string): { path: string; message: string }[] {
   throw new Error('expected a SpecError');
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the bad-spec table edits the raw YAML tree freely
+type Raw = any;
+
 /** The mall spec with one change made through the parsed YAML object. */
-function mallWith(change: (spec: Record<string, any>) => void): string {
+function mallWith(change: (spec: Raw) => void): string {
   const spec = JSON.parse(JSON.stringify(parseSpecRaw()));
   change(spec);
   return JSON.stringify(spec);
 }
-const parseSpecRaw = () => (require('yaml') as typeof import('yaml')).parse(mallYaml) as Record<string, any>;
+const parseSpecRaw = (): Raw => parseYaml(mallYaml);
 
 describe('examples/mall.yaml', () => {
   it('parses, with defaults filled in and durations in seconds', () => {
@@ -82,38 +86,38 @@ describe('bad specs', () => {
   it.each([
     [
       'loadBalancers[0].listeners[0].healthCheck.interval',
-      (s: any) => (s.loadBalancers[0].listeners[0].healthCheck.interval = 51),
+      (s: Raw) => (s.loadBalancers[0].listeners[0].healthCheck.interval = 51),
     ],
     [
       'loadBalancers[0].vServerGroups[0].backends[1].weight',
-      (s: any) => (s.loadBalancers[0].vServerGroups[0].backends[1].weight = 101),
+      (s: Raw) => (s.loadBalancers[0].vServerGroups[0].backends[1].weight = 101),
     ],
-    ['loadBalancers[0].listeners[0].port', (s: any) => (s.loadBalancers[0].listeners[0].port = 0)],
+    ['loadBalancers[0].listeners[0].port', (s: Raw) => (s.loadBalancers[0].listeners[0].port = 0)],
     [
       'loadBalancers[0].listeners[0].certificate',
-      (s: any) => (s.loadBalancers[0].listeners[0].certificate = { pem: { cert: 'x', key: 'inline-key' } }),
+      (s: Raw) => (s.loadBalancers[0].listeners[0].certificate = { pem: { cert: 'x', key: 'inline-key' } }),
     ],
     [
       'loadBalancers[0].listeners[0].vServerGroup',
-      (s: any) => (s.loadBalancers[0].listeners[0].vServerGroup = 'nope'),
+      (s: Raw) => (s.loadBalancers[0].listeners[0].vServerGroup = 'nope'),
     ],
     [
       'loadBalancers[0].listeners[1].redirectToHttps.port',
-      (s: any) => (s.loadBalancers[0].listeners[1].redirectToHttps.port = 8443),
+      (s: Raw) => (s.loadBalancers[0].listeners[1].redirectToHttps.port = 8443),
     ],
-    ['loadBalancers[0].listeners[1].port', (s: any) => (s.loadBalancers[0].listeners[1].port = 443)],
+    ['loadBalancers[0].listeners[1].port', (s: Raw) => (s.loadBalancers[0].listeners[1].port = 443)],
     [
       'loadBalancers[0].vServerGroups[0].backends[1]',
-      (s: any) =>
+      (s: Raw) =>
         (s.loadBalancers[0].vServerGroups[0].backends[1].port = 30250) &&
         (s.loadBalancers[0].vServerGroups[0].backends[1].serverId = 'i-bp1k8snode000000001'),
     ],
-    ['loadBalancers[0]', (s: any) => (s.loadBalancers[0].create = { addressType: 'internet' })],
-    ['failover.failbackAfter', (s: any) => (s.failover.failbackAfter = '2d')],
-    ['region', (s: any) => (s.region = 'Hangzhou')],
+    ['loadBalancers[0]', (s: Raw) => (s.loadBalancers[0].create = { addressType: 'internet' })],
+    ['failover.failbackAfter', (s: Raw) => (s.failover.failbackAfter = '2d')],
+    ['region', (s: Raw) => (s.region = 'Hangzhou')],
     [
       'loadBalancers[0].listeners[0].extensionDomains',
-      (s: any) =>
+      (s: Raw) =>
         s.loadBalancers[0].listeners[0].extensionDomains.push(
           ...['a', 'b', 'c'].map((x) => ({
             domain: `${x}.mall.example.com`,
@@ -121,7 +125,7 @@ describe('bad specs', () => {
           })),
         ),
     ],
-    ['loadBalancers[0].unknownField', (s: any) => (s.loadBalancers[0].unknownField = 1)],
+    ['loadBalancers[0].unknownField', (s: Raw) => (s.loadBalancers[0].unknownField = 1)],
   ])('names %s', (path, change) => {
     const found = issues(mallWith(change));
     expect(found.map((i) => i.path)).toContain(path);
