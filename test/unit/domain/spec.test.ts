@@ -109,8 +109,10 @@ describe('bad specs', () => {
     [
       'loadBalancers[0].vServerGroups[0].backends[1]',
       (s: Raw) =>
-        (s.loadBalancers[0].vServerGroups[0].backends[1].port = 30250) &&
-        (s.loadBalancers[0].vServerGroups[0].backends[1].serverId = 'i-bp1k8snode000000001'),
+        Object.assign(s.loadBalancers[0].vServerGroups[0].backends[1], {
+          port: 30250,
+          serverId: 'i-bp1k8snode000000001',
+        }),
     ],
     ['loadBalancers[0]', (s: Raw) => (s.loadBalancers[0].create = { addressType: 'internet' })],
     ['failover.failbackAfter', (s: Raw) => (s.failover.failbackAfter = '2d')],
