@@ -1,0 +1,129 @@
+// `npm run bench`: what the cloud layer costs, in API calls (deterministic) and bundle bytes, against
+// the local cloud on 127.0.0.1. Timing is reported for information only.
+
+import { build } from 'esbuild';
+import { CallAccounting } from '../shared/cloud/accounting';
+import { VirtualClock } from '../shared/cloud/clock';
+import { staticCredentials } from '../shared/cloud/credentials';
+import { type CloudOptions, createCloud } from '../shared/cloud/index';
+import { RateBudget } from '../shared/cloud/rate-budget';
+import { MALL } from './local-cloud/scenarios/mall-fixture';
+import {
+  DEFAULT_ACCESS_KEY_ID,
+  DEFAULT_ACCESS_KEY_SECRET,
+  type LocalCloud,
+  startLocalCloud,
+} from './local-cloud/server';
+import { statusLines } from './start';
+
+const ROOMY = { capacity: 100_000, refillPerSecond: 100_000 };
+
+function layer(local: LocalCloud, options: Omit<CloudOptions, 'target'> = {}) {
+  return createCloud({
+    target: {
+      kind: 'local',
+      endpoint: local.endpoint,
+      credentials: staticCredentials({
+        accessKeyId: DEFAULT_ACCESS_KEY_ID,
+        accessKeySecret: DEFAULT_ACCESS_KEY_SECRET,
+      }),
+    },
+    accounting: new CallAccounting(),
+    budget: new RateBudget({ read: ROOMY, write: ROOMY }),
+    retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 10 },
+    ...options,
+  });
+}
+
+async function bundleBytes(source: string): Promise<number> {
+  const result = await build({
+    stdin: { contents: source, resolveDir: process.cwd(), loader: 'ts' },
+    bundle: true,
+    write: false,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]?.contents.byteLength ?? 0;
+}
+
+async function main(): Promise<void> {
+  const rows: [string, string][] = [];
+  const local = await startLocalCloud({ scenario: 'mall' });
+  try {
+    // 1. 200 reads under 30% throttling: every call succeeds, retries cost extra calls.
+    local.setFaults({ throttleRate: 0.3, seed: 7 });
+    const a = layer(local);
+    const t0 = performance.now();
+    let succeeded = 0;
+    for (let i = 0; i < 200; i++) {
+      const lbs = await a.slb.describeLoadBalancers({ regionId: MALL.regionId }).catch(() => []);
+      if (lbs.length === 1) succeeded++;
+    }
+    const s = a.accounting.snapshot();
+    rows.push(['200 reads at 30% throttling: succeeded', `${succeeded} / 200`]);
+    rows.push([
+      '  attempts (retries)',
+      `${s.totalCalls} (${s.totalRetries}); ${(s.totalCalls / 200).toFixed(2)} attempts per call`,
+    ]);
+    rows.push(['  cloud saw Throttling.User', String(local.calls().errors['Throttling.User'] ?? 0)]);
+    rows.push(['  wall time', `${(performance.now() - t0).toFixed(0)} ms`]);
+    local.setFaults({});
+
+    // 2. A burst of 120 writes through the default write budget (90 per 60 s), on a virtual clock.
+    const clock = new VirtualClock();
+    const b = layer(local, { budget: new RateBudget({ clock }), clock });
+    for (let i = 0; i < 120; i++) {
+      await b.slb.setVServerGroupAttribute({
+        regionId: MALL.regionId,
+        vServerGroupId: MALL.vServerGroup.vServerGroupId,
+        backendServers: [{ serverId: MALL.ecs.serverId, port: 8050, weight: i % 101 }],
+      });
+    }
+    rows.push([
+      '120 writes through the default budget',
+      `${(clock.now() / 1000).toFixed(1)} virtual s (90 burst + 30 at 1.5/s)`,
+    ]);
+
+    // 3. What reading the mall's status costs.
+    local.reset();
+    const c = layer(local);
+    await statusLines(c, MALL.regionId, new Date());
+    const status = c.accounting.snapshot();
+    rows.push([
+      'status of the mall (npm start)',
+      `${status.totalCalls} API calls: ${Object.entries(status.calls)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    ]);
+  } finally {
+    await local.close();
+  }
+
+  // 4. Bundle sizes: one OpenAPI core for SLB and CAS.
+  const core = await bundleBytes(`import * as m from '@alicloud/openapi-client'; console.log(m);`);
+  const ours = await bundleBytes(
+    `import { createCloud } from './shared/cloud/index'; console.log(createCloud);`,
+  );
+  const cas1 = await bundleBytes(
+    `import * as m from '@alicloud/openapi-client'; import * as c from '@alicloud/cas20200407'; console.log(m, c);`,
+  );
+  const cas3 = await bundleBytes(
+    `import * as m from '@alicloud/openapi-client'; import * as c from '@alicloud/cas20200407-v3'; console.log(m, c);`,
+  );
+  const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  rows.push(['bundle: openapi-client alone', kb(core)]);
+  rows.push(['bundle: our cloud layer (SLB + CAS, one core)', kb(ours)]);
+  rows.push(['bundle: openapi-client + cas20200407 1.x', kb(cas1)]);
+  rows.push(['bundle: openapi-client + cas20200407 3.x', kb(cas3)]);
+
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
