@@ -15,6 +15,8 @@ export interface FaultConfig {
   quotas?: Record<string, number>;
   /** 0-1: share of write calls answered 400 ServiceIsConfiguring */
   busyRate?: number;
+  /** after a change, a listener stays `configuring` this long and refuses writes with Operation.Deny */
+  configuringMs?: number;
   seed?: number;
 }
 
@@ -25,7 +27,7 @@ export function parseFaultConfig(input: unknown): FaultConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new Error('faults: body must be a JSON object');
   const o = input as Record<string, unknown>;
-  const known = new Set<string>([...RATE_FIELDS, 'latencyMs', 'quotas', 'seed']);
+  const known = new Set<string>([...RATE_FIELDS, 'latencyMs', 'configuringMs', 'quotas', 'seed']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`faults.${k}: unknown field`);
   for (const f of RATE_FIELDS) {
     const v = o[f];
@@ -37,6 +39,12 @@ export function parseFaultConfig(input: unknown): FaultConfig {
     (typeof o.latencyMs !== 'number' || o.latencyMs < 0 || o.latencyMs > 60_000)
   ) {
     throw new Error('faults.latencyMs: must be a number in [0, 60000]');
+  }
+  if (
+    o.configuringMs !== undefined &&
+    (typeof o.configuringMs !== 'number' || o.configuringMs < 0 || o.configuringMs > 600_000)
+  ) {
+    throw new Error('faults.configuringMs: must be a number in [0, 600000]');
   }
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isInteger(o.seed)))
     throw new Error('faults.seed: must be an integer');
@@ -75,6 +83,10 @@ export class FaultInjector {
 
   get latencyMs(): number {
     return this.config.latencyMs ?? 0;
+  }
+
+  get configuringMs(): number {
+    return this.config.configuringMs ?? 0;
   }
 
   /** Throws the injected failure for this call, if any. Never changes state. */

@@ -16,6 +16,8 @@ export interface ActionContext {
   newId(prefix: string): string;
   /** the per-call limit on BackendServers entries (20 by default, configurable) */
   readonly limits: EmulatorLimits;
+  /** fault injection: how long a listener stays `configuring` after a change (0 = not at all) */
+  readonly configuringMs: number;
 }
 
 export interface EmulatorLimits {

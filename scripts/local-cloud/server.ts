@@ -189,6 +189,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         regionId: params.RegionId || DEFAULT_REGION,
         now: new Date(nowMs),
         limits,
+        configuringMs: faults.configuringMs,
         newId: (prefix) =>
           `${prefix}${(state.seq++).toString(36).padStart(6, '0')}${randomUUID().replace(/-/g, '').slice(0, 12)}`,
       };

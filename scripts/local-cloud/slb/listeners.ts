@@ -100,6 +100,11 @@ function requireGroup(ctx: ActionContext, loadBalancerId: string, id: string): v
   }
 }
 
+/** With the configuring fault on, a changed listener is briefly `configuring`, as on the real service. */
+function markChanged(ctx: ActionContext, l: ListenerRecord): void {
+  if (ctx.configuringMs > 0) l.busyUntil = ctx.now.getTime() + ctx.configuringMs;
+}
+
 function assertNotBusy(ctx: ActionContext, l: ListenerRecord): void {
   if (l.busyUntil !== undefined && l.busyUntil > ctx.now.getTime()) {
     throw new ApiError('Operation.Deny', 'The specified listener is configuring, please try again later.');
@@ -175,6 +180,7 @@ function createListener(protocol: 'http' | 'https') {
       tags: tags.map((t) => ({ key: t.key, value: t.value ?? '' })),
     };
     ctx.state.listeners.push(listener);
+    markChanged(ctx, listener);
     return {};
   };
 }
@@ -288,6 +294,7 @@ function setAttribute(protocol: 'http' | 'https') {
     if (certificateId !== undefined) l.serverCertificateId = certificateId;
     l.healthCheck = { ...l.healthCheck, ...hc };
     l.extra = { ...l.extra, ...extra };
+    markChanged(ctx, l);
     return {};
   };
 }
@@ -305,9 +312,10 @@ function lifecycle(kind: 'start' | 'stop' | 'delete') {
     );
     assertWritable(lb);
     assertNotBusy(ctx, l);
-    if (kind === 'start') l.status = 'running';
-    else if (kind === 'stop') l.status = 'stopped';
-    else {
+    if (kind === 'start' || kind === 'stop') {
+      l.status = kind === 'start' ? 'running' : 'stopped';
+      markChanged(ctx, l);
+    } else {
       const forwarder = ctx.state.listeners.find(
         (x) =>
           x.loadBalancerId === lb.loadBalancerId &&
