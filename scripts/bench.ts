@@ -2,33 +2,18 @@
 // the local cloud on 127.0.0.1. Timing is reported for information only.
 
 import { build } from 'esbuild';
-import { CallAccounting } from '../shared/cloud/accounting';
 import { VirtualClock } from '../shared/cloud/clock';
-import { staticCredentials } from '../shared/cloud/credentials';
-import { type CloudOptions, createCloud } from '../shared/cloud/index';
+import type { CloudOptions } from '../shared/cloud/index';
 import { RateBudget } from '../shared/cloud/rate-budget';
+import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
-import {
-  DEFAULT_ACCESS_KEY_ID,
-  DEFAULT_ACCESS_KEY_SECRET,
-  type LocalCloud,
-  startLocalCloud,
-} from './local-cloud/server';
+import { type LocalCloud, startLocalCloud } from './local-cloud/server';
 import { statusLines } from './start';
 
 const ROOMY = { capacity: 100_000, refillPerSecond: 100_000 };
 
 function layer(local: LocalCloud, options: Omit<CloudOptions, 'target'> = {}) {
-  return createCloud({
-    target: {
-      kind: 'local',
-      endpoint: local.endpoint,
-      credentials: staticCredentials({
-        accessKeyId: DEFAULT_ACCESS_KEY_ID,
-        accessKeySecret: DEFAULT_ACCESS_KEY_SECRET,
-      }),
-    },
-    accounting: new CallAccounting(),
+  return connectLocalCloud(local, {
     budget: new RateBudget({ read: ROOMY, write: ROOMY }),
     retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 10 },
     ...options,

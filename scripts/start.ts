@@ -4,8 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { staticCredentials } from '../shared/cloud/credentials';
-import { type Cloud, createCloud } from '../shared/cloud/index';
+import type { Cloud } from '../shared/cloud/index';
+import { connectLocalCloud } from './local-cloud/connect';
 import {
   DEFAULT_ACCESS_KEY_ID,
   DEFAULT_ACCESS_KEY_SECRET,
@@ -76,16 +76,7 @@ async function main(): Promise<void> {
   if (requested !== undefined && !/^\d{1,5}$/.test(requested))
     throw new Error(`SLB_AUTOPILOT_PORT: not a port: ${requested}`);
   const local = await startOnPreferredPort(requested === undefined ? PREFERRED_PORT : Number(requested));
-  const cloud = createCloud({
-    target: {
-      kind: 'local',
-      endpoint: local.endpoint,
-      credentials: staticCredentials({
-        accessKeyId: DEFAULT_ACCESS_KEY_ID,
-        accessKeySecret: DEFAULT_ACCESS_KEY_SECRET,
-      }),
-    },
-  });
+  const cloud = connectLocalCloud(local);
   const root = join(import.meta.dirname, '..');
   console.log(
     [

@@ -8,11 +8,17 @@ import * as OpenApiCore from '@alicloud/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCa, type TestCa } from '../../scripts/local-cloud/pki';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
-import { CloudError } from '../../shared/cloud/errors';
 import type { Cloud } from '../../shared/cloud/index';
 import { OpenApi } from '../../shared/cloud/openapi';
 import { parseCertificate } from '../../shared/domain/certificate';
-import { callSlb, cloudLayerFor, sdkError, startTestCloud, type TestCloud } from '../support/local-cloud';
+import {
+  callSlb,
+  cloudFailure,
+  cloudLayerFor,
+  sdkError,
+  startTestCloud,
+  type TestCloud,
+} from '../support/local-cloud';
 
 const regionId = 'cn-hangzhou';
 const DAY = 86_400_000;
@@ -26,15 +32,6 @@ beforeAll(async () => {
   ca = await createTestCa({ now: new Date() });
 });
 afterAll(() => cloud.close());
-
-async function failure(p: Promise<unknown>): Promise<CloudError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CloudError);
-  return err as CloudError;
-}
 
 const issue = (domain: string, days = 90) =>
   ca.issue({
@@ -120,7 +117,9 @@ describe('server certificates', () => {
     ];
     for (const id of bound) {
       const before = cloud.state();
-      const err = await failure(layer.slb.deleteServerCertificate({ regionId, serverCertificateId: id }));
+      const err = await cloudFailure(
+        layer.slb.deleteServerCertificate({ regionId, serverCertificateId: id }),
+      );
       expect([err.code, err.httpStatus, err.retryable]).toEqual([
         'CertificateAndPrivateKeyIsRefered',
         400,
@@ -139,7 +138,7 @@ describe('server certificates', () => {
         regionId,
         pem: { certificate: pair.certPem, privateKey: pair.keyPem },
       });
-      const err = await failure(
+      const err = await cloudFailure(
         l.slb.uploadServerCertificate({
           regionId,
           pem: { certificate: pair.certPem, privateKey: pair.keyPem },
@@ -191,7 +190,7 @@ describe('domain extensions', () => {
       serverCertificateId: fresh.serverCertificateId,
     });
     const before = cloud.state();
-    const err = await failure(
+    const err = await cloudFailure(
       layer.slb.createDomainExtension({
         regionId,
         loadBalancerId: lbId,
@@ -201,7 +200,7 @@ describe('domain extensions', () => {
       }),
     );
     expect(err.code).toBe('QuotaExceeded.DomainExtension');
-    const dup = await failure(
+    const dup = await cloudFailure(
       layer.slb.createDomainExtension({
         regionId,
         loadBalancerId: lbId,

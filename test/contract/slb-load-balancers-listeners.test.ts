@@ -1,10 +1,16 @@
 // Load balancers and listeners through our typed layer and the real SDK, against the local cloud.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
-import { CloudError } from '../../shared/cloud/errors';
 import type { Cloud } from '../../shared/cloud/index';
 import { RateBudget } from '../../shared/cloud/rate-budget';
-import { callSlb, cloudLayerFor, sdkError, startTestCloud, type TestCloud } from '../support/local-cloud';
+import {
+  callSlb,
+  cloudFailure,
+  cloudLayerFor,
+  sdkError,
+  startTestCloud,
+  type TestCloud,
+} from '../support/local-cloud';
 
 let cloud: TestCloud;
 let layer: Cloud;
@@ -18,15 +24,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => cloud.close());
-
-async function rejection(p: Promise<unknown>): Promise<CloudError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CloudError);
-  return err as CloudError;
-}
 
 describe('load balancers', () => {
   it('lists the mall through the unmodified SDK in both signing modes', async () => {
@@ -53,7 +50,7 @@ describe('load balancers', () => {
   });
 
   it('answers InvalidLoadBalancerId.NotFound (404) for an unknown id', async () => {
-    const err = await rejection(layer.slb.describeLoadBalancer({ regionId, loadBalancerId: 'lb-nope' }));
+    const err = await cloudFailure(layer.slb.describeLoadBalancer({ regionId, loadBalancerId: 'lb-nope' }));
     expect([err.code, err.httpStatus, err.retryable]).toEqual(['InvalidLoadBalancerId.NotFound', 404, false]);
   });
 
@@ -198,7 +195,7 @@ describe('listeners', () => {
 
   it('refuses to delete an HTTPS listener an HTTP listener redirects to', async () => {
     const before = cloud.state();
-    const err = await rejection(
+    const err = await cloudFailure(
       layer.slb.deleteListener({ regionId, loadBalancerId: MALL.loadBalancerId, listenerPort: 443 }),
     );
     expect(err.code).toBe('ListenerForwardExist');

@@ -2,9 +2,15 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { CloudState } from '../../scripts/local-cloud/state';
-import { CloudError } from '../../shared/cloud/errors';
 import type { Cloud } from '../../shared/cloud/index';
-import { callSlb, cloudLayerFor, sdkError, startTestCloud, type TestCloud } from '../support/local-cloud';
+import {
+  callSlb,
+  cloudFailure,
+  cloudLayerFor,
+  sdkError,
+  startTestCloud,
+  type TestCloud,
+} from '../support/local-cloud';
 
 const regionId = 'cn-hangzhou';
 const lbId = MALL.loadBalancerId;
@@ -27,15 +33,6 @@ beforeEach(async () => {
   layer = cloudLayerFor(cloud);
 });
 afterAll(() => cloud.close());
-
-async function failure(p: Promise<unknown>): Promise<CloudError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CloudError);
-  return err as CloudError;
-}
 
 describe('VServer groups', () => {
   it('reads the mall group: K8S at 100, ECS at 0, with the listener using it', async () => {
@@ -133,9 +130,9 @@ describe('VServer groups', () => {
   });
 
   it('refuses to delete a group in use by a listener (RspoolVipExist) or a rule (RspoolRuleExist)', async () => {
-    expect((await failure(layer.slb.deleteVServerGroup({ regionId, vServerGroupId: groupId }))).code).toBe(
-      'RspoolVipExist',
-    );
+    expect(
+      (await cloudFailure(layer.slb.deleteVServerGroup({ regionId, vServerGroupId: groupId }))).code,
+    ).toBe('RspoolVipExist');
     const { vServerGroupId } = await layer.slb.createVServerGroup({
       regionId,
       loadBalancerId: lbId,
@@ -148,7 +145,7 @@ describe('VServer groups', () => {
       rules: [{ ruleName: 'api', domain: 'api.mall.example.com', vServerGroupId }],
     });
     const before = cloud.state();
-    expect((await failure(layer.slb.deleteVServerGroup({ regionId, vServerGroupId }))).code).toBe(
+    expect((await cloudFailure(layer.slb.deleteVServerGroup({ regionId, vServerGroupId }))).code).toBe(
       'RspoolRuleExist',
     );
     expect(cloud.state()).toEqual(before);
@@ -190,7 +187,7 @@ describe('forwarding rules', () => {
         (r) => r.ruleName,
       ),
     ).toEqual(['images']);
-    const dup = await failure(
+    const dup = await cloudFailure(
       layer.slb.createRules({
         regionId,
         loadBalancerId: lbId,
@@ -238,7 +235,7 @@ describe('tags', () => {
 
   it('refuses reserved tag keys and changes nothing', async () => {
     const before = cloud.state();
-    const err = await failure(
+    const err = await cloudFailure(
       layer.slb.tagResources({
         regionId,
         resourceType: 'instance',

@@ -1,4 +1,6 @@
 // Test harness: a local cloud on 127.0.0.1:0, and the REAL @alicloud/openapi-client pointed at it.
+
+import { connectLocalCloud } from '../../scripts/local-cloud/connect';
 import {
   DEFAULT_ACCESS_KEY_ID,
   DEFAULT_ACCESS_KEY_SECRET,
@@ -6,9 +8,8 @@ import {
   type LocalCloudOptions,
   startLocalCloud,
 } from '../../scripts/local-cloud/server';
-import { CallAccounting } from '../../shared/cloud/accounting';
-import { staticCredentials } from '../../shared/cloud/credentials';
-import { type Cloud, type CloudOptions, createCloud } from '../../shared/cloud/index';
+import { CloudError } from '../../shared/cloud/errors';
+import type { Cloud, CloudOptions } from '../../shared/cloud/index';
 import { OpenApi, rpcParams } from '../../shared/cloud/openapi';
 import { RateBudget } from '../../shared/cloud/rate-budget';
 
@@ -87,18 +88,19 @@ export async function sdkError(
 
 /** Our own cloud layer (typed SLB/CAS over createRpcClient) pointed at a test cloud, with its own budget and accounting. */
 export function cloudLayerFor(cloud: TestCloud, options: Omit<CloudOptions, 'target'> = {}): Cloud {
-  return createCloud({
-    target: {
-      kind: 'local',
-      endpoint: cloud.endpoint,
-      credentials: staticCredentials({
-        accessKeyId: cloud.accessKeyId,
-        accessKeySecret: cloud.accessKeySecret,
-      }),
-    },
-    accounting: new CallAccounting(),
+  return connectLocalCloud(cloud, {
     budget: new RateBudget(),
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     ...options,
   });
+}
+
+/** The CloudError a call through our layer rejects with. */
+export async function cloudFailure(p: Promise<unknown>): Promise<CloudError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof CloudError)) throw new Error(`expected a CloudError, got ${String(err)}`);
+  return err;
 }

@@ -4,6 +4,7 @@
 import { parseCertificate } from '../../../shared/domain/certificate';
 import { createTestCa, type IssuedCertificate } from '../pki';
 import { isoSeconds } from '../slb/common';
+import { LISTENER_DEFAULTS } from '../slb/listeners';
 import {
   type CasCertificateRecord,
   type CloudState,
@@ -169,14 +170,7 @@ export async function mallScenario(now: Date): Promise<CloudState> {
       serverCertificateId: listenerCertId,
       healthCheck: { ...MALL.healthCheck },
       tags: [],
-      extra: {
-        StickySession: 'off',
-        Gzip: 'on',
-        XForwardedFor: 'on',
-        IdleTimeout: 15,
-        RequestTimeout: 60,
-        EnableHttp2: 'on',
-      },
+      extra: { ...LISTENER_DEFAULTS, EnableHttp2: 'on' },
     },
     {
       ...common,
@@ -186,7 +180,7 @@ export async function mallScenario(now: Date): Promise<CloudState> {
       forwardPort: MALL.https.port,
       healthCheck: { healthCheck: 'off' },
       tags: [],
-      extra: { StickySession: 'off', Gzip: 'on', XForwardedFor: 'on', IdleTimeout: 15, RequestTimeout: 60 },
+      extra: { ...LISTENER_DEFAULTS },
     },
   );
   state.serverCertificates.push(

@@ -45,6 +45,15 @@ const EXTRA_FIELDS: Record<string, (p: Params, name: string) => string | number 
 };
 const HTTPS_ONLY = new Set(['EnableHttp2', 'TLSCipherPolicy']);
 
+/** What a new listener has unless the request says otherwise. */
+export const LISTENER_DEFAULTS: Readonly<Record<string, string | number>> = {
+  StickySession: 'off',
+  Gzip: 'on',
+  XForwardedFor: 'on',
+  IdleTimeout: 15,
+  RequestTimeout: 60,
+};
+
 function readExtra(p: Params, protocol: 'http' | 'https'): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const [name, check] of Object.entries(EXTRA_FIELDS)) {
@@ -169,14 +178,7 @@ function createListener(protocol: 'http' | 'https') {
       ...(listenerForward !== undefined ? { listenerForward } : {}),
       ...(forwardPort !== undefined ? { forwardPort } : {}),
       healthCheck: { healthCheck: 'off', ...hc } as HealthCheckSettings,
-      extra: {
-        StickySession: 'off',
-        Gzip: 'on',
-        XForwardedFor: 'on',
-        IdleTimeout: 15,
-        RequestTimeout: 60,
-        ...extra,
-      },
+      extra: { ...LISTENER_DEFAULTS, ...extra },
       tags: tags.map((t) => ({ key: t.key, value: t.value ?? '' })),
     };
     ctx.state.listeners.push(listener);

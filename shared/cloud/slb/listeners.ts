@@ -49,6 +49,13 @@ export interface Listener {
   tags: Tag[];
 }
 
+export interface ListenerRef {
+  regionId: string;
+  loadBalancerId: string;
+  listenerPort: number;
+  protocol?: ListenerProtocol;
+}
+
 export interface HttpsListenerDetail extends Listener {
   domainExtensions: { domainExtensionId: string; domain: string; serverCertificateId: string }[];
   rules: { ruleId: string; ruleName: string; domain?: string; url?: string; vServerGroupId: string }[];
@@ -199,6 +206,11 @@ export function listenerApi(rpc: RpcCaller) {
       write,
     });
 
+  /** ListenerProtocol is only needed when two protocols share the port. */
+  const lifecycle = async (action: string, req: ListenerRef): Promise<void> => {
+    await listenerCall(action, req, { ListenerProtocol: req.protocol }, true);
+  };
+
   return {
     /** Every listener of the given load balancers (batched 10 per call, all pages). */
     async describeListeners(req: {
@@ -325,31 +337,8 @@ export function listenerApi(rpc: RpcCaller) {
       );
     },
 
-    async startListener(req: {
-      regionId: string;
-      loadBalancerId: string;
-      listenerPort: number;
-      protocol?: ListenerProtocol;
-    }): Promise<void> {
-      await listenerCall('StartLoadBalancerListener', req, { ListenerProtocol: req.protocol }, true);
-    },
-
-    async stopListener(req: {
-      regionId: string;
-      loadBalancerId: string;
-      listenerPort: number;
-      protocol?: ListenerProtocol;
-    }): Promise<void> {
-      await listenerCall('StopLoadBalancerListener', req, { ListenerProtocol: req.protocol }, true);
-    },
-
-    async deleteListener(req: {
-      regionId: string;
-      loadBalancerId: string;
-      listenerPort: number;
-      protocol?: ListenerProtocol;
-    }): Promise<void> {
-      await listenerCall('DeleteLoadBalancerListener', req, { ListenerProtocol: req.protocol }, true);
-    },
+    startListener: (req: ListenerRef) => lifecycle('StartLoadBalancerListener', req),
+    stopListener: (req: ListenerRef) => lifecycle('StopLoadBalancerListener', req),
+    deleteListener: (req: ListenerRef) => lifecycle('DeleteLoadBalancerListener', req),
   };
 }
