@@ -246,118 +246,104 @@ export const specSchema = z
     failover: failoverSchema.default(failoverSchema.parse({})),
   })
   .superRefine((spec, ctx) => {
-    const names = new Set<string>();
-    spec.loadBalancers.forEach((lb, i) => {
-      const at = (...rest: (string | number)[]) => ['loadBalancers', i, ...rest];
-      if (names.has(lb.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: at('name'),
-          message: `duplicates another load balancer name: ${lb.name}`,
-        });
-      names.add(lb.name);
-      const groups = new Set<string>();
-      lb.vServerGroups.forEach((g, j) => {
-        if (groups.has(g.name))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('vServerGroups', j, 'name'),
-            message: `duplicates another group name: ${g.name}`,
-          });
-        groups.add(g.name);
-        const seen = new Set<string>();
-        g.backends.forEach((b, k) => {
-          const key = `${b.serverId}:${b.port}`;
-          if (seen.has(key))
-            ctx.addIssue({
-              code: 'custom',
-              path: at('vServerGroups', j, 'backends', k),
-              message: `duplicates backend ${key}`,
-            });
-          seen.add(key);
-        });
-      });
-      const ports = new Set<number>();
-      lb.listeners.forEach((l, j) => {
-        if (ports.has(l.port))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('listeners', j, 'port'),
-            message: `duplicates listener port ${l.port}`,
-          });
-        ports.add(l.port);
-        if (l.vServerGroup !== undefined && !groups.has(l.vServerGroup)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: at('listeners', j, 'vServerGroup'),
-            message: `names no VServer group of this load balancer: ${l.vServerGroup}`,
-          });
-        }
-        if (l.protocol === 'http' && l.redirectToHttps === undefined && l.vServerGroup === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: at('listeners', j),
-            message: 'needs a vServerGroup or redirectToHttps',
-          });
-        }
-        if (l.protocol === 'https' && l.vServerGroup === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: at('listeners', j, 'vServerGroup'),
-            message: 'is required for an HTTPS listener',
-          });
-        }
-        if (l.protocol === 'http' && l.redirectToHttps) {
-          const target = lb.listeners.find(
-            (x) => x.protocol === 'https' && x.port === l.redirectToHttps?.port,
-          );
-          if (!target)
-            ctx.addIssue({
-              code: 'custom',
-              path: at('listeners', j, 'redirectToHttps', 'port'),
-              message: 'names no HTTPS listener of this load balancer',
-            });
-        }
-        const ruleNames = new Set<string>();
-        const pairs = new Set<string>();
-        l.rules.forEach((r, k) => {
-          if (!groups.has(r.vServerGroup))
-            ctx.addIssue({
-              code: 'custom',
-              path: at('listeners', j, 'rules', k, 'vServerGroup'),
-              message: `names no VServer group of this load balancer: ${r.vServerGroup}`,
-            });
-          if (ruleNames.has(r.name))
-            ctx.addIssue({
-              code: 'custom',
-              path: at('listeners', j, 'rules', k, 'name'),
-              message: `duplicates rule name ${r.name}`,
-            });
-          const pair = `${r.domain ?? ''} ${r.url ?? ''}`;
-          if (pairs.has(pair))
-            ctx.addIssue({
-              code: 'custom',
-              path: at('listeners', j, 'rules', k),
-              message: 'duplicates the domain and url of another rule',
-            });
-          ruleNames.add(r.name);
-          pairs.add(pair);
-        });
-        if (l.protocol === 'https') {
-          const domains = new Set<string>();
-          l.extensionDomains.forEach((d, k) => {
-            if (domains.has(d.domain.toLowerCase()))
-              ctx.addIssue({
-                code: 'custom',
-                path: at('listeners', j, 'extensionDomains', k, 'domain'),
-                message: `duplicates extension domain ${d.domain}`,
-              });
-            domains.add(d.domain.toLowerCase());
-          });
-        }
+    for (const i of crossFieldIssues(spec))
+      ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  });
+
+/** The spec's shape as far as cross-field checks need it; also walked on raw input that failed the schema. */
+interface LooseSpec {
+  loadBalancers?: {
+    name?: string;
+    vServerGroups?: { name?: string; backends?: { serverId?: string; port?: number }[] }[];
+    listeners?: {
+      protocol?: string;
+      port?: number;
+      vServerGroup?: string;
+      redirectToHttps?: { port?: number };
+      rules?: { name?: string; domain?: string; url?: string; vServerGroup?: string }[];
+      extensionDomains?: { domain?: string }[];
+    }[];
+  }[];
+}
+
+/** References resolve, names and ports are unique: checks across fields, with the paths of the offenders. */
+function crossFieldIssues(spec: LooseSpec): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const issue = (path: (string | number)[], message: string) => out.push({ path, message });
+  const names = new Set<unknown>();
+  (spec.loadBalancers ?? []).forEach((lb, i) => {
+    const at = (...rest: (string | number)[]) => ['loadBalancers', i, ...rest];
+    if (names.has(lb.name)) issue(at('name'), `duplicates another load balancer name: ${lb.name}`);
+    names.add(lb.name);
+    const groups = new Set<unknown>();
+    (lb.vServerGroups ?? []).forEach((g, j) => {
+      if (groups.has(g.name))
+        issue(at('vServerGroups', j, 'name'), `duplicates another group name: ${g.name}`);
+      groups.add(g.name);
+      const seen = new Set<unknown>();
+      (g.backends ?? []).forEach((b, k) => {
+        const key = `${b.serverId}:${b.port}`;
+        if (seen.has(key)) issue(at('vServerGroups', j, 'backends', k), `duplicates backend ${key}`);
+        seen.add(key);
       });
     });
+    const ports = new Set<unknown>();
+    (lb.listeners ?? []).forEach((l, j) => {
+      if (ports.has(l.port)) issue(at('listeners', j, 'port'), `duplicates listener port ${l.port}`);
+      ports.add(l.port);
+      if (l.vServerGroup !== undefined && !groups.has(l.vServerGroup)) {
+        issue(
+          at('listeners', j, 'vServerGroup'),
+          `names no VServer group of this load balancer: ${l.vServerGroup}`,
+        );
+      }
+      if (l.protocol === 'http' && l.redirectToHttps === undefined && l.vServerGroup === undefined) {
+        issue(at('listeners', j), 'needs a vServerGroup or redirectToHttps');
+      }
+      if (l.protocol === 'https' && l.vServerGroup === undefined) {
+        issue(at('listeners', j, 'vServerGroup'), 'is required for an HTTPS listener');
+      }
+      if (l.protocol === 'http' && l.redirectToHttps) {
+        const target = (lb.listeners ?? []).find(
+          (x) => x.protocol === 'https' && x.port === l.redirectToHttps?.port,
+        );
+        if (!target)
+          issue(
+            at('listeners', j, 'redirectToHttps', 'port'),
+            'names no HTTPS listener of this load balancer',
+          );
+      }
+      const ruleNames = new Set<unknown>();
+      const pairs = new Set<unknown>();
+      (l.rules ?? []).forEach((r, k) => {
+        if (!groups.has(r.vServerGroup))
+          issue(
+            at('listeners', j, 'rules', k, 'vServerGroup'),
+            `names no VServer group of this load balancer: ${r.vServerGroup}`,
+          );
+        if (ruleNames.has(r.name))
+          issue(at('listeners', j, 'rules', k, 'name'), `duplicates rule name ${r.name}`);
+        const pair = `${r.domain ?? ''} ${r.url ?? ''}`;
+        if (pairs.has(pair))
+          issue(at('listeners', j, 'rules', k), 'duplicates the domain and url of another rule');
+        ruleNames.add(r.name);
+        pairs.add(pair);
+      });
+      if (l.protocol === 'https') {
+        const domains = new Set<unknown>();
+        (l.extensionDomains ?? []).forEach((d, k) => {
+          if (domains.has(String(d.domain).toLowerCase()))
+            issue(
+              at('listeners', j, 'extensionDomains', k, 'domain'),
+              `duplicates extension domain ${d.domain}`,
+            );
+          domains.add(String(d.domain).toLowerCase());
+        });
+      }
+    });
   });
+  return out;
+}
 
 export type Spec = z.infer<typeof specSchema>;
 export type SpecLoadBalancer = z.infer<typeof loadBalancerSchema>;
@@ -407,10 +393,22 @@ export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; sou
   }
   const result = specSchema.safeParse(data);
   if (!result.success) {
+    // Refinements do not run when fields fail; run the cross-field checks on the raw input too, so one
+    // error lists every problem.
+    let cross: { path: (string | number)[]; message: string }[] = [];
+    try {
+      cross = data !== null && typeof data === 'object' ? crossFieldIssues(data as LooseSpec) : [];
+    } catch {
+      cross = []; // input too malformed to walk: the field errors say enough
+    }
+    const seen = new Set(result.error.issues.map((i) => `${formatPath(i.path)}\n${i.message}`));
     throw new SpecError(
-      result.error.issues.flatMap((i) =>
+      [
+        ...result.error.issues,
+        ...cross.filter((c) => !seen.has(`${formatPath(c.path)}\n${c.message}`)),
+      ].flatMap((i) =>
         // An unknown key is reported on its parent; name the key itself.
-        i.code === 'unrecognized_keys'
+        'code' in i && i.code === 'unrecognized_keys'
           ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'is not a known field' }))
           : [{ path: formatPath(i.path), message: i.message }],
       ),

@@ -166,3 +166,17 @@ describe('parseDuration', () => {
     ['1d', undefined],
   ])('%s -> %s', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
 });
+
+describe('field and cross-field problems together', () => {
+  it('reports a dangling reference alongside a range error', () => {
+    const found = issues(
+      mallWith((s) => {
+        s.loadBalancers[0].listeners[0].healthCheck.interval = 0;
+        s.loadBalancers[0].listeners[0].vServerGroup = 'missing-group';
+      }),
+    );
+    expect(found.map((i) => i.path).sort()).toEqual(
+      ['loadBalancers[0].listeners[0].healthCheck.interval', 'loadBalancers[0].listeners[0].vServerGroup'].sort(),
+    );
+  });
+});
