@@ -78,3 +78,11 @@ describe('toCloudError', () => {
     expect(toCloudError('B', e)).toBe(e);
   });
 });
+
+describe('errors that are not the API's', () => {
+  it('keep their own message and are not retried', () => {
+    const e = toCloudError('DescribeLoadBalancers', new Error('credentials: the default chain found no access key'));
+    expect([e.code, e.retryable]).toEqual(['UnknownError', false]);
+    expect(e.message).toBe('DescribeLoadBalancers: UnknownError: credentials: the default chain found no access key');
+  });
+});

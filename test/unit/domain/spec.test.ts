@@ -176,7 +176,10 @@ describe('field and cross-field problems together', () => {
       }),
     );
     expect(found.map((i) => i.path).sort()).toEqual(
-      ['loadBalancers[0].listeners[0].healthCheck.interval', 'loadBalancers[0].listeners[0].vServerGroup'].sort(),
+      [
+        'loadBalancers[0].listeners[0].healthCheck.interval',
+        'loadBalancers[0].listeners[0].vServerGroup',
+      ].sort(),
     );
   });
 });
