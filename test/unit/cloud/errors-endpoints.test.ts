@@ -79,10 +79,15 @@ describe('toCloudError', () => {
   });
 });
 
-describe('errors that are not the API's', () => {
+describe('errors that are not from the API', () => {
   it('keep their own message and are not retried', () => {
-    const e = toCloudError('DescribeLoadBalancers', new Error('credentials: the default chain found no access key'));
+    const e = toCloudError(
+      'DescribeLoadBalancers',
+      new Error('credentials: the default chain found no access key'),
+    );
     expect([e.code, e.retryable]).toEqual(['UnknownError', false]);
-    expect(e.message).toBe('DescribeLoadBalancers: UnknownError: credentials: the default chain found no access key');
+    expect(e.message).toBe(
+      'DescribeLoadBalancers: UnknownError: credentials: the default chain found no access key',
+    );
   });
 });
