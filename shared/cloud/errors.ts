@@ -98,12 +98,14 @@ export function toCloudError(action: string, err: unknown): CloudError {
   const apiCode =
     typeof e.data?.Code === 'string' ? e.data.Code : typeof e.code === 'string' ? e.code : undefined;
   const code = network ?? apiCode ?? (httpStatus !== undefined ? `HTTP${httpStatus}` : 'UnknownError');
+  // The API's message, or our own error's (e.g. no credentials found); SDK messages carry no request data.
+  const own = typeof e.message === 'string' && e.message !== '' ? e.message : 'request failed';
   const message =
     typeof e.data?.Message === 'string'
       ? e.data.Message
       : network
         ? `network error (${String(e.name ?? e.code)})`
-        : 'request failed';
+        : own;
   return new CloudError({
     action,
     code,
