@@ -1,0 +1,333 @@
+// The planner: desired (from the spec) vs observed (from the cloud) -> an ordered list of absolute,
+// idempotent actions, plus what it left alone and why. Pure: no I/O, no clock.
+// Order: load balancers, then groups (created; backends added before weights change), then
+// listeners (created, reconfigured, then started), then rules and extension domains.
+// Anything in the cloud that the spec does not name is never changed: it is listed in `leftAlone`.
+
+import type {
+  BackendModel,
+  ExtensionDomainModel,
+  GroupModel,
+  HealthCheckModel,
+  ListenerModel,
+  LoadBalancerModel,
+  RuleModel,
+} from './model';
+import type { CertificateSource } from './spec';
+
+/** Which load balancer an action is about: its id, or the spec name of one created earlier in the plan. */
+export interface LbRef {
+  name: string;
+  loadBalancerId?: string;
+}
+
+export type ListenerChanges = Partial<
+  Pick<ListenerModel, 'bandwidth' | 'scheduler' | 'vServerGroup' | 'stickySession' | 'http2'> & {
+    healthCheck: Partial<HealthCheckModel>;
+  }
+>;
+
+export type Action =
+  | { kind: 'createLoadBalancer'; lb: LbRef; create: NonNullable<LoadBalancerModel['create']> }
+  | { kind: 'createVServerGroup'; lb: LbRef; group: string; backends: BackendModel[] }
+  | { kind: 'addBackends'; lb: LbRef; group: string; backends: BackendModel[] }
+  | {
+      kind: 'setBackendWeights';
+      lb: LbRef;
+      group: string;
+      backends: Pick<BackendModel, 'serverId' | 'port' | 'weight' | 'description'>[];
+    }
+  | { kind: 'createListener'; lb: LbRef; listener: ListenerModel }
+  | {
+      kind: 'setListenerAttribute';
+      lb: LbRef;
+      protocol: 'http' | 'https';
+      port: number;
+      changes: ListenerChanges;
+    }
+  | { kind: 'startListener'; lb: LbRef; protocol: 'http' | 'https'; port: number }
+  | { kind: 'createRule'; lb: LbRef; port: number; rule: RuleModel }
+  | { kind: 'setRuleGroup'; lb: LbRef; port: number; rule: string; ruleId: string; vServerGroup: string }
+  | {
+      kind: 'createDomainExtension';
+      lb: LbRef;
+      port: number;
+      domain: string;
+      certificate: CertificateSource | undefined;
+    };
+
+export interface LeftAlone {
+  lb: string;
+  what: string;
+  why: string;
+}
+
+export interface Plan {
+  actions: Action[];
+  leftAlone: LeftAlone[];
+}
+
+const backendKey = (b: Pick<BackendModel, 'serverId' | 'port'>) => `${b.serverId}:${b.port}`;
+
+function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefined, out: Plan): void {
+  if (!observed) {
+    out.actions.push({ kind: 'createVServerGroup', lb, group: desired.name, backends: desired.backends });
+    return;
+  }
+  const have = new Map(observed.backends.map((b) => [backendKey(b), b]));
+  const missing = desired.backends.filter((b) => !have.has(backendKey(b)));
+  if (missing.length > 0)
+    out.actions.push({ kind: 'addBackends', lb, group: desired.name, backends: missing });
+  const changed = desired.backends.filter((b) => {
+    const o = have.get(backendKey(b));
+    return (
+      o !== undefined &&
+      (o.weight !== b.weight || (b.description !== undefined && o.description !== b.description))
+    );
+  });
+  if (changed.length > 0) {
+    out.actions.push({
+      kind: 'setBackendWeights',
+      lb,
+      group: desired.name,
+      backends: changed.map((b) => ({
+        serverId: b.serverId,
+        port: b.port,
+        weight: b.weight,
+        ...(b.description ? { description: b.description } : {}),
+      })),
+    });
+  }
+  const wanted = new Set(desired.backends.map(backendKey));
+  for (const b of observed.backends) {
+    if (!wanted.has(backendKey(b))) {
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `backend ${backendKey(b)} in group ${desired.name}`,
+        why: 'not in the spec; backends are never removed by plan',
+      });
+    }
+  }
+}
+
+/** The health-check fields the spec sets that differ from what is observed. */
+function healthCheckChanges(
+  desired: HealthCheckModel | undefined,
+  observed: HealthCheckModel | undefined,
+): Partial<HealthCheckModel> {
+  if (!desired) return {};
+  const changes: Partial<HealthCheckModel> = {};
+  const o: Partial<HealthCheckModel> = observed ?? {};
+  if (desired.enabled !== (o.enabled ?? false)) changes.enabled = desired.enabled;
+  if (!desired.enabled) return changes;
+  for (const key of [
+    'path',
+    'domain',
+    'port',
+    'interval',
+    'healthyThreshold',
+    'unhealthyThreshold',
+    'timeout',
+    'method',
+  ] as const) {
+    if (desired[key] !== undefined && desired[key] !== o[key])
+      Object.assign(changes, { [key]: desired[key] });
+  }
+  if (
+    desired.httpCodes &&
+    [...desired.httpCodes].sort().join(',') !== [...(o.httpCodes ?? [])].sort().join(',')
+  ) {
+    changes.httpCodes = desired.httpCodes;
+  }
+  return changes;
+}
+
+function listenerChanges(d: ListenerModel, o: ListenerModel): ListenerChanges {
+  const c: ListenerChanges = {};
+  if (d.bandwidth !== o.bandwidth) c.bandwidth = d.bandwidth;
+  if (d.scheduler !== o.scheduler) c.scheduler = d.scheduler;
+  if (d.vServerGroup !== undefined && d.vServerGroup !== o.vServerGroup) c.vServerGroup = d.vServerGroup;
+  if (d.stickySession !== o.stickySession) c.stickySession = d.stickySession;
+  if (d.http2 !== undefined && d.http2 !== o.http2) c.http2 = d.http2;
+  const hc = healthCheckChanges(d.healthCheck, o.healthCheck);
+  if (Object.keys(hc).length > 0) c.healthCheck = hc;
+  return c;
+}
+
+function diffRules(lb: LbRef, d: ListenerModel, o: ListenerModel, out: Plan): void {
+  const have = new Map(o.rules.map((r) => [r.name, r]));
+  for (const r of d.rules) {
+    const existing = have.get(r.name);
+    if (!existing) {
+      out.actions.push({ kind: 'createRule', lb, port: d.port, rule: r });
+    } else if ((existing.domain ?? '') !== (r.domain ?? '') || (existing.url ?? '') !== (r.url ?? '')) {
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `rule ${r.name} on port ${d.port}`,
+        why: 'its domain or url differs from the spec; they cannot be changed in place and the rule is not ours to delete',
+      });
+    } else if (existing.vServerGroup !== r.vServerGroup && existing.ruleId) {
+      out.actions.push({
+        kind: 'setRuleGroup',
+        lb,
+        port: d.port,
+        rule: r.name,
+        ruleId: existing.ruleId,
+        vServerGroup: r.vServerGroup,
+      });
+    }
+  }
+  const wanted = new Set(d.rules.map((r) => r.name));
+  for (const r of o.rules) {
+    if (!wanted.has(r.name))
+      out.leftAlone.push({ lb: lb.name, what: `rule ${r.name} on port ${d.port}`, why: 'not in the spec' });
+  }
+}
+
+function diffExtensionDomains(lb: LbRef, d: ListenerModel, o: ListenerModel, out: Plan): void {
+  const have = new Set(o.extensionDomains.map((x) => x.domain.toLowerCase()));
+  for (const x of d.extensionDomains) {
+    if (!have.has(x.domain.toLowerCase())) {
+      out.actions.push({
+        kind: 'createDomainExtension',
+        lb,
+        port: d.port,
+        domain: x.domain,
+        certificate: x.certificate,
+      });
+    }
+  }
+  const wanted = new Set(d.extensionDomains.map((x: ExtensionDomainModel) => x.domain.toLowerCase()));
+  for (const x of o.extensionDomains) {
+    if (!wanted.has(x.domain.toLowerCase()))
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `extension domain ${x.domain} on port ${d.port}`,
+        why: 'not in the spec',
+      });
+  }
+}
+
+export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalancerModel | undefined): Plan {
+  const out: Plan = { actions: [], leftAlone: [] };
+  const lb: LbRef = {
+    name: desired.name,
+    ...((observed?.loadBalancerId ?? desired.loadBalancerId)
+      ? { loadBalancerId: observed?.loadBalancerId ?? desired.loadBalancerId }
+      : {}),
+  };
+  if (!observed) {
+    if (!desired.create) {
+      out.leftAlone.push({
+        lb: desired.name,
+        what: `load balancer ${desired.loadBalancerId}`,
+        why: 'the spec adopts it by id, but it does not exist in the region',
+      });
+      return out;
+    }
+    out.actions.push({ kind: 'createLoadBalancer', lb, create: desired.create });
+  }
+  const empty: LoadBalancerModel = { name: desired.name, listeners: [], groups: [] };
+  const o = observed ?? empty;
+
+  for (const g of desired.groups)
+    diffGroup(
+      lb,
+      g,
+      o.groups.find((x) => x.name === g.name),
+      out,
+    );
+  const groupNames = new Set(desired.groups.map((g) => g.name));
+  for (const g of o.groups)
+    if (!groupNames.has(g.name))
+      out.leftAlone.push({ lb: lb.name, what: `VServer group ${g.name}`, why: 'not in the spec' });
+
+  // HTTPS before HTTP: an HTTP listener may redirect to an HTTPS one created in the same plan.
+  const ordered = [...desired.listeners].sort((a, b) =>
+    a.protocol === b.protocol ? a.port - b.port : a.protocol === 'https' ? -1 : 1,
+  );
+  const starts: Action[] = [];
+  for (const d of ordered) {
+    const ol = o.listeners.find((x) => x.port === d.port);
+    if (!ol) {
+      out.actions.push({ kind: 'createListener', lb, listener: d });
+      starts.push({ kind: 'startListener', lb, protocol: d.protocol, port: d.port });
+      continue;
+    }
+    if (ol.protocol !== d.protocol) {
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `${ol.protocol} listener on port ${d.port}`,
+        why: `the spec wants ${d.protocol} there; replacing a listener is not done automatically`,
+      });
+      continue;
+    }
+    const changes = listenerChanges(d, ol);
+    if (Object.keys(changes).length > 0)
+      out.actions.push({ kind: 'setListenerAttribute', lb, protocol: d.protocol, port: d.port, changes });
+    if (!ol.running) starts.push({ kind: 'startListener', lb, protocol: d.protocol, port: d.port });
+    diffRules(lb, d, ol, out);
+    if (d.protocol === 'https') diffExtensionDomains(lb, d, ol, out);
+  }
+  // New listeners get their rules and extension domains after they exist.
+  for (const d of ordered) {
+    if (o.listeners.some((x) => x.port === d.port)) continue;
+    for (const r of d.rules) out.actions.push({ kind: 'createRule', lb, port: d.port, rule: r });
+    for (const x of d.extensionDomains)
+      out.actions.push({
+        kind: 'createDomainExtension',
+        lb,
+        port: d.port,
+        domain: x.domain,
+        certificate: x.certificate,
+      });
+  }
+  out.actions.push(...starts);
+  const ports = new Set(desired.listeners.map((l) => l.port));
+  for (const l of o.listeners)
+    if (!ports.has(l.port))
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `${l.protocol} listener on port ${l.port}`,
+        why: 'not in the spec',
+      });
+  return out;
+}
+
+export function planAll(desired: readonly LoadBalancerModel[], observed: readonly LoadBalancerModel[]): Plan {
+  const plan: Plan = { actions: [], leftAlone: [] };
+  for (const d of desired) {
+    const o = observed.find((x) => x.name === d.name);
+    const p = planLoadBalancer(d, o);
+    plan.actions.push(...p.actions);
+    plan.leftAlone.push(...p.leftAlone);
+  }
+  return plan;
+}
+
+/** One line per action, for people. */
+export function describeAction(a: Action): string {
+  const where = a.lb.loadBalancerId ?? `(new ${a.lb.name})`;
+  switch (a.kind) {
+    case 'createLoadBalancer':
+      return `create load balancer ${a.lb.name} (${a.create.addressType}, ${a.create.spec})`;
+    case 'createVServerGroup':
+      return `${where}: create VServer group ${a.group} with ${a.backends.map((b) => `${backendKey(b)}@${b.weight}`).join(', ') || 'no backends'}`;
+    case 'addBackends':
+      return `${where}: add to ${a.group}: ${a.backends.map((b) => `${backendKey(b)}@${b.weight}`).join(', ')}`;
+    case 'setBackendWeights':
+      return `${where}: set weights in ${a.group}: ${a.backends.map((b) => `${backendKey(b)} -> ${b.weight}`).join(', ')}`;
+    case 'createListener':
+      return `${where}: create ${a.listener.protocol.toUpperCase()} listener ${a.listener.port}`;
+    case 'setListenerAttribute':
+      return `${where}: set ${a.protocol.toUpperCase()} ${a.port}: ${JSON.stringify(a.changes)}`;
+    case 'startListener':
+      return `${where}: start ${a.protocol.toUpperCase()} ${a.port}`;
+    case 'createRule':
+      return `${where}: create rule ${a.rule.name} on ${a.port} (${a.rule.domain ?? '*'}${a.rule.url ?? ''} -> ${a.rule.vServerGroup})`;
+    case 'setRuleGroup':
+      return `${where}: point rule ${a.rule} on ${a.port} at ${a.vServerGroup}`;
+    case 'createDomainExtension':
+      return `${where}: add extension domain ${a.domain} on ${a.port}`;
+  }
+}

@@ -1,0 +1,132 @@
+// Reads the observed state of the load balancers a spec names, into the planner's model.
+// Calls: one DescribeLoadBalancers, one DescribeLoadBalancerListeners per 10 load balancers, and per
+// load balancer one DescribeVServerGroups, one attribute call per group and one per HTTP(S) listener.
+
+import type { SlbClient } from '../cloud/slb';
+import type { Listener } from '../cloud/slb/listeners';
+import type {
+  GroupModel,
+  HealthCheckModel,
+  ListenerModel,
+  LoadBalancerModel,
+  RuleModel,
+} from '../domain/model';
+
+function healthCheck(l: Listener): HealthCheckModel {
+  const h = l.healthCheck;
+  return {
+    enabled: h.enabled,
+    ...(h.uri !== undefined ? { path: h.uri } : {}),
+    ...(h.domain ? { domain: h.domain } : {}),
+    ...(h.connectPort !== undefined ? { port: h.connectPort } : {}),
+    ...(h.interval !== undefined ? { interval: h.interval } : {}),
+    ...(h.healthyThreshold !== undefined ? { healthyThreshold: h.healthyThreshold } : {}),
+    ...(h.unhealthyThreshold !== undefined ? { unhealthyThreshold: h.unhealthyThreshold } : {}),
+    ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
+    ...(h.httpCodes ? { httpCodes: h.httpCodes } : {}),
+    ...(h.method ? { method: h.method } : {}),
+  };
+}
+
+/**
+ * `desired` says which load balancers to look for: adopted ones by id, created ones by name
+ * (`<namePrefix><name>`). Returns the ones found, keyed by the spec's names.
+ */
+export async function observeLoadBalancers(
+  slb: SlbClient,
+  regionId: string,
+  desired: readonly Pick<LoadBalancerModel, 'name' | 'loadBalancerId' | 'create'>[],
+  namePrefix: string,
+): Promise<LoadBalancerModel[]> {
+  const all = await slb.describeLoadBalancers({ regionId });
+  const found = desired.flatMap((d) => {
+    const lb = d.loadBalancerId
+      ? all.find((x) => x.loadBalancerId === d.loadBalancerId)
+      : all.find((x) => x.loadBalancerName === `${namePrefix}${d.name}`);
+    return lb ? [{ name: d.name, loadBalancerId: lb.loadBalancerId }] : [];
+  });
+  if (found.length === 0) return [];
+  const listeners = await slb.describeListeners({
+    regionId,
+    loadBalancerIds: found.map((f) => f.loadBalancerId),
+  });
+
+  const out: LoadBalancerModel[] = [];
+  for (const f of found) {
+    const summaries = await slb.describeVServerGroups({ regionId, loadBalancerId: f.loadBalancerId });
+    const groups: GroupModel[] = [];
+    for (const s of summaries) {
+      const g = await slb.describeVServerGroup({ regionId, vServerGroupId: s.vServerGroupId });
+      groups.push({
+        name: g.vServerGroupName,
+        vServerGroupId: g.vServerGroupId,
+        backends: g.backendServers.map((b) => ({
+          serverId: b.serverId,
+          port: b.port,
+          weight: b.weight,
+          type: b.type ?? 'ecs',
+          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+          ...(b.description ? { description: b.description } : {}),
+        })),
+      });
+    }
+    const groupName = (id: string | undefined) =>
+      id === undefined ? undefined : (groups.find((g) => g.vServerGroupId === id)?.name ?? `#${id}`);
+
+    const models: ListenerModel[] = [];
+    for (const l of listeners.filter((x) => x.loadBalancerId === f.loadBalancerId)) {
+      if (l.listenerProtocol !== 'http' && l.listenerProtocol !== 'https') continue;
+      let rules: RuleModel[] = [];
+      let extensionDomains: ListenerModel['extensionDomains'] = [];
+      if (l.listenerProtocol === 'https') {
+        const detail = await slb.describeHttpsListener({
+          regionId,
+          loadBalancerId: f.loadBalancerId,
+          listenerPort: l.listenerPort,
+        });
+        rules = detail.rules.map((r) => ({
+          name: r.ruleName,
+          domain: r.domain,
+          url: r.url,
+          vServerGroup: groupName(r.vServerGroupId) ?? '',
+          ruleId: r.ruleId,
+        }));
+        extensionDomains = detail.domainExtensions.map((d) => ({
+          domain: d.domain,
+          domainExtensionId: d.domainExtensionId,
+          serverCertificateId: d.serverCertificateId,
+        }));
+      } else {
+        const found = await slb.describeRules({
+          regionId,
+          loadBalancerId: f.loadBalancerId,
+          listenerPort: l.listenerPort,
+        });
+        rules = found.map((r) => ({
+          name: r.ruleName,
+          domain: r.domain,
+          url: r.url,
+          vServerGroup: groupName(r.vServerGroupId) ?? '',
+          ruleId: r.ruleId,
+        }));
+      }
+      models.push({
+        protocol: l.listenerProtocol,
+        port: l.listenerPort,
+        bandwidth: l.bandwidth,
+        scheduler: l.scheduler === 'rr' ? 'rr' : 'wrr',
+        ...(l.vServerGroupId ? { vServerGroup: groupName(l.vServerGroupId) } : {}),
+        healthCheck: healthCheck(l),
+        stickySession: l.attributes.StickySession === 'on',
+        ...(l.forwardPort !== undefined ? { redirectPort: l.forwardPort } : {}),
+        ...(l.listenerProtocol === 'https' ? { http2: l.attributes.EnableHttp2 !== 'off' } : {}),
+        ...(l.serverCertificateId ? { serverCertificateId: l.serverCertificateId } : {}),
+        running: l.status === 'running',
+        rules,
+        extensionDomains,
+      });
+    }
+    out.push({ name: f.name, loadBalancerId: f.loadBalancerId, listeners: models, groups });
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { ListenerModel, LoadBalancerModel } from '../../../shared/domain/model';
+import { planLoadBalancer } from '../../../shared/domain/plan';
+
+const listener = (over: Partial<ListenerModel> = {}): ListenerModel => ({
+  protocol: 'https',
+  port: 443,
+  bandwidth: -1,
+  scheduler: 'wrr',
+  vServerGroup: 'web',
+  stickySession: false,
+  http2: true,
+  running: true,
+  rules: [],
+  extensionDomains: [],
+  ...over,
+});
+
+const lb = (over: Partial<LoadBalancerModel> = {}): LoadBalancerModel => ({
+  name: 'shop',
+  loadBalancerId: 'lb-1',
+  groups: [{ name: 'web', backends: [{ serverId: 'i-1', port: 80, weight: 100, type: 'ecs' }] }],
+  listeners: [listener()],
+  ...over,
+});
+
+describe('planLoadBalancer', () => {
+  it.each([
+    ['identical', lb(), []],
+    ['a stopped listener is started', lb({ listeners: [listener({ running: false })] }), ['startListener']],
+    ['a missing backend is added', lb({ groups: [{ name: 'web', backends: [] }] }), ['addBackends']],
+    ['a missing group is created', lb({ groups: [] }), ['createVServerGroup']],
+    ['scheduler drift', lb({ listeners: [listener({ scheduler: 'rr' })] }), ['setListenerAttribute']],
+  ])('%s', (_name, observed, kinds) => {
+    expect(planLoadBalancer(lb(), observed).actions.map((a) => a.kind)).toEqual(kinds);
+  });
+
+  it('creates rules and extension domains the spec adds, and repoints a rule at its group', () => {
+    const desired = lb({
+      listeners: [
+        listener({
+          rules: [
+            { name: 'api', domain: 'api.example.com', vServerGroup: 'web' },
+            { name: 'img', url: '/img', vServerGroup: 'web' },
+          ],
+          extensionDomains: [{ domain: 'm.example.com', certificate: { serverCertificateId: 'c-1' } }],
+        }),
+      ],
+    });
+    const observed = lb({
+      listeners: [
+        listener({ rules: [{ name: 'img', url: '/img', vServerGroup: 'other', ruleId: 'rule-1' }] }),
+      ],
+    });
+    expect(planLoadBalancer(desired, observed).actions.map((a) => a.kind)).toEqual([
+      'createRule',
+      'setRuleGroup',
+      'createDomainExtension',
+    ]);
+  });
+
+  it('leaves alone what the spec does not name, and what it cannot change in place, saying why', () => {
+    const observed = lb({
+      groups: [
+        {
+          name: 'web',
+          backends: [
+            { serverId: 'i-1', port: 80, weight: 100, type: 'ecs' },
+            { serverId: 'i-9', port: 80, weight: 5, type: 'ecs' },
+          ],
+        },
+        { name: 'legacy', backends: [] },
+      ],
+      listeners: [
+        listener(),
+        listener({ protocol: 'http', port: 8080 }),
+        listener({ port: 444, protocol: 'http' }),
+      ],
+    });
+    const desired = lb({ listeners: [listener(), listener({ port: 444 })] });
+    const plan = planLoadBalancer(desired, observed);
+    expect(plan.actions).toEqual([]);
+    expect(plan.leftAlone.map((l) => l.what)).toEqual([
+      'backend i-9:80 in group web',
+      'VServer group legacy',
+      'http listener on port 444',
+      'http listener on port 8080',
+    ]);
+  });
+
+  it('does not invent a load balancer the spec adopts by id', () => {
+    const plan = planLoadBalancer(lb(), undefined);
+    expect(plan.actions).toEqual([]);
+    expect(plan.leftAlone[0]?.why).toMatch(/does not exist/);
+  });
+
+  it('compares only the health-check fields the spec sets', () => {
+    const desired = lb({ listeners: [listener({ healthCheck: { enabled: true, path: '/healthz' } })] });
+    const same = lb({
+      listeners: [listener({ healthCheck: { enabled: true, path: '/healthz', interval: 9, method: 'get' } })],
+    });
+    const differs = lb({ listeners: [listener({ healthCheck: { enabled: false } })] });
+    expect(planLoadBalancer(desired, same).actions).toEqual([]);
+    expect(planLoadBalancer(desired, differs).actions).toEqual([
+      expect.objectContaining({
+        kind: 'setListenerAttribute',
+        changes: { healthCheck: { enabled: true, path: '/healthz' } },
+      }),
+    ]);
+  });
+});
