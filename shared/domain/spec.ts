@@ -7,6 +7,16 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+/** CLB instance specifications (performance-guaranteed; ignored when billed by CLCU). */
+export const LOAD_BALANCER_SPECS = [
+  'slb.s1.small',
+  'slb.s2.small',
+  'slb.s2.medium',
+  'slb.s3.small',
+  'slb.s3.medium',
+  'slb.s3.large',
+] as const;
+
 const DURATION = /^(\d+)(s|m|h)$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
 
@@ -178,16 +188,7 @@ export const loadBalancerSchema = z
     create: z
       .strictObject({
         addressType: z.enum(['internet', 'intranet']).default('internet'),
-        spec: z
-          .enum([
-            'slb.s1.small',
-            'slb.s2.small',
-            'slb.s2.medium',
-            'slb.s3.small',
-            'slb.s3.medium',
-            'slb.s3.large',
-          ])
-          .default('slb.s1.small'),
+        spec: z.enum(LOAD_BALANCER_SPECS).default('slb.s1.small'),
         vSwitchId: z.string().optional(),
         internetChargeType: z.enum(['paybytraffic', 'paybybandwidth']).default('paybytraffic'),
         bandwidth: int(1, 5120).optional(),

@@ -1,17 +1,10 @@
 // SLB 2014-05-15 actions: load balancers (reference §6.1).
+import { LOAD_BALANCER_SPECS } from '../../../shared/domain/spec';
 import { ApiError, invalidParameter } from '../errors';
 import { type ActionContext, type ActionTable, read, write } from '../handler';
 import type { LoadBalancerRecord } from '../state';
 import { assertWritable, findLoadBalancer, isoSeconds, matchesTags, tagsBody } from './common';
 
-const SPECS = [
-  'slb.s1.small',
-  'slb.s2.small',
-  'slb.s2.medium',
-  'slb.s3.small',
-  'slb.s3.medium',
-  'slb.s3.large',
-] as const;
 const NAME = /^[A-Za-z\u4e00-\u9fa5][\w\-./\u4e00-\u9fa5]{0,79}$/;
 
 function summary(lb: LoadBalancerRecord): Record<string, unknown> {
@@ -135,7 +128,7 @@ function createLoadBalancer(ctx: ActionContext): Record<string, unknown> {
   const vSwitchId = p.str('VSwitchId');
   const addressType =
     p.oneOf('AddressType', ['internet', 'intranet']) ?? (vSwitchId ? 'intranet' : 'internet');
-  const spec = p.oneOf('LoadBalancerSpec', SPECS) ?? 'slb.s1.small';
+  const spec = p.oneOf('LoadBalancerSpec', LOAD_BALANCER_SPECS) ?? 'slb.s1.small';
   const chargeType = p.oneOf('InternetChargeType', ['paybytraffic', 'paybybandwidth']) ?? 'paybytraffic';
   const bandwidth = p.int('Bandwidth', { min: 1, max: 5120 });
   const deleteProtection = p.oneOf('DeleteProtection', ['on', 'off']) ?? 'off';

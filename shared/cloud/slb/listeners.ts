@@ -211,6 +211,16 @@ export function listenerApi(rpc: RpcCaller) {
     await listenerCall(action, req, { ListenerProtocol: req.protocol }, true);
   };
 
+  /** A partial update: only the settings given are sent. */
+  const setAttribute = async (action: string, req: ListenerRef & ListenerSettings): Promise<void> => {
+    await listenerCall(
+      action,
+      req,
+      { ...settingsParams(req), VServerGroup: req.vServerGroupId ? 'on' : undefined },
+      true,
+    );
+  };
+
   return {
     /** Every listener of the given load balancers (batched 10 per call, all pages). */
     async describeListeners(req: {
@@ -315,27 +325,10 @@ export function listenerApi(rpc: RpcCaller) {
       );
     },
 
-    async setHttpsListenerAttribute(
-      req: { regionId: string; loadBalancerId: string; listenerPort: number } & ListenerSettings,
-    ): Promise<void> {
-      await listenerCall(
-        'SetLoadBalancerHTTPSListenerAttribute',
-        req,
-        { ...settingsParams(req), VServerGroup: req.vServerGroupId ? 'on' : undefined },
-        true,
-      );
-    },
-
-    async setHttpListenerAttribute(
-      req: { regionId: string; loadBalancerId: string; listenerPort: number } & ListenerSettings,
-    ): Promise<void> {
-      await listenerCall(
-        'SetLoadBalancerHTTPListenerAttribute',
-        req,
-        { ...settingsParams(req), VServerGroup: req.vServerGroupId ? 'on' : undefined },
-        true,
-      );
-    },
+    setHttpsListenerAttribute: (req: ListenerRef & ListenerSettings) =>
+      setAttribute('SetLoadBalancerHTTPSListenerAttribute', req),
+    setHttpListenerAttribute: (req: ListenerRef & ListenerSettings) =>
+      setAttribute('SetLoadBalancerHTTPListenerAttribute', req),
 
     startListener: (req: ListenerRef) => lifecycle('StartLoadBalancerListener', req),
     stopListener: (req: ListenerRef) => lifecycle('StopLoadBalancerListener', req),
