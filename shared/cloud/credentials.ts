@@ -54,27 +54,39 @@ export function credentialsFromFcContext(context: {
   return staticCredentials(c as AccessKey);
 }
 
-/** The @alicloud/credentials default chain, built on first use (not at import: cold start). */
-export function defaultChainCredentials(): CredentialSource {
-  let client:
-    | { getCredential(): Promise<{ accessKeyId?: string; accessKeySecret?: string; securityToken?: string }> }
-    | undefined;
+/** Anything with the @alicloud/credentials client's getCredential() (fields may be absent). */
+export interface CredentialProvider {
+  getCredential(): Promise<{ accessKeyId?: string; accessKeySecret?: string; securityToken?: string }>;
+}
+
+/** Asks the provider on every call (it caches and refreshes STS keys itself); results are redacted. */
+export function fromCredentialProvider(provider: CredentialProvider): CredentialSource {
   return {
     async get() {
-      if (!client) {
-        const mod = (await import('@alicloud/credentials')) as unknown as { default: unknown };
-        const Credential = ((mod.default as { default?: unknown }).default ??
-          mod.default) as new () => typeof client;
-        client = new Credential();
-      }
-      const c = await client!.getCredential();
+      const c = await provider.getCredential();
       if (!c.accessKeyId || !c.accessKeySecret)
-        throw new Error('credentials: the default chain found no access key');
+        throw new Error('credentials: the provider returned no access key');
       return redacted({
         accessKeyId: c.accessKeyId,
         accessKeySecret: c.accessKeySecret,
         ...(c.securityToken ? { securityToken: c.securityToken } : {}),
       });
+    },
+  };
+}
+
+/** The @alicloud/credentials default chain, built on first use (not at import: cold start). */
+export function defaultChainCredentials(): CredentialSource {
+  let source: CredentialSource | undefined;
+  return {
+    async get() {
+      if (!source) {
+        const mod = (await import('@alicloud/credentials')) as unknown as { default: unknown };
+        const Credential = ((mod.default as { default?: unknown }).default ??
+          mod.default) as new () => CredentialProvider;
+        source = fromCredentialProvider(new Credential());
+      }
+      return source.get();
     },
   };
 }

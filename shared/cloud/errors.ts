@@ -15,7 +15,14 @@ const BUSY_CODES = new Set([
   'IncorrectStatus.DomainExtension',
   'OperationFailed.TokenIsProcessing',
 ]);
-const TRANSIENT_CODES = new Set(['ServiceUnavailable', 'InternalError', 'InternalInvokeError']);
+// MalformedResponse: the SDK could not parse the body as JSON and threw before keeping the HTTP status;
+// in practice that is a gateway's HTML error page in front of the API, i.e. a 5xx we cannot see.
+const TRANSIENT_CODES = new Set([
+  'ServiceUnavailable',
+  'InternalError',
+  'InternalInvokeError',
+  'MalformedResponse',
+]);
 /** Node/undici/httpx transport failures: the request may not have reached the API. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -95,6 +102,14 @@ export function toCloudError(action: string, err: unknown): CloudError {
   const e = (err ?? {}) as SdkErrorShape;
   const httpStatus = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const network = transportCode(e);
+  if (err instanceof SyntaxError) {
+    return new CloudError({
+      action,
+      code: 'MalformedResponse',
+      message: 'the response body is not JSON',
+      cause: err,
+    });
+  }
   const apiCode =
     typeof e.data?.Code === 'string' ? e.data.Code : typeof e.code === 'string' ? e.code : undefined;
   const code = network ?? apiCode ?? (httpStatus !== undefined ? `HTTP${httpStatus}` : 'UnknownError');

@@ -5,7 +5,13 @@
 
 import { type CallAccounting, DEFAULT_ACCOUNTING } from './accounting';
 import { type Clock, SYSTEM_CLOCK } from './clock';
-import { type AccessKey, type CredentialSource, staticCredentials } from './credentials';
+import {
+  type AccessKey,
+  type CredentialProvider,
+  type CredentialSource,
+  fromCredentialProvider,
+  staticCredentials,
+} from './credentials';
 import { endpointFor } from './endpoints';
 import { CloudError, toCloudError } from './errors';
 import { OpenApi, type OpenApiClient, rpcParams } from './openapi';
@@ -14,7 +20,8 @@ import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry';
 import { PRODUCTS, type Product, type RpcCaller, type RpcRequest, type RpcResponse } from './rpc-types';
 
 export interface RpcClientOptions {
-  credentials: CredentialSource | AccessKey;
+  /** a static key, a source, or a provider with getCredential() (e.g. an @alicloud/credentials client) */
+  credentials: CredentialSource | CredentialProvider | AccessKey;
   /** host[:port] for every product (the local cloud); then the protocol is HTTP unless given */
   endpoint?: string;
   protocol?: 'HTTP' | 'HTTPS';
@@ -35,13 +42,15 @@ export interface RpcClient extends RpcCaller {
   readonly accounting: CallAccounting;
 }
 
-const isSource = (c: CredentialSource | AccessKey): c is CredentialSource =>
-  typeof (c as CredentialSource).get === 'function';
+function credentialSource(c: CredentialSource | CredentialProvider | AccessKey): CredentialSource {
+  if (typeof (c as CredentialSource).get === 'function') return c as CredentialSource;
+  if (typeof (c as CredentialProvider).getCredential === 'function')
+    return fromCredentialProvider(c as CredentialProvider);
+  return staticCredentials(c as AccessKey);
+}
 
 export function createRpcClient(options: RpcClientOptions): RpcClient {
-  const credentials = isSource(options.credentials)
-    ? options.credentials
-    : staticCredentials(options.credentials);
+  const credentials = credentialSource(options.credentials);
   const protocol = options.protocol ?? (options.endpoint ? 'HTTP' : 'HTTPS');
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const budget = options.budget ?? DEFAULT_RATE_BUDGET;
