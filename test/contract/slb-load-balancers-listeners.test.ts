@@ -143,7 +143,7 @@ describe('listeners', () => {
       'LoadBalancerId',
     ],
     [
-      { LoadBalancerId: MALL.loadBalancerId, ListenerPort: 70000, HealthCheck: 'on' },
+      { LoadBalancerId: MALL.loadBalancerId, ListenerPort: 70000, Bandwidth: -1, HealthCheck: 'on' },
       'InvalidParameter',
       'ListenerPort',
     ],
@@ -151,6 +151,7 @@ describe('listeners', () => {
       {
         LoadBalancerId: MALL.loadBalancerId,
         ListenerPort: 8443,
+        Bandwidth: -1,
         HealthCheck: 'on',
         HealthCheckInterval: 51,
         ServerCertificateId: 'x',
@@ -162,6 +163,7 @@ describe('listeners', () => {
       {
         LoadBalancerId: MALL.loadBalancerId,
         ListenerPort: 443,
+        Bandwidth: -1,
         HealthCheck: 'off',
         VServerGroupId: MALL.vServerGroup.vServerGroupId,
         ServerCertificateId: '1231579085529123_18f2a01_1714763408_709981430',
@@ -173,6 +175,7 @@ describe('listeners', () => {
       {
         LoadBalancerId: MALL.loadBalancerId,
         ListenerPort: 8443,
+        Bandwidth: -1,
         HealthCheck: 'off',
         VServerGroupId: MALL.vServerGroup.vServerGroupId,
         ServerCertificateId: 'nope',

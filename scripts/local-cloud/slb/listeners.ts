@@ -3,7 +3,7 @@ import { ApiError, invalidParameter, missingParameter } from '../errors';
 import { type ActionContext, type ActionTable, read, write } from '../handler';
 import type { Params } from '../params';
 import type { HealthCheckSettings, ListenerRecord } from '../state';
-import { assertWritable, findListener, findLoadBalancer, tagsBody } from './common';
+import { assertWritable, findListener, findLoadBalancer, matchesTags, tagsBody } from './common';
 
 const ON_OFF = ['on', 'off'] as const;
 const HTTP_CODES = ['http_2xx', 'http_3xx', 'http_4xx', 'http_5xx'];
@@ -53,6 +53,40 @@ export const LISTENER_DEFAULTS: Readonly<Record<string, string | number>> = {
   IdleTimeout: 15,
   RequestTimeout: 60,
 };
+
+/**
+ * Fields that are only required once another is set (§6.2), checked on the attributes as they will be
+ * after the call, so a partial Set cannot leave e.g. StickySession on without a StickySessionType.
+ */
+function assertConditionalExtra(extra: Readonly<Record<string, string | number>>): void {
+  if (extra.StickySession === 'on') {
+    if (extra.StickySessionType === undefined) throw missingParameter('StickySessionType');
+    if (extra.StickySessionType === 'insert' && extra.CookieTimeout === undefined)
+      throw missingParameter('CookieTimeout');
+    if (extra.StickySessionType === 'server' && extra.Cookie === undefined) throw missingParameter('Cookie');
+  }
+  if (extra.AclStatus === 'on') {
+    if (extra.AclType === undefined) throw missingParameter('AclType');
+    if (extra.AclId === undefined) throw missingParameter('AclId');
+  }
+}
+
+function readDescription(p: Params): string | undefined {
+  const description = p.str('Description');
+  if (description !== undefined && description.length > 256)
+    throw invalidParameter('Description', 'must be 1-256 characters');
+  return description;
+}
+
+/** An HTTP listener may only redirect to an existing HTTPS listener of the same load balancer. */
+function assertForwardTarget(ctx: ActionContext, loadBalancerId: string, forwardPort: number): void {
+  const target = ctx.state.listeners.find(
+    (l) =>
+      l.loadBalancerId === loadBalancerId && l.listenerPort === forwardPort && l.listenerProtocol === 'https',
+  );
+  if (!target)
+    throw invalidParameter('ForwardPort', 'must be the port of an HTTPS listener of this load balancer');
+}
 
 function readExtra(p: Params, protocol: 'http' | 'https'): Record<string, string | number> {
   const out: Record<string, string | number> = {};
@@ -125,7 +159,11 @@ function createListener(protocol: 'http' | 'https') {
     const p = ctx.params;
     const lb = findLoadBalancer(ctx, p.requiredStr('LoadBalancerId'));
     const port = p.requiredInt('ListenerPort', { min: 1, max: 65535 });
-    const bandwidth = p.int('Bandwidth', { min: -1, max: 5120 }) ?? -1;
+    // The current SDK marks Bandwidth required for HTTPS only; HTTP falls back to -1 (unlimited).
+    const bandwidth =
+      protocol === 'https'
+        ? p.requiredInt('Bandwidth', { min: -1, max: 5120 })
+        : (p.int('Bandwidth', { min: -1, max: 5120 }) ?? -1);
     if (bandwidth === 0) throw invalidParameter('Bandwidth', 'must be -1 or 1-5120');
     const hc = readHealthCheck(p);
     if (hc.healthCheck === undefined) throw missingParameter('HealthCheck');
@@ -135,14 +173,7 @@ function createListener(protocol: 'http' | 'https') {
     const forwardPort = protocol === 'http' ? p.int('ForwardPort', { min: 1, max: 65535 }) : undefined;
     if (listenerForward === 'on') {
       if (forwardPort === undefined) throw missingParameter('ForwardPort');
-      const target = ctx.state.listeners.find(
-        (l) =>
-          l.loadBalancerId === lb.loadBalancerId &&
-          l.listenerPort === forwardPort &&
-          l.listenerProtocol === 'https',
-      );
-      if (!target)
-        throw invalidParameter('ForwardPort', 'must be the port of an HTTPS listener of this load balancer');
+      assertForwardTarget(ctx, lb.loadBalancerId, forwardPort);
     } else if (vServerGroupId === undefined && backendServerPort === undefined) {
       throw missingParameter('BackendServerPort');
     }
@@ -154,13 +185,19 @@ function createListener(protocol: 'http' | 'https') {
       requireCertificate(ctx, serverCertificateId, 'ServerCertificateId');
       caCertificateId = p.str('CACertificateId');
     }
-    const description = p.str('Description');
-    if (description !== undefined && description.length > 256)
-      throw invalidParameter('Description', 'must be 1-256 characters');
-    const extra = readExtra(p, protocol);
+    const description = readDescription(p);
+    const extra = { ...LISTENER_DEFAULTS, ...readExtra(p, protocol) };
+    assertConditionalExtra(extra);
+    const scheduler = p.oneOf('Scheduler', ['wrr', 'rr']) ?? 'wrr';
     const tags = p.tags();
     assertWritable(lb);
-    if (ctx.state.listeners.some((l) => l.loadBalancerId === lb.loadBalancerId && l.listenerPort === port)) {
+    // HTTP and HTTPS listen on TCP: only a UDP listener may share their port.
+    if (
+      ctx.state.listeners.some(
+        (l) =>
+          l.loadBalancerId === lb.loadBalancerId && l.listenerPort === port && l.listenerProtocol !== 'udp',
+      )
+    ) {
       throw new ApiError('ListenerAlreadyExists', 'The specified listener already exists.');
     }
     const listener: ListenerRecord = {
@@ -169,7 +206,7 @@ function createListener(protocol: 'http' | 'https') {
       listenerProtocol: protocol,
       status: 'stopped',
       bandwidth,
-      scheduler: p.oneOf('Scheduler', ['wrr', 'rr']) ?? 'wrr',
+      scheduler,
       ...(backendServerPort !== undefined ? { backendServerPort } : {}),
       ...(vServerGroupId !== undefined ? { vServerGroupId } : {}),
       ...(description !== undefined ? { description } : {}),
@@ -178,7 +215,7 @@ function createListener(protocol: 'http' | 'https') {
       ...(listenerForward !== undefined ? { listenerForward } : {}),
       ...(forwardPort !== undefined ? { forwardPort } : {}),
       healthCheck: { healthCheck: 'off', ...hc } as HealthCheckSettings,
-      extra: { ...LISTENER_DEFAULTS, ...extra },
+      extra,
       tags: tags.map((t) => ({ key: t.key, value: t.value ?? '' })),
     };
     ctx.state.listeners.push(listener);
@@ -283,8 +320,18 @@ function setAttribute(protocol: 'http' | 'https') {
     if (vServerGroupId !== undefined) requireGroup(ctx, l.loadBalancerId, vServerGroupId);
     const certificateId = protocol === 'https' ? p.str('ServerCertificateId') : undefined;
     if (certificateId !== undefined) requireCertificate(ctx, certificateId, 'ServerCertificateId');
+    const caCertificateId = protocol === 'https' ? p.str('CACertificateId') : undefined;
+    const listenerForward = protocol === 'http' ? p.oneOf('ListenerForward', ON_OFF) : undefined;
+    const forwardPort = protocol === 'http' ? p.int('ForwardPort', { min: 1, max: 65535 }) : undefined;
+    if (listenerForward === 'on') {
+      const port = forwardPort ?? l.forwardPort;
+      if (port === undefined) throw missingParameter('ForwardPort');
+      assertForwardTarget(ctx, l.loadBalancerId, port);
+    }
     const scheduler = p.oneOf('Scheduler', ['wrr', 'rr']);
-    const description = p.str('Description');
+    const description = readDescription(p);
+    const mergedExtra = { ...l.extra, ...extra };
+    assertConditionalExtra(mergedExtra);
     assertWritable(lb);
     assertNotBusy(ctx, l);
     if (p.bool('DryRun')) return {};
@@ -294,8 +341,11 @@ function setAttribute(protocol: 'http' | 'https') {
     if (useGroup === 'off') delete l.vServerGroupId;
     else if (vServerGroupId !== undefined) l.vServerGroupId = vServerGroupId;
     if (certificateId !== undefined) l.serverCertificateId = certificateId;
+    if (caCertificateId !== undefined) l.caCertificateId = caCertificateId;
+    if (listenerForward !== undefined) l.listenerForward = listenerForward;
+    if (forwardPort !== undefined) l.forwardPort = forwardPort;
     l.healthCheck = { ...l.healthCheck, ...hc };
-    l.extra = { ...l.extra, ...extra };
+    l.extra = mergedExtra;
     markChanged(ctx, l);
     return {};
   };
@@ -344,6 +394,8 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
   if (ids.length > 10) throw invalidParameter('LoadBalancerId', 'accepts at most 10 ids');
   const protocol = p.oneOf('ListenerProtocol', ['tcp', 'udp', 'http', 'https']);
   const port = p.int('ListenerPort', { min: 1, max: 65535 });
+  const description = p.str('Description');
+  const tagFilter = p.tags();
   const max = p.int('MaxResults', { min: 1, max: 100 }) ?? 20;
   const token = p.str('NextToken');
   const start = token === undefined ? 0 : Number(token);
@@ -357,7 +409,9 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
         inRegion.has(l.loadBalancerId) &&
         (ids.length === 0 || ids.includes(l.loadBalancerId)) &&
         (!protocol || l.listenerProtocol === protocol) &&
-        (port === undefined || l.listenerPort === port),
+        (port === undefined || l.listenerPort === port) &&
+        (description === undefined || l.description === description) &&
+        matchesTags(l.tags, tagFilter),
     )
     .sort((a, b) => a.loadBalancerId.localeCompare(b.loadBalancerId) || a.listenerPort - b.listenerPort);
   const page = all.slice(start, start + max);
@@ -378,7 +432,13 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
         ...(l.description !== undefined ? { Description: l.description } : {}),
         Tags: l.tags.map((t) => ({ TagKey: t.key, TagValue: t.value })),
         ...(l.listenerProtocol === 'https'
-          ? { HTTPSListenerConfig: { ...config, ServerCertificateId: l.serverCertificateId } }
+          ? {
+              HTTPSListenerConfig: {
+                ...config,
+                ServerCertificateId: l.serverCertificateId,
+                ...(l.caCertificateId ? { CACertificateId: l.caCertificateId } : {}),
+              },
+            }
           : {
               HTTPListenerConfig: {
                 ...config,

@@ -51,6 +51,7 @@ function describeLoadBalancers(ctx: ActionContext): Record<string, unknown> {
     ?.split(',')
     .map((s) => s.trim());
   if (ids && ids.length > 10) throw invalidParameter('LoadBalancerId', 'accepts at most 10 ids');
+  if (names && names.length > 10) throw invalidParameter('LoadBalancerName', 'accepts at most 10 names');
   const addressType = p.oneOf('AddressType', ['internet', 'intranet']);
   const networkType = p.oneOf('NetworkType', ['vpc', 'classic']);
   const status = p.oneOf('LoadBalancerStatus', ['inactive', 'active', 'locked']);
@@ -133,14 +134,17 @@ function createLoadBalancer(ctx: ActionContext): Record<string, unknown> {
   const bandwidth = p.int('Bandwidth', { min: 1, max: 5120 });
   const deleteProtection = p.oneOf('DeleteProtection', ['on', 'off']) ?? 'off';
   const tags = p.tags();
-  if (tags.length > 20) throw new ApiError('TagCountLimit', 'A resource has at most 20 tags.');
+  // Params.tags() reads Tag.1-20 only, so a 21st entry is looked for among the raw keys.
+  if (p.keys().some((k) => Number(/^Tag\.(\d+)\.Key$/.exec(k)?.[1] ?? 0) > 20))
+    throw new ApiError('TagCountLimit', 'A resource has at most 20 tags.');
   const id = ctx.newId('lb-bp1');
   const lb: LoadBalancerRecord = {
     loadBalancerId: id,
     loadBalancerName: name ?? `auto_named_slb_${id.slice(-6)}`,
     regionId: ctx.regionId,
     loadBalancerStatus: 'active',
-    // Every local load balancer answers on loopback, where the data plane's front ends listen.
+    // Always loopback, whatever the address type: the data plane's TLS/HTTP front ends bind this
+    // address later, so "verify the served certificate" can really connect to the load balancer.
     address: '127.0.0.1',
     addressType,
     addressIPVersion: p.oneOf('AddressIPVersion', ['ipv4', 'ipv6']) ?? 'ipv4',

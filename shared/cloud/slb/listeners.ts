@@ -74,10 +74,22 @@ export interface ListenerSettings {
   attributes?: Record<string, string | number>;
 }
 
+/** A partial update of a listener's attributes. */
+export interface SetListenerRequest extends ListenerRef, ListenerSettings {
+  /** `off` returns the listener to its default server group; `on` is implied by a vServerGroupId */
+  vServerGroup?: 'on' | 'off';
+  /** HTTPS: the CA certificate for mutual TLS */
+  caCertificateId?: string;
+  /** HTTP: redirect to this HTTPS listener port (1-65535); `null` turns the redirect off */
+  forwardPort?: number | null;
+}
+
 export interface CreateListenerRequest extends ListenerSettings {
   regionId: string;
   loadBalancerId: string;
+  /** 1-65535 */
   listenerPort: number;
+  /** 1-65535; required unless vServerGroupId or forwardPort is given */
   backendServerPort?: number;
   /** HTTP only: redirect to this HTTPS listener port */
   forwardPort?: number;
@@ -212,13 +224,38 @@ export function listenerApi(rpc: RpcCaller) {
   };
 
   /** A partial update: only the settings given are sent. */
-  const setAttribute = async (action: string, req: ListenerRef & ListenerSettings): Promise<void> => {
+  const setAttribute = async (action: string, req: SetListenerRequest): Promise<void> => {
     await listenerCall(
       action,
       req,
-      { ...settingsParams(req), VServerGroup: req.vServerGroupId ? 'on' : undefined },
+      {
+        ...settingsParams(req),
+        VServerGroup: req.vServerGroup ?? (req.vServerGroupId ? 'on' : undefined),
+        CACertificateId: req.caCertificateId,
+        ...(req.forwardPort === null
+          ? { ListenerForward: 'off' }
+          : req.forwardPort !== undefined
+            ? { ListenerForward: 'on', ForwardPort: req.forwardPort }
+            : {}),
+      },
       true,
     );
+  };
+
+  /**
+   * What Create sends unless the request says otherwise: StickySession and Bandwidth were required by
+   * older API versions (Bandwidth still is for HTTPS), HealthCheck is required by every version.
+   */
+  const createParams = (req: CreateListenerRequest): Record<string, RpcParamValue> => {
+    const p = settingsParams(req);
+    return {
+      ...p,
+      StickySession: p.StickySession ?? 'off',
+      HealthCheck: p.HealthCheck ?? 'off',
+      Bandwidth: p.Bandwidth ?? -1,
+      BackendServerPort: req.backendServerPort,
+      Tag: tagParam(req.tags),
+    };
   };
 
   return {
@@ -292,20 +329,7 @@ export function listenerApi(rpc: RpcCaller) {
     },
 
     async createHttpsListener(req: CreateListenerRequest & { serverCertificateId: string }): Promise<void> {
-      await listenerCall(
-        'CreateLoadBalancerHTTPSListener',
-        req,
-        {
-          // StickySession and HealthCheck were required by older API versions: always sent.
-          StickySession: 'off',
-          HealthCheck: 'off',
-          Bandwidth: -1,
-          ...settingsParams(req),
-          BackendServerPort: req.backendServerPort,
-          Tag: tagParam(req.tags),
-        },
-        true,
-      );
+      await listenerCall('CreateLoadBalancerHTTPSListener', req, createParams(req), true);
     },
 
     async createHttpListener(req: CreateListenerRequest): Promise<void> {
@@ -313,21 +337,16 @@ export function listenerApi(rpc: RpcCaller) {
         'CreateLoadBalancerHTTPListener',
         req,
         {
-          StickySession: 'off',
-          HealthCheck: 'off',
-          Bandwidth: -1,
-          ...settingsParams(req),
-          BackendServerPort: req.backendServerPort,
+          ...createParams(req),
           ...(req.forwardPort !== undefined ? { ListenerForward: 'on', ForwardPort: req.forwardPort } : {}),
-          Tag: tagParam(req.tags),
         },
         true,
       );
     },
 
-    setHttpsListenerAttribute: (req: ListenerRef & ListenerSettings) =>
+    setHttpsListenerAttribute: (req: SetListenerRequest) =>
       setAttribute('SetLoadBalancerHTTPSListenerAttribute', req),
-    setHttpListenerAttribute: (req: ListenerRef & ListenerSettings) =>
+    setHttpListenerAttribute: (req: SetListenerRequest) =>
       setAttribute('SetLoadBalancerHTTPListenerAttribute', req),
 
     startListener: (req: ListenerRef) => lifecycle('StartLoadBalancerListener', req),

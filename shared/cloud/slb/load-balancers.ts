@@ -1,4 +1,5 @@
-// Typed SLB actions: load balancers.
+// Typed SLB actions: load balancers. DescribeLoadBalancers is page-numbered (PageSize 1-100) and takes
+// at most 10 ids per call, so the list method chunks ids and reads every page.
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqNum, reqStr, str, type Tag, tagParam, tags } from './wire';
 
@@ -41,6 +42,23 @@ export interface CreateLoadBalancerRequest {
   bandwidth?: number;
   /** makes retries of the create idempotent */
   clientToken?: string;
+  deleteProtection?: 'on' | 'off';
+  masterZoneId?: string;
+  slaveZoneId?: string;
+  resourceGroupId?: string;
+  tags?: Tag[];
+}
+
+export interface DescribeLoadBalancersRequest {
+  regionId: string;
+  /** any number: sent 10 per call */
+  loadBalancerIds?: string[];
+  /** at most 10 */
+  loadBalancerNames?: string[];
+  addressType?: 'internet' | 'intranet';
+  networkType?: 'vpc' | 'classic';
+  loadBalancerStatus?: 'active' | 'inactive' | 'locked';
+  /** every tag must match; at most 20 */
   tags?: Tag[];
 }
 
@@ -65,11 +83,7 @@ const PAGE_SIZE = 100;
 export function loadBalancerApi(rpc: RpcCaller) {
   return {
     /** Every load balancer in the region matching the filters, all pages. */
-    async describeLoadBalancers(req: {
-      regionId: string;
-      loadBalancerIds?: string[];
-      tags?: Tag[];
-    }): Promise<LoadBalancer[]> {
+    async describeLoadBalancers(req: DescribeLoadBalancersRequest): Promise<LoadBalancer[]> {
       const ids = req.loadBalancerIds ?? [];
       const chunks =
         ids.length > 0
@@ -86,6 +100,10 @@ export function loadBalancerApi(rpc: RpcCaller) {
               PageNumber: page,
               PageSize: PAGE_SIZE,
               LoadBalancerId: chunk?.join(','),
+              LoadBalancerName: req.loadBalancerNames?.join(','),
+              AddressType: req.addressType,
+              NetworkType: req.networkType,
+              LoadBalancerStatus: req.loadBalancerStatus,
               Tag: tagParam(req.tags),
             },
             write: false,
@@ -110,11 +128,15 @@ export function loadBalancerApi(rpc: RpcCaller) {
         params: { LoadBalancerId: req.loadBalancerId },
         write: false,
       });
+      // Older responses carry only the misspelt ListenerPortsAndProtocal.ListenerProtocal list.
+      const correct = list(body, 'ListenerPortsAndProtocol', 'ListenerPortAndProtocol');
+      const pairs =
+        correct.length > 0 ? correct : list(body, 'ListenerPortsAndProtocal', 'ListenerPortAndProtocal');
       return {
         ...toLoadBalancer(body),
-        listeners: list(body, 'ListenerPortsAndProtocol', 'ListenerPortAndProtocol').map((l) => ({
+        listeners: pairs.map((l) => ({
           listenerPort: reqNum(l.ListenerPort, 'ListenerPort'),
-          listenerProtocol: str(l.ListenerProtocol) ?? '',
+          listenerProtocol: str(l.ListenerProtocol ?? l.ListenerProtocal) ?? '',
         })),
       };
     },
@@ -135,6 +157,10 @@ export function loadBalancerApi(rpc: RpcCaller) {
           InternetChargeType: req.internetChargeType,
           Bandwidth: req.bandwidth,
           ClientToken: req.clientToken,
+          DeleteProtection: req.deleteProtection,
+          MasterZoneId: req.masterZoneId,
+          SlaveZoneId: req.slaveZoneId,
+          ResourceGroupId: req.resourceGroupId,
           Tag: tagParam(req.tags),
         },
         write: true,
@@ -151,6 +177,20 @@ export function loadBalancerApi(rpc: RpcCaller) {
         action: 'DeleteLoadBalancer',
         regionId: req.regionId,
         params: { LoadBalancerId: req.loadBalancerId },
+        write: true,
+      });
+    },
+
+    async setLoadBalancerStatus(req: {
+      regionId: string;
+      loadBalancerId: string;
+      loadBalancerStatus: 'active' | 'inactive';
+    }): Promise<void> {
+      await rpc.call({
+        product: 'slb',
+        action: 'SetLoadBalancerStatus',
+        regionId: req.regionId,
+        params: { LoadBalancerId: req.loadBalancerId, LoadBalancerStatus: req.loadBalancerStatus },
         write: true,
       });
     },
