@@ -17,6 +17,8 @@ export interface FaultConfig {
   busyRate?: number;
   /** after a change, a listener stays `configuring` this long and refuses writes with Operation.Deny */
   configuringMs?: number;
+  /** every write after the first N is refused with 403 Forbidden.RAM (not retried): a run cut short */
+  failWritesAfter?: number;
   seed?: number;
 }
 
@@ -27,7 +29,14 @@ export function parseFaultConfig(input: unknown): FaultConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new Error('faults: body must be a JSON object');
   const o = input as Record<string, unknown>;
-  const known = new Set<string>([...RATE_FIELDS, 'latencyMs', 'configuringMs', 'quotas', 'seed']);
+  const known = new Set<string>([
+    ...RATE_FIELDS,
+    'latencyMs',
+    'configuringMs',
+    'quotas',
+    'seed',
+    'failWritesAfter',
+  ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`faults.${k}: unknown field`);
   for (const f of RATE_FIELDS) {
     const v = o[f];
@@ -46,6 +55,11 @@ export function parseFaultConfig(input: unknown): FaultConfig {
   ) {
     throw new Error('faults.configuringMs: must be a number in [0, 600000]');
   }
+  if (
+    o.failWritesAfter !== undefined &&
+    (typeof o.failWritesAfter !== 'number' || !Number.isInteger(o.failWritesAfter) || o.failWritesAfter < 0)
+  )
+    throw new Error('faults.failWritesAfter: must be a non-negative integer');
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isInteger(o.seed)))
     throw new Error('faults.seed: must be an integer');
   if (o.quotas !== undefined) {
@@ -74,9 +88,11 @@ export class FaultInjector {
   private config: FaultConfig = {};
   private random: () => number = mulberry32(0);
   private readonly recent = new Map<string, number[]>();
+  private writes = 0;
 
   configure(config: FaultConfig): void {
     this.config = config;
+    this.writes = 0;
     this.random = mulberry32(config.seed ?? 0);
     this.recent.clear();
   }
@@ -111,6 +127,13 @@ export class FaultInjector {
             'The request has failed due to a temporary failure of the server.',
             503,
           );
+    }
+    if (write && c.failWritesAfter !== undefined && ++this.writes > c.failWritesAfter) {
+      throw new ApiError(
+        'Forbidden.RAM',
+        'User not authorized to operate on the specified resource, or this API does not support RAM.',
+        403,
+      );
     }
     if (write && c.busyRate && this.random() < c.busyRate) {
       throw new ApiError(

@@ -9,6 +9,9 @@ export interface DryRunCaller extends RpcCaller {
   planned(): PlannedCall[];
 }
 
+/** Request fields that carry private keys (SLB UploadServerCertificate, CAS UploadUserCertificate). */
+const SECRET_PARAMS = new Set(['PrivateKey', 'Key']);
+
 export function withDryRun(inner: RpcCaller): DryRunCaller {
   const planned: PlannedCall[] = [];
   return {
@@ -18,7 +21,12 @@ export function withDryRun(inner: RpcCaller): DryRunCaller {
         product: request.product,
         action: request.action,
         regionId: request.regionId,
-        params: structuredClone(request.params),
+        params: Object.fromEntries(
+          Object.entries(request.params).map(([k, v]) => [
+            k,
+            SECRET_PARAMS.has(k) ? '[redacted]' : structuredClone(v),
+          ]),
+        ),
       });
       return { RequestId: `dry-run-${planned.length}`, DryRun: true };
     },

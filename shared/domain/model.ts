@@ -71,6 +71,8 @@ export interface ListenerModel {
   /** HTTPS */
   http2?: boolean;
   certificate?: CertificateSource;
+  /** desired, HTTPS: the domains the default certificate must cover */
+  domains?: string[];
   serverCertificateId?: string;
   running: boolean;
   rules: RuleModel[];
@@ -127,7 +129,7 @@ function desiredLoadBalancer(lb: SpecLoadBalancer): LoadBalancerModel {
         : {}),
       stickySession: l.stickySession,
       ...(l.protocol === 'http' && l.redirectToHttps ? { redirectPort: l.redirectToHttps.port } : {}),
-      ...(l.protocol === 'https' ? { http2: l.http2, certificate: l.certificate } : {}),
+      ...(l.protocol === 'https' ? { http2: l.http2, certificate: l.certificate, domains: l.domains } : {}),
       running: true,
       rules: l.rules.map((r) => ({
         name: r.name,

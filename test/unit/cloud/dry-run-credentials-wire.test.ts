@@ -11,6 +11,24 @@ import { createSlbClient } from '../../../shared/cloud/slb';
 import { list, num, scalarList } from '../../../shared/cloud/slb/wire';
 
 describe('dry run', () => {
+  it('records a planned certificate upload without its private key', async () => {
+    const dry = withDryRun({
+      async call() {
+        throw new Error('a write reached the cloud');
+      },
+    });
+    await dry.call({
+      product: 'slb',
+      action: 'UploadServerCertificate',
+      regionId: 'cn-hangzhou',
+      params: { ServerCertificate: 'CERT', PrivateKey: '-----BEGIN PRIVATE KEY-----\nsecret' },
+      write: true,
+    });
+    const [planned] = dry.planned();
+    expect(planned?.params).toMatchObject({ ServerCertificate: 'CERT', PrivateKey: '[redacted]' });
+    expect(JSON.stringify(dry.planned())).not.toContain('secret');
+  });
+
   it('passes reads through and records writes without sending them', async () => {
     const sent: RpcRequest[] = [];
     const inner = {

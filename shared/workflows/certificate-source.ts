@@ -1,0 +1,230 @@
+// Turns a spec's certificate source into an SLB server certificate id in the load balancer's region:
+// `serverCertificateId` is checked to exist; a CAS certificate (by id, or the valid one with the latest
+// expiry covering a domain) or a PEM pair (file or environment variable) is validated from the
+// certificate itself (parse, validity, key match, SAN coverage), then reused when the region already
+// holds a certificate with the same fingerprint, or uploaded once, named and tagged with our marker.
+// Private keys stay inside Secret / local variables: no error or log line carries them.
+
+import type { CasClient } from '../cloud/cas';
+import { Secret } from '../cloud/cas';
+import type { SlbClient } from '../cloud/slb';
+import type { ServerCertificate } from '../cloud/slb/certificates';
+import {
+  CertificateError,
+  checkKeyMatches,
+  checkValidAt,
+  coversAll,
+  coversDomain,
+  parseCertificate,
+} from '../domain/certificate';
+import type { CertificateSource } from '../domain/spec';
+
+export class CertificateSourceError extends Error {
+  constructor(
+    /** where in the spec, e.g. `loadBalancers[mall].listeners[443].certificate` */
+    readonly where: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${where}: ${message}`, options);
+    this.name = 'CertificateSourceError';
+  }
+}
+
+export interface CertificateResolverOptions {
+  slb: SlbClient;
+  cas: CasClient;
+  regionId: string;
+  now: () => Date;
+  env: Record<string, string | undefined>;
+  readFile: (path: string) => string;
+  ownership: { tagKey: string; tagValue: string; namePrefix: string };
+}
+
+export interface ResolvedCertificate {
+  serverCertificateId: string;
+  /** sha-1, colon-separated, as SLB reports it */
+  fingerprint?: string;
+  /** true when this run uploaded it */
+  uploaded: boolean;
+}
+
+export type Commit = () => Promise<ResolvedCertificate>;
+
+export interface CertificateResolver {
+  /**
+   * Reads and checks the source without writing; the returned commit reuses or uploads it.
+   * `domains`: what the certificate must cover (the listener's domains, or the extension domain).
+   */
+  prepare(source: CertificateSource, domains: readonly string[], where: string): Promise<Commit>;
+  resolve(source: CertificateSource, domains: readonly string[], where: string): Promise<ResolvedCertificate>;
+  /** SLB certificates uploaded by this resolver */
+  uploads(): ServerCertificate[];
+}
+
+/** SLB names: 1-80 characters. `<prefix><cn>-<yyyymmdd>` with the wildcard spelled out. */
+export function uploadName(prefix: string, commonName: string, notAfter: Date): string {
+  const cn = commonName.replace(/^\*\./, 'wildcard.').replace(/[^A-Za-z0-9.-]/g, '-');
+  const date = notAfter.toISOString().slice(0, 10).replace(/-/g, '');
+  const tail = `-${date}`;
+  return `${prefix}${cn}`.slice(0, 80 - tail.length) + tail;
+}
+
+export function createCertificateResolver(o: CertificateResolverOptions): CertificateResolver {
+  let regionCertificates: Promise<ServerCertificate[]> | undefined;
+  const byFingerprint = new Map<string, Promise<ResolvedCertificate>>();
+  const uploaded: ServerCertificate[] = [];
+
+  const inRegion = () => {
+    regionCertificates ??= o.slb.describeServerCertificates({ regionId: o.regionId });
+    return regionCertificates;
+  };
+
+  /** Validates a PEM pair for the domains; the commit reuses or uploads it (once per fingerprint). */
+  function usePem(certPem: string, key: Secret, domains: readonly string[], where: string): Commit {
+    let parsed: ReturnType<typeof parseCertificate>;
+    try {
+      parsed = parseCertificate(certPem);
+      checkValidAt(parsed, o.now());
+      checkKeyMatches(certPem, key.reveal());
+    } catch (err) {
+      if (err instanceof CertificateError) throw new CertificateSourceError(where, err.message);
+      throw err;
+    }
+    if (domains.length > 0 && !coversAll(parsed.sans, domains)) {
+      throw new CertificateSourceError(
+        where,
+        `the certificate (SANs ${parsed.sans.join(', ') || 'none'}) does not cover ${domains.filter((d) => !parsed.sans.some((s) => coversDomain(s, d))).join(', ')}`,
+      );
+    }
+    return () => {
+      const existing = byFingerprint.get(parsed.fingerprint);
+      if (existing) return existing;
+      const pending = (async (): Promise<ResolvedCertificate> => {
+        const same = (await inRegion()).find((c) => c.fingerprint.toLowerCase() === parsed.fingerprint);
+        if (same)
+          return {
+            serverCertificateId: same.serverCertificateId,
+            fingerprint: parsed.fingerprint,
+            uploaded: false,
+          };
+        const cert = await o.slb.uploadServerCertificate({
+          regionId: o.regionId,
+          serverCertificateName: uploadName(o.ownership.namePrefix, parsed.commonName, parsed.notAfter),
+          tags: [{ key: o.ownership.tagKey, value: o.ownership.tagValue }],
+          pem: { certificate: certPem, privateKey: key.reveal() },
+        });
+        uploaded.push(cert);
+        return {
+          serverCertificateId: cert.serverCertificateId,
+          fingerprint: parsed.fingerprint,
+          uploaded: true,
+        };
+      })();
+      byFingerprint.set(parsed.fingerprint, pending);
+      // A failed upload may be retried by a later reference.
+      pending.catch(() => byFingerprint.delete(parsed.fingerprint));
+      return pending;
+    };
+  }
+
+  async function fromCas(
+    ref: { certId: number } | { domain: string },
+    domains: readonly string[],
+    where: string,
+  ): Promise<Commit> {
+    let certId: number;
+    if ('certId' in ref) {
+      certId = ref.certId;
+    } else {
+      const now = o.now().getTime();
+      const need = domains.length > 0 ? domains : [ref.domain];
+      const candidates = (await o.cas.listCertificates())
+        .filter((c) => !c.expired && c.notBefore <= now && c.notAfter > now)
+        .filter((c) => coversAll(c.sans.length > 0 ? c.sans : [c.commonName], [ref.domain, ...need]))
+        .sort((a, b) => b.notAfter - a.notAfter);
+      const best = candidates[0];
+      if (!best)
+        throw new CertificateSourceError(
+          where,
+          `CAS holds no valid certificate covering ${[...new Set([ref.domain, ...need])].join(', ')}`,
+        );
+      certId = best.certId;
+    }
+    let detail: Awaited<ReturnType<CasClient['getCertificate']>>;
+    try {
+      detail = await o.cas.getCertificate(certId);
+    } catch (err) {
+      throw new CertificateSourceError(where, `CAS certificate ${certId} cannot be read`, { cause: err });
+    }
+    return usePem(detail.certPem, detail.privateKey, domains, where);
+  }
+
+  function fromPem(
+    ref: { certFile: string; keyFile: string } | { certEnv: string; keyEnv: string },
+    domains: readonly string[],
+    where: string,
+  ): Commit {
+    let certPem: string;
+    let keyPem: string;
+    if ('certFile' in ref) {
+      const read = (path: string, field: string) => {
+        try {
+          return o.readFile(path);
+        } catch (err) {
+          throw new CertificateSourceError(
+            `${where}.pem.${field}`,
+            `cannot read ${path} (${(err as { code?: string }).code ?? 'error'})`,
+          );
+        }
+      };
+      certPem = read(ref.certFile, 'certFile');
+      keyPem = read(ref.keyFile, 'keyFile');
+    } else {
+      const c = o.env[ref.certEnv];
+      const k = o.env[ref.keyEnv];
+      if (!c)
+        throw new CertificateSourceError(
+          `${where}.pem.certEnv`,
+          `environment variable ${ref.certEnv} is not set`,
+        );
+      if (!k)
+        throw new CertificateSourceError(
+          `${where}.pem.keyEnv`,
+          `environment variable ${ref.keyEnv} is not set`,
+        );
+      certPem = c;
+      keyPem = k;
+    }
+    return usePem(certPem, new Secret(keyPem), domains, where);
+  }
+
+  async function prepare(
+    source: CertificateSource,
+    domains: readonly string[],
+    where: string,
+  ): Promise<Commit> {
+    if ('serverCertificateId' in source) {
+      const found = (await inRegion()).find((c) => c.serverCertificateId === source.serverCertificateId);
+      if (!found)
+        throw new CertificateSourceError(
+          `${where}.serverCertificateId`,
+          `no server certificate ${source.serverCertificateId} in ${o.regionId}`,
+        );
+      const resolved = {
+        serverCertificateId: found.serverCertificateId,
+        fingerprint: found.fingerprint,
+        uploaded: false,
+      };
+      return async () => resolved;
+    }
+    if ('cas' in source) return fromCas(source.cas, domains, `${where}.cas`);
+    return fromPem(source.pem, domains, where);
+  }
+
+  return {
+    prepare,
+    resolve: async (source, domains, where) => (await prepare(source, domains, where))(),
+    uploads: () => [...uploaded],
+  };
+}

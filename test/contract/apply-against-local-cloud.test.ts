@@ -1,0 +1,257 @@
+// Applying specs to the local cloud through the real SDK: from nothing to the mall, idempotent re-runs,
+// drift repair, a run cut short by an injected failure that converges on re-apply, and bad certificate
+// sources that stop the run before any write.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify } from 'yaml';
+import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import type { CloudState } from '../../scripts/local-cloud/state';
+import { parseSpec } from '../../shared/domain/spec';
+import { type ApplyDeps, applySpec, observeAndPlan } from '../../shared/workflows/apply';
+import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
+
+const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
+// biome-ignore lint/suspicious/noExplicitAny: edits of the raw YAML tree
+const edit = (text: string, change: (s: any) => void): string => {
+  const s = parseYaml(text);
+  change(s);
+  return stringify(s);
+};
+/** The mall, created rather than adopted. */
+const createdMall = edit(mallYaml, (s) => {
+  delete s.loadBalancers[0].id;
+  s.loadBalancers[0].create = { addressType: 'internet', spec: 'slb.s2.small' };
+});
+
+let cloud: TestCloud | undefined;
+afterEach(async () => {
+  await cloud?.close();
+  cloud = undefined;
+});
+
+const isRead = (action: string) => /^(Describe|List|Get)/.test(action);
+const writeCalls = (c: TestCloud) =>
+  Object.entries(c.calls().calls)
+    .filter(([a]) => !isRead(a))
+    .reduce((n, [, k]) => n + k, 0);
+
+function depsFor(c: TestCloud, env: Record<string, string> = {}): ApplyDeps {
+  const layer = cloudLayerFor(c);
+  return {
+    slb: layer.slb,
+    cas: layer.cas,
+    now: () => new Date(),
+    env,
+    readFile: (p) => readFileSync(p, 'utf8'),
+  };
+}
+
+/** What the spec describes, read back from the emulator's state, ids stripped. */
+function mallShape(state: CloudState) {
+  const lb = state.loadBalancers.find((l) => l.loadBalancerName === 'slbap-mall');
+  if (!lb) return undefined;
+  const groups = state.vServerGroups.filter((g) => g.loadBalancerId === lb.loadBalancerId);
+  const certs = new Map(state.serverCertificates.map((c) => [c.serverCertificateId, c]));
+  return {
+    tags: lb.tags,
+    groups: groups.map((g) => ({
+      name: g.vServerGroupName,
+      backends: g.backendServers.map((b) => `${b.serverId}:${b.port}@${b.weight}`),
+      tags: g.tags,
+    })),
+    listeners: state.listeners
+      .filter((l) => l.loadBalancerId === lb.loadBalancerId)
+      .map((l) => ({
+        port: l.listenerPort,
+        protocol: l.listenerProtocol,
+        status: l.status,
+        group: groups.find((g) => g.vServerGroupId === l.vServerGroupId)?.vServerGroupName,
+        forwardPort: l.forwardPort,
+        uri: l.healthCheck.healthCheckURI,
+        interval: l.healthCheck.healthCheckInterval,
+        certificateSans: l.serverCertificateId
+          ? certs.get(l.serverCertificateId)?.subjectAlternativeNames
+          : undefined,
+      }))
+      .sort((a, b) => a.port - b.port),
+    extensionDomains: state.domainExtensions
+      .filter((d) => d.loadBalancerId === lb.loadBalancerId)
+      .map((d) => ({
+        domain: d.domain,
+        port: d.listenerPort,
+        certificate: certs.get(d.serverCertificateId)?.serverCertificateName,
+      })),
+  };
+}
+
+describe('apply', () => {
+  it('builds the mall from an empty region, then a second apply writes nothing', async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const spec = parseSpec(createdMall);
+    const progress: string[] = [];
+    const result = await applySpec(depsFor(cloud), spec, {
+      onProgress: (e) => progress.push(`${e.index}/${e.total} ${e.status}`),
+    });
+    expect(result.failed).toBeUndefined();
+    expect(result.done.map((a) => a.kind)).toEqual([
+      'createLoadBalancer',
+      'createVServerGroup',
+      'createListener',
+      'createListener',
+      'createDomainExtension',
+      'startListener',
+      'startListener',
+    ]);
+    expect(progress.slice(0, 2)).toEqual(['1/7 started', '1/7 done']);
+    // One certificate (CAS's renewed one covers all three domains) uploaded once for both references.
+    expect(result.uploadedCertificates).toHaveLength(1);
+
+    const shape = mallShape(cloud.state());
+    expect(shape).toEqual({
+      tags: [{ key: 'managed-by', value: 'slb-autopilot' }],
+      groups: [
+        {
+          name: 'mall-backends',
+          backends: [`${MALL.k8s.serverId}:30250@100`, `${MALL.ecs.serverId}:8050@0`],
+          tags: [{ key: 'managed-by', value: 'slb-autopilot' }],
+        },
+      ],
+      listeners: [
+        {
+          port: 80,
+          protocol: 'http',
+          status: 'running',
+          group: undefined,
+          forwardPort: 443,
+          uri: undefined,
+          interval: undefined,
+          certificateSans: undefined,
+        },
+        {
+          port: 443,
+          protocol: 'https',
+          status: 'running',
+          group: 'mall-backends',
+          forwardPort: undefined,
+          uri: '/healthz',
+          interval: 2,
+          certificateSans: [...MALL.renewed.domains],
+        },
+      ],
+      extensionDomains: [
+        { domain: 'm.mall.example.com', port: 443, certificate: expect.stringMatching(/^slbap-/) },
+      ],
+    });
+
+    const writesBefore = writeCalls(cloud);
+    const again = await applySpec(depsFor(cloud), spec);
+    expect(again.plan.actions).toEqual([]);
+    expect(writeCalls(cloud)).toBe(writesBefore);
+  });
+
+  it('repairs a weight changed by hand, with one write', async () => {
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const deps = depsFor(cloud);
+    await deps.slb.setVServerGroupAttribute({
+      regionId: MALL.regionId,
+      vServerGroupId: MALL.vServerGroup.vServerGroupId,
+      backendServers: [{ serverId: MALL.k8s.serverId, port: 30250, weight: 10 }],
+    });
+    const writes = writeCalls(cloud);
+    const result = await applySpec(deps, parseSpec(mallYaml));
+    expect(result.done.map((a) => a.kind)).toEqual(['setBackendWeights']);
+    expect(writeCalls(cloud)).toBe(writes + 1);
+    const group = cloud
+      .state()
+      .vServerGroups.find((g) => g.vServerGroupId === MALL.vServerGroup.vServerGroupId);
+    expect(group?.backendServers.map((b) => [b.serverId, b.weight, b.description])).toEqual([
+      [MALL.k8s.serverId, 100, 'k8s-nodeport'],
+      [MALL.ecs.serverId, 0, 'ecs-standby'],
+    ]);
+    expect((await observeAndPlan(deps.slb, parseSpec(mallYaml))).plan.actions).toEqual([]);
+  });
+
+  it.each([1, 3, 5])(
+    'converges after a run cut short after %i writes: nothing duplicated, nothing orphaned',
+    async (n) => {
+      cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+      const spec = parseSpec(createdMall);
+      cloud.setFaults({ failWritesAfter: n });
+      const first = await applySpec(depsFor(cloud), spec);
+      expect(first.failed?.error.message).toContain('Forbidden.RAM');
+      expect(first.remaining.length).toBeGreaterThan(0);
+
+      cloud.setFaults({});
+      const second = await applySpec(depsFor(cloud), spec);
+      expect(second.failed).toBeUndefined();
+      // Exactly what was still missing was done the second time.
+      expect(second.done.length).toBeLessThanOrEqual(first.remaining.length + 1);
+      const state = cloud.state();
+      expect(state.loadBalancers).toHaveLength(1);
+      expect(state.vServerGroups).toHaveLength(1);
+      expect(state.listeners).toHaveLength(2);
+      expect(state.domainExtensions).toHaveLength(1);
+      // The uploaded certificate is referenced (not an orphan), and only one was uploaded.
+      expect(state.serverCertificates).toHaveLength(1);
+      expect(state.listeners.find((l) => l.listenerPort === 443)?.serverCertificateId).toBe(
+        state.serverCertificates[0]?.serverCertificateId,
+      );
+      expect(mallShape(state)?.listeners.every((l) => l.status === 'running')).toBe(true);
+      expect((await observeAndPlan(depsFor(cloud).slb, spec)).plan.actions).toEqual([]);
+    },
+  );
+
+  it.each([
+    [
+      'a PEM file that does not exist',
+      { pem: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } },
+      /listeners\[443\]\.certificate\.pem\.certFile: cannot read/,
+    ],
+    [
+      'an unset environment variable',
+      { pem: { certEnv: 'MALL_CERT', keyEnv: 'MALL_KEY' } },
+      /listeners\[443\]\.certificate\.pem\.certEnv: environment variable MALL_CERT is not set/,
+    ],
+    [
+      'a CAS domain nothing covers',
+      { cas: { domain: 'shop.example.org' } },
+      /listeners\[443\]\.certificate\.cas: CAS holds no valid certificate covering/,
+    ],
+    [
+      'a server certificate id that does not exist',
+      { serverCertificateId: 'nope' },
+      /listeners\[443\]\.certificate\.serverCertificateId: no server certificate nope/,
+    ],
+  ])('refuses %s before any write', async (_name, certificate, message) => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const before = cloud.state();
+    const spec = parseSpec(
+      edit(createdMall, (s) => (s.loadBalancers[0].listeners[0].certificate = certificate)),
+    );
+    await expect(applySpec(depsFor(cloud), spec)).rejects.toThrow(message);
+    expect(writeCalls(cloud)).toBe(0);
+    expect(cloud.state()).toEqual(before);
+  });
+
+  it('refuses a PEM pair whose key belongs to another certificate, naming the field and leaking no key', async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const before = cloud.state();
+    const [a, b] = before.casCertificates;
+    if (!a || !b) throw new Error('the mall has CAS certificates');
+    const spec = parseSpec(
+      edit(
+        createdMall,
+        (s) => (s.loadBalancers[0].listeners[0].certificate = { pem: { certEnv: 'C', keyEnv: 'K' } }),
+      ),
+    );
+    const err = await applySpec(depsFor(cloud, { C: a.certPem, K: b.keyPem }), spec).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/listeners\[443\]\.certificate: .*key/i);
+    expect(err?.message).not.toContain('PRIVATE KEY');
+    expect(err?.message).not.toContain(b.keyPem.split('\n')[1]);
+    expect(cloud.state()).toEqual(before);
+  });
+});
