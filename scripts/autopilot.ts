@@ -1,23 +1,57 @@
-// `npm run autopilot -- plan <spec> [--json]`: what applying the spec would change, read from the local
-// cloud (SLB_AUTOPILOT_LOCAL_CLOUD, default http://127.0.0.1:8787, as `npm start` serves it) or from the
-// real cloud when ALIBABA_CLOUD_ACCESS_KEY_ID is set and SLB_AUTOPILOT_LOCAL_CLOUD is not.
-// Nothing is written. `apply` arrives with the provisioning work.
+// `npm run autopilot -- plan|apply <spec> [--json]`: what applying the spec would change, and applying
+// it, against the local cloud (SLB_AUTOPILOT_LOCAL_CLOUD, default http://127.0.0.1:8787, as `npm start`
+// serves it) or the real cloud when ALIBABA_CLOUD_ACCESS_KEY_ID is set and SLB_AUTOPILOT_LOCAL_CLOUD is
+// not. `plan` writes nothing; `apply` prints the plan, then a progress line per action, and stops at
+// the first failure (re-running converges). Exit codes: 0 ok, 1 failed, 2 usage or unreadable spec.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveCloudTarget } from '../shared/cloud/credentials';
 import { type Cloud, createCloud } from '../shared/cloud/index';
-import { desiredFromSpec } from '../shared/domain/model';
-import { describeAction, type Plan, planAll } from '../shared/domain/plan';
+import { describeAction, type Plan } from '../shared/domain/plan';
 import { parseSpec, SpecError } from '../shared/domain/spec';
-import { observeLoadBalancers } from '../shared/workflows/observe';
+import { type ApplyResult, applySpec, observeAndPlan, type ProgressEvent } from '../shared/workflows/apply';
+import { CertificateSourceError } from '../shared/workflows/certificate-source';
 
 export async function planSpec(cloud: Cloud, specText: string, source: string): Promise<Plan> {
-  const spec = parseSpec(specText, { source });
-  const desired = desiredFromSpec(spec);
-  const observed = await observeLoadBalancers(cloud.slb, spec.region, desired, spec.ownership.namePrefix);
-  return planAll(desired, observed);
+  return (await observeAndPlan(cloud.slb, parseSpec(specText, { source }))).plan;
 }
+
+export async function applySpecText(
+  cloud: Cloud,
+  specText: string,
+  source: string,
+  options: Parameters<typeof applySpec>[2] = {},
+): Promise<ApplyResult> {
+  return applySpec(
+    {
+      slb: cloud.slb,
+      cas: cloud.cas,
+      now: () => new Date(),
+      env: process.env,
+      readFile: (p) => readFileSync(p, 'utf8'),
+    },
+    parseSpec(specText, { source }),
+    options,
+  );
+}
+
+export function progressLine(e: ProgressEvent): string {
+  return `[${e.index}/${e.total}] ${e.text} ... ${e.status}`;
+}
+
+export function renderApplyResult(r: ApplyResult, elapsedMs: number): string {
+  if (r.failed) {
+    return [
+      `Apply stopped at: ${describeAction(r.failed.action)}`,
+      `  ${r.failed.error.message}`,
+      `${r.done.length} of ${r.plan.actions.length} action(s) done, ${r.remaining.length + 1} not done. Fix the cause and apply again: it continues from what exists.`,
+    ].join('\n');
+  }
+  return `Applied ${r.done.length} action(s) in ${(elapsedMs / 1000).toFixed(2)} s.`;
+}
+
+const jsonAction = (a: Plan['actions'][number]) => ({ ...a, description: describeAction(a) });
 
 export function renderPlan(plan: Plan): string {
   const lines =
@@ -38,12 +72,8 @@ async function main(): Promise<number> {
     options: { json: { type: 'boolean', default: false } },
   });
   const [command, file] = positionals;
-  if (command === 'apply') {
-    console.error('autopilot: apply is not available yet; run plan to see what it would do');
-    return 2;
-  }
-  if (command !== 'plan' || !file) {
-    console.error('usage: npm run autopilot -- plan <spec.yaml> [--json]');
+  if ((command !== 'plan' && command !== 'apply') || !file) {
+    console.error('usage: npm run autopilot -- plan|apply <spec.yaml> [--json]');
     return 2;
   }
   let text: string;
@@ -58,15 +88,47 @@ async function main(): Promise<number> {
     env.SLB_AUTOPILOT_LOCAL_CLOUD = 'http://127.0.0.1:8787';
   const cloud = createCloud({ target: resolveCloudTarget(env) });
   try {
-    const plan = await planSpec(cloud, text, file);
-    console.log(
+    if (command === 'plan') {
+      const plan = await planSpec(cloud, text, file);
+      console.log(
+        values.json
+          ? JSON.stringify({ actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone }, null, 2)
+          : renderPlan(plan),
+      );
+      return 0;
+    }
+    const started = Date.now();
+    const result = await applySpecText(
+      cloud,
+      text,
+      file,
       values.json
-        ? JSON.stringify({ actions: plan.actions, leftAlone: plan.leftAlone }, null, 2)
-        : renderPlan(plan),
+        ? {}
+        : {
+            onPlan: (plan) => console.log(`${renderPlan(plan)}\n`),
+            onProgress: (e) => e.status !== 'started' && console.log(progressLine(e)),
+          },
     );
-    return 0;
+    if (values.json) {
+      console.log(
+        JSON.stringify(
+          {
+            actions: result.plan.actions.map(jsonAction),
+            done: result.done.length,
+            failed: result.failed
+              ? { action: jsonAction(result.failed.action), error: result.failed.error.message }
+              : null,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      console.log(renderApplyResult(result, Date.now() - started));
+    }
+    return result.failed ? 1 : 0;
   } catch (err) {
-    if (err instanceof SpecError) console.error(err.message);
+    if (err instanceof SpecError || err instanceof CertificateSourceError) console.error(err.message);
     else console.error(`autopilot: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

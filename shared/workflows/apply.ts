@@ -99,7 +99,11 @@ const backendServer = (b: BackendModel) => ({
 export async function applySpec(
   deps: ApplyDeps,
   spec: Spec,
-  options: { onProgress?: (e: ProgressEvent) => void } = {},
+  options: {
+    /** called once with the plan, after the certificate checks and before the first write */
+    onPlan?: (plan: Plan) => void;
+    onProgress?: (e: ProgressEvent) => void;
+  } = {},
 ): Promise<ApplyResult> {
   const regionId = spec.region;
   const { slb } = deps;
@@ -293,6 +297,7 @@ export async function applySpec(
     }
   }
 
+  options.onPlan?.(plan);
   const done: Action[] = [];
   const total = plan.actions.length;
   for (const [i, a] of plan.actions.entries()) {

@@ -1,0 +1,72 @@
+// FC 3.0 handler for the provisioning API (HTTP trigger): the event becomes a request, the request goes
+// to the app (functions/provision/app.ts). Configuration, read once per instance:
+//   SLB_AUTOPILOT_API_SECRET   shared HMAC secret (at least 32 characters); without it every request is
+//                              refused with 503, the API never runs unauthenticated
+//   SLB_AUTOPILOT_SPEC / _SPEC_FILE / spec.yaml beside the bundle: the spec /status reports on
+//   SLB_AUTOPILOT_LOCAL_CLOUD  talk to a local cloud instead of the real one (local runs, tests)
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cloudFromContext } from '../../shared/runtime/cloud-from-context';
+import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
+import { createVerifier, type Verifier } from '../../shared/runtime/hmac-auth';
+import { errorResponse, HttpError, parseHttpEvent } from '../../shared/runtime/http';
+import { loadSpec } from '../../shared/runtime/spec-source';
+import { handleProvisionRequest, MAX_BODY_BYTES } from './app';
+
+const readFile = (path: string) => readFileSync(path, 'utf8');
+const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+
+let verifier: { secret: string; verifier: Verifier } | undefined;
+
+function verifierFor(env: Record<string, string | undefined>): Verifier {
+  const secret = env.SLB_AUTOPILOT_API_SECRET ?? '';
+  if (verifier?.secret !== secret) {
+    if (!secret)
+      throw new HttpError(
+        503,
+        'NotConfigured',
+        'the provisioning API has no secret (SLB_AUTOPILOT_API_SECRET)',
+      );
+    try {
+      verifier = { secret, verifier: createVerifier({ secret, now: () => new Date() }) };
+    } catch (err) {
+      throw new HttpError(503, 'NotConfigured', `SLB_AUTOPILOT_API_SECRET: ${(err as Error).message}`);
+    }
+  }
+  return verifier.verifier;
+}
+
+export async function handler(event: Buffer, context: FcContext): Promise<FcHttpResult> {
+  const env = process.env;
+  const started = Date.now();
+  let requestId: string | undefined = context.requestId;
+  let result: FcHttpResult;
+  let path = '?';
+  let method = '?';
+  try {
+    const req = parseHttpEvent(event, MAX_BODY_BYTES);
+    requestId = req.requestId ?? context.requestId;
+    path = req.path;
+    method = req.method;
+    result = await handleProvisionRequest(req, {
+      verifier: verifierFor(env),
+      cloud: () => cloudFromContext(context, env),
+      configuredSpec: () => loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') }),
+      now: () => new Date(),
+      env,
+      readFile,
+      onUnexpectedError: (err) =>
+        context.logger.error(
+          `provision: unexpected ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+        ),
+    });
+  } catch (err) {
+    result = errorResponse(err, requestId);
+  }
+  // One line per request; no headers, no body (they may carry a spec's secrets' names, never values).
+  context.logger.info(
+    JSON.stringify({ method, path, status: result.statusCode, ms: Date.now() - started, requestId }),
+  );
+  return result;
+}

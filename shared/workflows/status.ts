@@ -1,0 +1,113 @@
+// The observed state of the load balancers a spec manages, for people and tooling: listeners with their
+// certificates (CN, expiry, days left, read from SLB's certificate records, never from names), groups
+// with backend weights and health (one DescribeHealthStatus per load balancer), and the plan's drift.
+// Calls: the plan's reads, plus one DescribeServerCertificates and one DescribeHealthStatus per LB.
+
+import type { SlbClient } from '../cloud/slb';
+import type { HealthState } from '../cloud/slb/health';
+import { describeAction } from '../domain/plan';
+import type { Spec } from '../domain/spec';
+import { observeAndPlan } from './apply';
+
+export interface CertificateStatus {
+  serverCertificateId: string;
+  commonName?: string;
+  expiresAt?: string;
+  daysLeft?: number;
+}
+
+export interface LoadBalancerStatus {
+  name: string;
+  loadBalancerId?: string;
+  exists: boolean;
+  listeners: {
+    protocol: string;
+    port: number;
+    running: boolean;
+    vServerGroup?: string;
+    certificate?: CertificateStatus;
+    extensionDomains: { domain: string; certificate?: CertificateStatus }[];
+  }[];
+  groups: {
+    name: string;
+    vServerGroupId?: string;
+    backends: { serverId: string; port: number; weight: number; description?: string; health: HealthState }[];
+  }[];
+}
+
+export interface StatusReport {
+  region: string;
+  at: string;
+  loadBalancers: LoadBalancerStatus[];
+  /** what `apply` would change now */
+  drift: string[];
+}
+
+const DAY_MS = 86_400_000;
+
+export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Promise<StatusReport> {
+  const { plan, desired, observed } = await observeAndPlan(slb, spec);
+  const regionId = spec.region;
+  const certificates = observed.length > 0 ? await slb.describeServerCertificates({ regionId }) : [];
+  const certificate = (id: string | undefined): CertificateStatus | undefined => {
+    if (!id) return undefined;
+    const c = certificates.find((x) => x.serverCertificateId === id);
+    if (!c) return { serverCertificateId: id };
+    return {
+      serverCertificateId: id,
+      commonName: c.commonName,
+      expiresAt: new Date(c.expireTimeStamp).toISOString(),
+      daysLeft: Math.floor((c.expireTimeStamp - now.getTime()) / DAY_MS),
+    };
+  };
+
+  const loadBalancers: LoadBalancerStatus[] = [];
+  for (const d of desired) {
+    const o = observed.find((x) => x.name === d.name);
+    if (!o?.loadBalancerId) {
+      loadBalancers.push({
+        name: d.name,
+        exists: false,
+        listeners: [],
+        groups: [],
+        ...(d.loadBalancerId ? { loadBalancerId: d.loadBalancerId } : {}),
+      });
+      continue;
+    }
+    const health = await slb.describeHealthStatus({ regionId, loadBalancerId: o.loadBalancerId });
+    // A backend behind several listeners: the worst state wins.
+    const rank: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
+    const healthOf = (serverId: string, port: number): HealthState => {
+      const states = health.filter((h) => h.serverId === serverId && h.port === port).map((h) => h.state);
+      return states.sort((a, b) => rank[b] - rank[a])[0] ?? 'unavailable';
+    };
+    loadBalancers.push({
+      name: o.name,
+      loadBalancerId: o.loadBalancerId,
+      exists: true,
+      listeners: o.listeners.map((l) => ({
+        protocol: l.protocol,
+        port: l.port,
+        running: l.running,
+        ...(l.vServerGroup ? { vServerGroup: l.vServerGroup } : {}),
+        ...(l.serverCertificateId ? { certificate: certificate(l.serverCertificateId) } : {}),
+        extensionDomains: l.extensionDomains.map((x) => ({
+          domain: x.domain,
+          ...(x.serverCertificateId ? { certificate: certificate(x.serverCertificateId) } : {}),
+        })),
+      })),
+      groups: o.groups.map((g) => ({
+        name: g.name,
+        ...(g.vServerGroupId ? { vServerGroupId: g.vServerGroupId } : {}),
+        backends: g.backends.map((b) => ({
+          serverId: b.serverId,
+          port: b.port,
+          weight: b.weight,
+          ...(b.description ? { description: b.description } : {}),
+          health: healthOf(b.serverId, b.port),
+        })),
+      })),
+    });
+  }
+  return { region: regionId, at: now.toISOString(), loadBalancers, drift: plan.actions.map(describeAction) };
+}

@@ -1,0 +1,280 @@
+// The provision function in-process: FC 3.0 HTTP events in, responses out, against a local cloud.
+// Checks the endpoints, the HMAC authentication (missing, bad, stale, replayed), the body limits, and
+// that every refused request changes nothing in the cloud.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify } from 'yaml';
+import { handler } from '../../functions/provision/index';
+import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import type { FcHttpResult } from '../../shared/runtime/fc-events';
+import { SIGNATURE_HEADER, signedHeaders, TIMESTAMP_HEADER } from '../../shared/runtime/hmac-auth';
+import { fcContext, httpEvent } from '../support/fc';
+import { startTestCloud, type TestCloud } from '../support/local-cloud';
+
+const SECRET = 'provision-test-secret-0123456789abcdef';
+const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
+// biome-ignore lint/suspicious/noExplicitAny: edits of the raw YAML tree
+const edit = (change: (s: any) => void): string => {
+  const s = parseYaml(mallYaml);
+  change(s);
+  return stringify(s);
+};
+const createdMall = edit((s) => {
+  delete s.loadBalancers[0].id;
+  s.loadBalancers[0].create = { addressType: 'internet', spec: 'slb.s2.small' };
+});
+
+const saved = { ...process.env };
+afterAll(() => {
+  process.env = saved;
+});
+
+interface Call {
+  method: string;
+  path: string;
+  body?: string | Buffer;
+  contentType?: string;
+  sign?: boolean;
+  headers?: Record<string, string>;
+  now?: Date;
+}
+
+async function call(
+  c: Call,
+): Promise<{ status: number; body: Record<string, unknown>; raw: FcHttpResult; logs: string[] }> {
+  const body = c.body ?? '';
+  const headers: Record<string, string> = {
+    ...(c.contentType ? { 'content-type': c.contentType } : {}),
+    ...(c.sign === false
+      ? {}
+      : signedHeaders(SECRET, { method: c.method, path: c.path, body }, c.now ?? new Date())),
+    ...c.headers,
+  };
+  const context = fcContext('provision');
+  const raw = await handler(httpEvent({ method: c.method, path: c.path, headers, body }), context);
+  return { status: raw.statusCode, body: JSON.parse(raw.body ?? '{}'), raw, logs: context.lines };
+}
+
+const yaml = 'application/yaml';
+
+function useCloud(scenario: 'mall' | 'mall-unprovisioned') {
+  const box: { cloud?: TestCloud } = {};
+  beforeEach(async () => {
+    box.cloud = await startTestCloud({ scenario });
+    process.env.SLB_AUTOPILOT_LOCAL_CLOUD = box.cloud.url;
+    process.env.SLB_AUTOPILOT_API_SECRET = SECRET;
+    process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+  });
+  afterEach(async () => {
+    await box.cloud?.close();
+  });
+  return () => {
+    if (!box.cloud) throw new Error('no cloud');
+    return box.cloud;
+  };
+}
+
+describe('provision on the mall', () => {
+  const cloud = useCloud('mall');
+
+  it('POST /plan: nothing for the mall as it is, one action for one weight', async () => {
+    const same = await call({ method: 'POST', path: '/plan', body: mallYaml, contentType: yaml });
+    expect(same.status).toBe(200);
+    expect(same.body.actions).toEqual([]);
+    const json = JSON.stringify(
+      parseYaml(edit((s) => (s.loadBalancers[0].vServerGroups[0].backends[1].weight = 30))),
+    );
+    const one = await call({ method: 'POST', path: '/plan', body: json, contentType: 'application/json' });
+    expect(one.status).toBe(200);
+    expect(one.body.actions).toEqual([
+      expect.objectContaining({ kind: 'setBackendWeights', description: expect.stringContaining('-> 30') }),
+    ]);
+    expect(cloud().calls().calls).not.toHaveProperty('SetVServerGroupAttribute');
+  });
+
+  it('GET /status: listeners with certificate expiry, backends with weights and health', async () => {
+    cloud().setHealth({ [`${MALL.k8s.serverId}:30250`]: 'abnormal' });
+    const r = await call({ method: 'GET', path: '/status' });
+    expect(r.status).toBe(200);
+    const [lb] = r.body.loadBalancers as {
+      loadBalancerId: string;
+      listeners: { port: number; certificate?: { daysLeft: number; commonName: string } }[];
+      groups: { backends: { serverId: string; weight: number; health: string }[] }[];
+    }[];
+    expect(lb?.loadBalancerId).toBe(MALL.loadBalancerId);
+    const https = lb?.listeners.find((l) => l.port === 443);
+    expect(https?.certificate?.daysLeft).toBeGreaterThanOrEqual(MALL.expiringInDays - 1);
+    expect(https?.certificate?.daysLeft).toBeLessThanOrEqual(MALL.expiringInDays);
+    expect(lb?.groups[0]?.backends.map((b) => [b.serverId, b.weight, b.health])).toEqual([
+      [MALL.k8s.serverId, 100, 'abnormal'],
+      [MALL.ecs.serverId, 0, 'normal'],
+    ]);
+    expect(r.body.drift).toEqual([]);
+  });
+
+  it.each([
+    ['POST', '/rotate', 501, 'NotImplemented'],
+    ['POST', '/failover', 501, 'NotImplemented'],
+    ['GET', '/plan', 405, 'MethodNotAllowed'],
+    ['DELETE', '/apply', 405, 'MethodNotAllowed'],
+    ['GET', '/nope', 404, 'NotFound'],
+  ])('%s %s answers %i', async (method, path, status, error) => {
+    const r = await call({ method, path });
+    expect([r.status, r.body.error]).toEqual([status, error]);
+    expect(String(r.body.message)).toContain(path);
+  });
+});
+
+describe('provision apply', () => {
+  const cloud = useCloud('mall-unprovisioned');
+  const writes = () =>
+    Object.entries(cloud().calls().calls)
+      .filter(([a]) => !/^(Describe|List|Get)/.test(a))
+      .reduce((n, [, k]) => n + k, 0);
+
+  it('takes the mall from nothing to serving in one authenticated apply; the second writes nothing', async () => {
+    const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ done: 7, failed: null });
+    const state = cloud().state();
+    expect(state.listeners.map((l) => [l.listenerPort, l.status])).toEqual([
+      [443, 'running'],
+      [80, 'running'],
+    ]);
+    const after = writes();
+    const second = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    expect(second.body).toMatchObject({ done: 0, actions: [], failed: null });
+    expect(writes()).toBe(after);
+  });
+
+  it('reports a failed apply with what was done and what was not (502), and a re-apply converges', async () => {
+    cloud().setFaults({ failWritesAfter: 2 });
+    const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    expect(first.status).toBe(502);
+    expect(first.body).toMatchObject({ error: 'ApplyFailed', done: 2 });
+    expect((first.body.notDone as unknown[]).length).toBe(4);
+    expect(String((first.body.failed as { error: string }).error)).toContain('Forbidden.RAM');
+    cloud().setFaults({});
+    const second = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    expect(second.body).toMatchObject({ done: 5, failed: null });
+  });
+
+  const old = new Date(Date.now() - 10 * 60_000);
+  it.each<[string, Partial<Call>, number, RegExp]>([
+    [
+      'no signature',
+      { sign: false },
+      401,
+      /x-slbap-timestamp, x-slbap-nonce and x-slbap-signature headers are required/,
+    ],
+    ['a bad signature', { headers: { [SIGNATURE_HEADER]: `v1=${'0'.repeat(64)}` } }, 401, /does not match/],
+    [
+      'a signature made with another secret',
+      { headers: { [TIMESTAMP_HEADER]: '1' } },
+      401,
+      /outside the 300 s window/,
+    ],
+    ['a stale timestamp', { now: old }, 401, /outside the 300 s window/],
+    ['a body over 256 KiB', { body: `# ${'x'.repeat(300 * 1024)}` }, 413, /body: larger than 262144 bytes/],
+    [
+      'a text/plain body',
+      { contentType: 'text/plain' },
+      415,
+      /content-type: must be one of application\/json/,
+    ],
+    ['a malformed spec', { body: 'version: 1\nregion: nowhere\n' }, 400, /body is not valid/],
+  ])('refuses %s with the right 4xx and changes nothing', async (_name, overrides, status, message) => {
+    const before = cloud().state();
+    const r = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      ...overrides,
+    });
+    expect(r.status).toBe(status);
+    expect(String(r.body.message)).toMatch(message);
+    expect(writes()).toBe(0);
+    expect(cloud().state()).toEqual(before);
+    expect(r.raw.body).not.toContain(SECRET);
+    expect(r.raw.body).not.toMatch(/\n\s+at /);
+  });
+
+  it('names every spec problem with its field path', async () => {
+    const r = await call({
+      method: 'POST',
+      path: '/apply',
+      body: edit((s) => {
+        s.loadBalancers[0].listeners[0].port = 0;
+        s.loadBalancers[0].vServerGroups[0].backends[0].weight = 101;
+      }),
+      contentType: yaml,
+    });
+    expect(r.status).toBe(400);
+    expect((r.body.issues as { path: string }[]).map((i) => i.path)).toEqual(
+      expect.arrayContaining([
+        'loadBalancers[0].listeners[0].port',
+        'loadBalancers[0].vServerGroups[0].backends[0].weight',
+      ]),
+    );
+    expect(writes()).toBe(0);
+  });
+
+  it('refuses a replayed request', async () => {
+    const body = createdMall;
+    const headers = signedHeaders(SECRET, { method: 'POST', path: '/plan', body }, new Date());
+    const first = await call({
+      method: 'POST',
+      path: '/plan',
+      body,
+      contentType: yaml,
+      sign: false,
+      headers,
+    });
+    expect(first.status).toBe(200);
+    const replay = await call({
+      method: 'POST',
+      path: '/plan',
+      body,
+      contentType: yaml,
+      sign: false,
+      headers,
+    });
+    expect(replay.status).toBe(401);
+    expect(String(replay.body.message)).toContain('replay');
+  });
+
+  it('refuses a request whose signature covers another path or body', async () => {
+    const headers = signedHeaders(SECRET, { method: 'POST', path: '/plan', body: createdMall }, new Date());
+    const moved = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      sign: false,
+      headers,
+    });
+    expect(moved.status).toBe(401);
+    expect(writes()).toBe(0);
+  });
+
+  it('answers a malformed event with 400 and a missing secret with 503, never running unauthenticated', async () => {
+    const context = fcContext('provision');
+    const bad = await handler(Buffer.from('{"not":"an http event"}'), context);
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body ?? '{}').message).toMatch(/^event\./);
+    delete process.env.SLB_AUTOPILOT_API_SECRET;
+    const r = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    expect(r.status).toBe(503);
+    expect(writes()).toBe(0);
+  });
+
+  it('logs one line per request and never the secret or the body', async () => {
+    const r = await call({ method: 'POST', path: '/plan', body: createdMall, contentType: yaml });
+    expect(r.logs).toHaveLength(1);
+    expect(r.logs[0]).toMatch(/"path":"\/plan","status":200/);
+    expect(r.logs.join('\n')).not.toContain(SECRET);
+    expect(r.logs.join('\n')).not.toContain('mall-backends');
+  });
+});
