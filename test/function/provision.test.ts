@@ -3,7 +3,7 @@
 // that every refused request changes nothing in the cloud.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { handler } from '../../functions/provision/index';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
