@@ -19,6 +19,10 @@ export interface GroupModel {
   name: string;
   /** observed only */
   vServerGroupId?: string;
+  /** desired: remove members the spec does not list */
+  exclusive?: boolean;
+  /** observed: carries our ownership tag (we created it) */
+  owned?: boolean;
   backends: BackendModel[];
 }
 
@@ -96,6 +100,7 @@ function desiredLoadBalancer(lb: SpecLoadBalancer): LoadBalancerModel {
     ...(lb.create ? { create: lb.create } : {}),
     groups: lb.vServerGroups.map((g) => ({
       name: g.name,
+      ...(g.exclusive ? { exclusive: true } : {}),
       backends: g.backends.map((b) => ({
         serverId: b.serverId,
         port: b.port,

@@ -1,6 +1,6 @@
 // The planner: desired (from the spec) vs observed (from the cloud) -> an ordered list of absolute,
 // idempotent actions, plus what it left alone and why. Pure: no I/O, no clock.
-// Order: load balancers, then groups (created; backends added before weights change), then
+// Order: load balancers, then groups (created; backends added, weighted, then unlisted ones removed), then
 // listeners (created, reconfigured, then started), then rules and extension domains.
 // Anything in the cloud that the spec does not name is never changed: it is listed in `leftAlone`.
 
@@ -31,6 +31,12 @@ export type Action =
   | { kind: 'createLoadBalancer'; lb: LbRef; create: NonNullable<LoadBalancerModel['create']> }
   | { kind: 'createVServerGroup'; lb: LbRef; group: string; backends: BackendModel[] }
   | { kind: 'addBackends'; lb: LbRef; group: string; backends: BackendModel[] }
+  | {
+      kind: 'removeBackends';
+      lb: LbRef;
+      group: string;
+      backends: Pick<BackendModel, 'serverId' | 'port' | 'type' | 'serverIp'>[];
+    }
   | {
       kind: 'setBackendWeights';
       lb: LbRef;
@@ -98,15 +104,28 @@ function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefi
       })),
     });
   }
+  // Removed last, after the new members are in and weighted: the group never runs short.
   const wanted = new Set(desired.backends.map(backendKey));
-  for (const b of observed.backends) {
-    if (!wanted.has(backendKey(b))) {
+  const unlisted = observed.backends.filter((b) => !wanted.has(backendKey(b)));
+  if (unlisted.length > 0 && (desired.exclusive || observed.owned)) {
+    out.actions.push({
+      kind: 'removeBackends',
+      lb,
+      group: desired.name,
+      backends: unlisted.map((b) => ({
+        serverId: b.serverId,
+        port: b.port,
+        type: b.type,
+        ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+      })),
+    });
+  } else {
+    for (const b of unlisted)
       out.leftAlone.push({
         lb: lb.name,
         what: `backend ${backendKey(b)} in group ${desired.name}`,
-        why: 'not in the spec; backends are never removed by plan',
+        why: 'not in the spec; the group is adopted, so its other members are kept (set exclusive: true to remove them)',
       });
-    }
   }
 }
 
@@ -315,6 +334,8 @@ export function describeAction(a: Action): string {
       return `${where}: create VServer group ${a.group} with ${a.backends.map((b) => `${backendKey(b)}@${b.weight}`).join(', ') || 'no backends'}`;
     case 'addBackends':
       return `${where}: add to ${a.group}: ${a.backends.map((b) => `${backendKey(b)}@${b.weight}`).join(', ')}`;
+    case 'removeBackends':
+      return `${where}: remove from ${a.group}: ${a.backends.map(backendKey).join(', ')}`;
     case 'setBackendWeights':
       return `${where}: set weights in ${a.group}: ${a.backends.map((b) => `${backendKey(b)} -> ${b.weight}`).join(', ')}`;
     case 'createListener':

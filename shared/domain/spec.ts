@@ -173,6 +173,11 @@ export const backendSchema = z
 export const vServerGroupSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9\-/._]{1,80}$/, 'must be 1-80 letters, digits, -, /, . or _'),
   backends: z.array(backendSchema).default([]),
+  /**
+   * remove backends the spec does not list; groups slb-autopilot created are always exclusive, adopted
+   * ones only when this says so (someone else, e.g. the Kubernetes cloud controller, may add members)
+   */
+  exclusive: z.boolean().default(false),
 });
 
 export const loadBalancerSchema = z

@@ -59,7 +59,7 @@ export async function observeAndPlan(
   spec: Spec,
 ): Promise<{ plan: Plan; desired: LoadBalancerModel[]; observed: LoadBalancerModel[] }> {
   const desired = desiredFromSpec(spec);
-  const observed = await observeLoadBalancers(slb, spec.region, desired, spec.ownership.namePrefix);
+  const observed = await observeLoadBalancers(slb, spec.region, desired, spec.ownership);
   return { plan: planAll(desired, observed), desired, observed };
 }
 
@@ -196,6 +196,13 @@ export async function applySpec(
           regionId,
           vServerGroupId: groupId(a, a.group),
           backendServers: a.backends.map(backendServer),
+        });
+        return;
+      case 'removeBackends':
+        await slb.removeBackendServers({
+          regionId,
+          vServerGroupId: groupId(a, a.group),
+          backendServers: a.backends,
         });
         return;
       case 'setBackendWeights': {

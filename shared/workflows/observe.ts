@@ -30,14 +30,16 @@ function healthCheck(l: Listener): HealthCheckModel {
 
 /**
  * `desired` says which load balancers to look for: adopted ones by id, created ones by name
- * (`<namePrefix><name>`). Returns the ones found, keyed by the spec's names.
+ * (`<namePrefix><name>`). Returns the ones found, keyed by the spec's names; groups carrying the
+ * ownership tag are marked `owned`.
  */
 export async function observeLoadBalancers(
   slb: SlbClient,
   regionId: string,
   desired: readonly Pick<LoadBalancerModel, 'name' | 'loadBalancerId' | 'create'>[],
-  namePrefix: string,
+  ownership: { namePrefix: string; tagKey: string; tagValue: string },
 ): Promise<LoadBalancerModel[]> {
+  const { namePrefix } = ownership;
   const all = await slb.describeLoadBalancers({ regionId });
   const found = desired.flatMap((d) => {
     const lb = d.loadBalancerId
@@ -60,6 +62,9 @@ export async function observeLoadBalancers(
       groups.push({
         name: g.vServerGroupName,
         vServerGroupId: g.vServerGroupId,
+        ...(g.tags.some((t) => t.key === ownership.tagKey && t.value === ownership.tagValue)
+          ? { owned: true }
+          : {}),
         backends: g.backendServers.map((b) => ({
           serverId: b.serverId,
           port: b.port,

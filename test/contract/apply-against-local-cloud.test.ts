@@ -172,6 +172,35 @@ describe('apply', () => {
     expect((await observeAndPlan(deps.slb, parseSpec(mallYaml))).plan.actions).toEqual([]);
   });
 
+  it('removes a backend dropped from the spec of a group it created, but not from an adopted group', async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    await applySpec(depsFor(cloud), parseSpec(createdMall));
+    const dropEcs = (text: string) =>
+      edit(text, (s) => s.loadBalancers[0].vServerGroups[0].backends.splice(1, 1));
+    const result = await applySpec(depsFor(cloud), parseSpec(dropEcs(createdMall)));
+    expect(result.done.map((a) => a.kind)).toEqual(['removeBackends']);
+    expect(cloud.state().vServerGroups[0]?.backendServers.map((b) => b.serverId)).toEqual([
+      MALL.k8s.serverId,
+    ]);
+
+    await cloud.close();
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const adopted = await applySpec(depsFor(cloud), parseSpec(dropEcs(mallYaml)));
+    expect(adopted.plan.actions).toEqual([]);
+    expect(adopted.plan.leftAlone).toEqual([
+      expect.objectContaining({ what: `backend ${MALL.ecs.serverId}:8050 in group mall-backends` }),
+    ]);
+    const exclusive = await applySpec(
+      depsFor(cloud),
+      parseSpec(
+        edit(dropEcs(mallYaml), (s) => {
+          s.loadBalancers[0].vServerGroups[0].exclusive = true;
+        }),
+      ),
+    );
+    expect(exclusive.done.map((a) => a.kind)).toEqual(['removeBackends']);
+  });
+
   it.each([1, 3, 5])(
     'converges after a run cut short after %i writes: nothing duplicated, nothing orphaned',
     async (n) => {

@@ -88,6 +88,42 @@ describe('planLoadBalancer', () => {
     ]);
   });
 
+  it.each([
+    ['the spec says the group is exclusive', { exclusive: true }, {}],
+    ['we created the group', {}, { owned: true }],
+  ])('removes unlisted backends last when %s', (_name, desiredFlags, observedFlags) => {
+    const desired = lb({
+      groups: [
+        {
+          name: 'web',
+          ...desiredFlags,
+          backends: [
+            { serverId: 'i-1', port: 80, weight: 50, type: 'ecs' },
+            { serverId: 'i-2', port: 80, weight: 50, type: 'ecs' },
+          ],
+        },
+      ],
+    });
+    const observed = lb({
+      groups: [
+        {
+          name: 'web',
+          ...observedFlags,
+          backends: [
+            { serverId: 'i-1', port: 80, weight: 100, type: 'ecs' },
+            { serverId: 'eni-9', port: 80, weight: 100, type: 'eni', serverIp: '10.0.0.9' },
+          ],
+        },
+      ],
+    });
+    const plan = planLoadBalancer(desired, observed);
+    expect(plan.actions.map((a) => a.kind)).toEqual(['addBackends', 'setBackendWeights', 'removeBackends']);
+    expect(plan.actions[2]).toMatchObject({
+      backends: [{ serverId: 'eni-9', port: 80, type: 'eni', serverIp: '10.0.0.9' }],
+    });
+    expect(plan.leftAlone).toEqual([]);
+  });
+
   it('does not invent a load balancer the spec adopts by id', () => {
     const plan = planLoadBalancer(lb(), undefined);
     expect(plan.actions).toEqual([]);
