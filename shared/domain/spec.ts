@@ -211,13 +211,27 @@ export const renewalSchema = z.strictObject({
   renewBeforeDays: int(1, 365).default(30),
   /** keep replaced certificates this many days before deleting them (0-90) */
   gracePeriodDays: int(0, 90).default(7),
-  notify: z
+});
+
+/**
+ * Where every workflow reports: failures always, successes when `onSuccess`. Secrets are named by
+ * environment variable, never written in the spec (a DingTalk robot URL carries its access token).
+ */
+export const notifySchema = z.strictObject({
+  webhook: z
     .strictObject({
-      webhookUrl: z.url().optional(),
-      dingtalk: z.strictObject({ webhookUrlEnv: envName, secretEnv: envName }).optional(),
-      onSuccess: z.boolean().default(false),
+      /** the URL itself, or the variable holding it when it carries a token */
+      url: z.url().optional(),
+      urlEnv: envName.optional(),
+      /** requests are signed like the provisioning API (x-slbap-* headers) with this secret */
+      secretEnv: envName.optional(),
     })
-    .default({ onSuccess: false }),
+    .refine((w) => (w.url === undefined) !== (w.urlEnv === undefined), {
+      message: 'needs exactly one of url or urlEnv',
+    })
+    .optional(),
+  dingtalk: z.strictObject({ webhookUrlEnv: envName, secretEnv: envName }).optional(),
+  onSuccess: z.boolean().default(false),
 });
 
 export const failoverSchema = z.strictObject({
@@ -249,6 +263,7 @@ export const specSchema = z
       .default({ tagKey: 'managed-by', tagValue: 'slb-autopilot', namePrefix: 'slbap-' }),
     loadBalancers: z.array(loadBalancerSchema).min(1),
     renewal: renewalSchema.default(renewalSchema.parse({})),
+    notify: notifySchema.default({ onSuccess: false }),
     failover: failoverSchema.default(failoverSchema.parse({})),
   })
   .superRefine((spec, ctx) => {

@@ -7,47 +7,23 @@
 // function instance; the window bounds what a second instance could accept, and every endpoint is
 // idempotent besides.
 
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { NONCE_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../cloud/request-signing';
 import { HttpError } from './http';
 
-export const TIMESTAMP_HEADER = 'x-slbap-timestamp';
-export const SIGNATURE_HEADER = 'x-slbap-signature';
-export const NONCE_HEADER = 'x-slbap-nonce';
+export {
+  NONCE_HEADER,
+  SIGNATURE_HEADER,
+  type SignedParts,
+  sign,
+  signedHeaders,
+  stringToSign,
+  TIMESTAMP_HEADER,
+} from '../cloud/request-signing';
+
 export const DEFAULT_WINDOW_SECONDS = 300;
 /** secrets shorter than this are refused at start-up: they can be guessed offline from one request */
 export const MIN_SECRET_LENGTH = 32;
-
-export interface SignedParts {
-  method: string;
-  path: string;
-  timestamp: string;
-  nonce: string;
-  body: Buffer | string;
-}
-
-export function stringToSign(p: SignedParts): string {
-  const digest = createHash('sha256').update(p.body).digest('hex');
-  return `${p.method.toUpperCase()}\n${p.path}\n${p.timestamp}\n${p.nonce}\n${digest}`;
-}
-
-export function sign(secret: string, parts: SignedParts): string {
-  return `v1=${createHmac('sha256', secret).update(stringToSign(parts)).digest('hex')}`;
-}
-
-/** The headers a client adds to a request. */
-export function signedHeaders(
-  secret: string,
-  request: { method: string; path: string; body: Buffer | string },
-  now: Date,
-): Record<string, string> {
-  const timestamp = String(Math.floor(now.getTime() / 1000));
-  const nonce = randomBytes(16).toString('hex');
-  return {
-    [TIMESTAMP_HEADER]: timestamp,
-    [NONCE_HEADER]: nonce,
-    [SIGNATURE_HEADER]: sign(secret, { ...request, timestamp, nonce }),
-  };
-}
 
 export interface Verifier {
   /** Throws a 401 HttpError unless the request is signed, fresh and not a replay. */
