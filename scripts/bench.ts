@@ -1,14 +1,27 @@
 // `npm run bench`: what the cloud layer costs, in API calls (deterministic) and bundle bytes, against
 // the local cloud on 127.0.0.1. Timing is reported for information only.
 
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { parse, stringify } from 'yaml';
 import { VirtualClock } from '../shared/cloud/clock';
 import type { CloudOptions } from '../shared/cloud/index';
 import { RateBudget } from '../shared/cloud/rate-budget';
+import { parseSpec } from '../shared/domain/spec';
+import { applySpec } from '../shared/workflows/apply';
+import { buildFunctions } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { type LocalCloud, startLocalCloud } from './local-cloud/server';
 import { statusLines } from './start';
+
+/** examples/mall.yaml with the load balancer created instead of adopted. */
+function createdMallYaml(): string {
+  const s = parse(readFileSync(new URL('../examples/mall.yaml', import.meta.url), 'utf8'));
+  delete s.loadBalancers[0].id;
+  s.loadBalancers[0].create = { addressType: 'internet', spec: 'slb.s2.small' };
+  return stringify(s);
+}
 
 const ROOMY = { capacity: 100_000, refillPerSecond: 100_000 };
 
@@ -87,7 +100,35 @@ async function main(): Promise<void> {
     await local.close();
   }
 
-  // 4. Bundle sizes: one OpenAPI core for SLB and CAS.
+  // 4. Applying the mall from an empty region, then again (must write nothing).
+  const bare = await startLocalCloud({ scenario: 'mall-unprovisioned' });
+  try {
+    const d = layer(bare);
+    const deps = { slb: d.slb, cas: d.cas, now: () => new Date(), env: {}, readFile: () => '' };
+    const spec = parseSpec(createdMallYaml());
+    const writes = () =>
+      Object.entries(bare.calls().calls)
+        .filter(([action]) => !/^(Describe|List|Get)/.test(action))
+        .reduce((n, [, k]) => n + k, 0);
+    const t1 = performance.now();
+    const first = await applySpec(deps, spec);
+    const ms = performance.now() - t1;
+    const firstCalls = bare.calls().total;
+    const firstWrites = writes();
+    await applySpec(deps, spec);
+    rows.push([
+      'apply the mall from an empty region',
+      `${first.done.length} actions, ${firstWrites} write calls, ${firstCalls} calls in all, ${ms.toFixed(0)} ms`,
+    ]);
+    rows.push([
+      '  second apply',
+      `${writes() - firstWrites} write calls, ${bare.calls().total - firstCalls} read calls`,
+    ]);
+  } finally {
+    await bare.close();
+  }
+
+  // 5. Bundle sizes: one OpenAPI core for SLB and CAS.
   const core = await bundleBytes(`import * as m from '@alicloud/openapi-client'; console.log(m);`);
   const ours = await bundleBytes(
     `import { createCloud } from './shared/cloud/index'; console.log(createCloud);`,
@@ -103,6 +144,8 @@ async function main(): Promise<void> {
   rows.push(['bundle: our cloud layer (SLB + CAS, one core)', kb(ours)]);
   rows.push(['bundle: openapi-client + cas20200407 1.x', kb(cas1)]);
   rows.push(['bundle: openapi-client + cas20200407 3.x', kb(cas3)]);
+  for (const f of await buildFunctions({ functionsDir: 'functions', outDir: 'dist' }))
+    rows.push([`bundle: dist/${f.name}/index.js`, kb(f.bytes)]);
 
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
