@@ -1,0 +1,71 @@
+// `npm run autopilot -- plan|apply` as a real child process against a local cloud on 127.0.0.1:0.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { startTestCloud, type TestCloud } from '../../support/local-cloud';
+
+const root = join(__dirname, '..', '..', '..');
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const dir = mkdtempSync(join(tmpdir(), 'slbap-cli-'));
+const specFile = join(dir, 'created-mall.yaml');
+const s = parse(readFileSync(join(root, 'examples', 'mall.yaml'), 'utf8'));
+delete s.loadBalancers[0].id;
+s.loadBalancers[0].create = { addressType: 'internet', spec: 'slb.s2.small' };
+writeFileSync(specFile, stringify(s));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let cloud: TestCloud;
+beforeEach(async () => {
+  cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+});
+afterEach(() => cloud.close());
+
+async function autopilot(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(tsx, ['scripts/autopilot.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, SLB_AUTOPILOT_LOCAL_CLOUD: cloud.url },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('npm run autopilot', () => {
+  it('applies with the plan first and one progress line per action, then plans nothing', async () => {
+    const r = await autopilot('apply', specFile);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('7 action(s), 0 left alone.');
+    expect(r.stdout).toMatch(/\[1\/7\] create load balancer mall \(internet, slb\.s2\.small\) \.\.\. done/);
+    expect(r.stdout).toMatch(/\[7\/7\] .*start HTTP 80 \.\.\. done/);
+    expect(r.stdout).toMatch(/Applied 7 action\(s\) in \d+\.\d\d s\./);
+    const again = await autopilot('plan', specFile, '--json');
+    expect(JSON.parse(again.stdout)).toEqual({ actions: [], leftAlone: [] });
+  });
+
+  it('stops at a failed write with exit 1 and says how to continue', async () => {
+    cloud.setFaults({ failWritesAfter: 2 });
+    const r = await autopilot('apply', specFile);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\[3\/7\] .*create HTTPS listener 443 \.\.\. failed/);
+    expect(r.stdout).toContain('Apply stopped at');
+    expect(r.stdout).toContain('Forbidden.RAM');
+    expect(r.stdout).toContain('2 of 7 action(s) done, 5 not done');
+  });
+
+  it('refuses a bad spec with its field paths and exit 1, and a missing file with exit 2', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\nregion: cn-hangzhou\nloadBalancers: []\n');
+    const r = await autopilot('apply', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/loadBalancers: /);
+    expect((await autopilot('apply', join(dir, 'nope.yaml'))).code).toBe(2);
+    expect(cloud.calls().total).toBe(0);
+  });
+});
