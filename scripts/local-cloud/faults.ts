@@ -1,6 +1,7 @@
-// Fault injection for the local cloud: throttling, server errors, latency, per-action quotas and busy
-// answers on writes. Decisions come from a seeded PRNG (mulberry32), so for a given seed and the same
-// sequence of calls the same calls fail: chaos tests are reproducible.
+// Fault injection for the local cloud: throttling, server errors, latency, per-action quotas, busy
+// answers on writes, and TLS front ends that miss a certificate change. Decisions come from a seeded
+// PRNG (mulberry32), so for a given seed and the same sequence of calls the same calls fail: chaos
+// tests are reproducible.
 
 import { ApiError } from './errors';
 
@@ -19,10 +20,17 @@ export interface FaultConfig {
   configuringMs?: number;
   /** every write after the first N is refused with 403 Forbidden.RAM (not retried): a run cut short */
   failWritesAfter?: number;
+  /**
+   * TLS front ends that keep serving the certificates they served when the fault was set (a failed
+   * propagation): `true` for all, or `"<loadBalancerId>:<listenerPort>"` for some. Clearing the fault
+   * lets them catch up with the state.
+   */
+  staleFrontEnds?: boolean | string[];
   seed?: number;
 }
 
 const RATE_FIELDS = ['throttleRate', 'errorRate', 'busyRate'] as const;
+const FRONT_END_KEY = /^[^:\s]+:\d{1,5}$/;
 
 /** Validates an admin request body; throws with the offending field. */
 export function parseFaultConfig(input: unknown): FaultConfig {
@@ -36,6 +44,7 @@ export function parseFaultConfig(input: unknown): FaultConfig {
     'quotas',
     'seed',
     'failWritesAfter',
+    'staleFrontEnds',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`faults.${k}: unknown field`);
   for (const f of RATE_FIELDS) {
@@ -62,6 +71,16 @@ export function parseFaultConfig(input: unknown): FaultConfig {
     throw new Error('faults.failWritesAfter: must be a non-negative integer');
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isInteger(o.seed)))
     throw new Error('faults.seed: must be an integer');
+  if (o.staleFrontEnds !== undefined && typeof o.staleFrontEnds !== 'boolean') {
+    if (!Array.isArray(o.staleFrontEnds))
+      throw new Error(
+        'faults.staleFrontEnds: must be true, false or a list of "<loadBalancerId>:<listenerPort>"',
+      );
+    o.staleFrontEnds.forEach((v, i) => {
+      if (typeof v !== 'string' || !FRONT_END_KEY.test(v))
+        throw new Error(`faults.staleFrontEnds[${i}]: must be "<loadBalancerId>:<listenerPort>"`);
+    });
+  }
   if (o.quotas !== undefined) {
     if (o.quotas === null || typeof o.quotas !== 'object')
       throw new Error('faults.quotas: must be an object');
@@ -103,6 +122,12 @@ export class FaultInjector {
 
   get configuringMs(): number {
     return this.config.configuringMs ?? 0;
+  }
+
+  /** Whether the TLS front end of this listener is held on its previous certificates. */
+  frontEndIsStale(loadBalancerId: string, listenerPort: number): boolean {
+    const stale = this.config.staleFrontEnds;
+    return Array.isArray(stale) ? stale.includes(`${loadBalancerId}:${listenerPort}`) : stale === true;
   }
 
   /** Throws the injected failure for this call, if any. Never changes state. */

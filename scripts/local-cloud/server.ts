@@ -22,6 +22,7 @@ import {
 import { SLB_VERSION, slbActions } from './slb';
 import type { CloudState } from './state';
 import { loadStateFile, redactState, saveStateFile } from './store';
+import { type FrontEnd, TlsFrontEnds } from './tls-front-ends';
 
 export const DEFAULT_ACCESS_KEY_ID = 'LTAI5tLocalCloudDefault';
 export const DEFAULT_ACCESS_KEY_SECRET = 'LocalCloudSecret-NotForProduction';
@@ -54,6 +55,8 @@ export interface LocalCloudOptions {
   limits?: Partial<EmulatorLimits>;
   /** replaces the product table (tests of the framework itself) */
   products?: Record<string, ProductDef>;
+  /** serve a loopback TLS front end per running HTTPS listener (default true; see tls-front-ends.ts) */
+  tlsFrontEnds?: boolean;
 }
 
 export interface CallCounts {
@@ -74,6 +77,12 @@ export interface LocalCloud {
   calls(): CallCounts;
   setFaults(config: FaultConfig): void;
   setHealth(health: CloudState['backendHealth']): void;
+  /**
+   * The TLS front ends of the running HTTPS listeners (also `GET /_emulator/front-ends`). The load
+   * balancer's Address is 127.0.0.1 but the port is not the ListenerPort: connect to `host:port` here,
+   * with the domain as SNI. Waits for front ends still opening.
+   */
+  frontEnds(): Promise<FrontEnd[]>;
   /** back to the initial scenario, counters zeroed, faults cleared */
   reset(): void;
   close(): Promise<void>;
@@ -127,6 +136,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const countError = (code: string) => {
     counts.errors[code] = (counts.errors[code] ?? 0) + 1;
   };
+  const frontEnds = new TlsFrontEnds();
+  /** After every change of state or faults: certificate swaps are immediate, new ports awaited. */
+  const syncFrontEnds = (): Promise<void> =>
+    options.tlsFrontEnds === false
+      ? Promise.resolve()
+      : frontEnds.reconcile(state, (lb, port) => faults.frontEndIsStale(lb, port));
 
   async function handleRpc(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = randomUUID().toUpperCase();
@@ -201,6 +216,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         throw err;
       }
       if (def.write && options.statePath) saveStateFile(options.statePath, state);
+      if (def.write) await syncFrontEnds();
       send(res, 200, { RequestId: requestId, ...result });
     } catch (err) {
       if (err instanceof ApiError) fail(err, product);
@@ -224,10 +240,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           return send(res, 200, counts);
         case 'POST /_emulator/faults':
           faults.configure(parseFaultConfig(json()));
+          await syncFrontEnds();
           return send(res, 200, { ok: true });
         case 'POST /_emulator/health':
           cloud.setHealth(parseHealth(json()));
           return send(res, 200, { ok: true });
+        case 'GET /_emulator/front-ends':
+          return send(res, 200, await cloud.frontEnds());
         case 'POST /_emulator/reset':
           cloud.reset();
           return send(res, 200, { ok: true });
@@ -257,6 +276,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  await syncFrontEnds();
 
   const cloud: LocalCloud = {
     port,
@@ -265,7 +285,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     regionId: DEFAULT_REGION,
     state: () => structuredClone(state),
     calls: () => structuredClone(counts),
-    setFaults: (config) => faults.configure(parseFaultConfig(config)),
+    setFaults: (config) => {
+      faults.configure(parseFaultConfig(config));
+      void syncFrontEnds();
+    },
     setHealth: (health) => {
       state.backendHealth = { ...state.backendHealth, ...health };
       if (options.statePath) saveStateFile(options.statePath, state);
@@ -276,12 +299,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       faults.configure({});
       nonces.clear();
       if (options.statePath) saveStateFile(options.statePath, state);
+      void syncFrontEnds();
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    frontEnds: async () => {
+      await frontEnds.settled();
+      return frontEnds.list();
+    },
+    close: async () => {
+      await frontEnds.close();
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
-      }),
+      });
+    },
   };
   return cloud;
 }

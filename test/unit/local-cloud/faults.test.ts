@@ -50,7 +50,19 @@ describe('FaultInjector', () => {
     [{ latencyMs: -1 }, 'faults.latencyMs'],
     [{ quotas: { X: 1.5 } }, 'faults.quotas.X'],
     [{ bogus: 1 }, 'faults.bogus'],
+    [{ staleFrontEnds: 'yes' }, 'faults.staleFrontEnds'],
+    [{ staleFrontEnds: ['lb-1:443', 'lb-1'] }, 'faults.staleFrontEnds[1]'],
   ])('rejects %j naming the field', (input, field) => {
     expect(() => parseFaultConfig(input)).toThrow(field);
+  });
+
+  it('holds the chosen TLS front ends stale: all with true, or by "<loadBalancerId>:<listenerPort>"', () => {
+    const f = new FaultInjector();
+    f.configure(parseFaultConfig({ staleFrontEnds: ['lb-1:443'] }));
+    expect([f.frontEndIsStale('lb-1', 443), f.frontEndIsStale('lb-1', 8443)]).toEqual([true, false]);
+    f.configure(parseFaultConfig({ staleFrontEnds: true }));
+    expect(f.frontEndIsStale('lb-2', 8443)).toBe(true);
+    f.configure({});
+    expect(f.frontEndIsStale('lb-1', 443)).toBe(false);
   });
 });
