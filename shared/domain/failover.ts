@@ -1,0 +1,565 @@
+// Weight failover for one VServer group: a primary pool and a standby pool, the health of every backend
+// (SLB's health check and independent probes), the failover state persisted on the group as tags, the
+// policy (spec `failover`) and a command -> one decision with absolute target weights. Pure: no I/O, no
+// clock (`now` is passed in).
+//
+// Hard guards, each a named rule (FAILOVER_GUARDS) that can block a change:
+//   targetHealthy       never shift to a pool with no healthy backend (auto or manual; "both down" says so)
+//   keepHealthyServing  never leave the group with no healthy backend carrying weight while one exists
+//   flapDamping         at most `maxChangesPerWindow` weight changes per group per sliding `window`
+//   ownership           never change a backend we do not own (its weight is kept and the reasons say so)
+//   hysteresis          fail back only after the primary has been healthy for `failbackAfter`, continuously
+//   manualPin           a manual toStandby holds the standby until a manual toPrimary releases it
+// Target weights are absolute: planning again on the state a decision produces yields kind 'none'.
+
+import type { z } from 'zod';
+import type { failoverSchema } from './spec';
+
+/** The spec's `failover` section, parsed (durations in seconds). */
+export type FailoverPolicy = z.output<typeof failoverSchema>;
+
+export const POOLS = ['primary', 'standby'] as const;
+export type Pool = (typeof POOLS)[number];
+
+/** DescribeHealthStatus's ServerHealthStatus. */
+export const SLB_HEALTH_STATES = ['normal', 'abnormal', 'unavailable', 'unknown'] as const;
+export type SlbHealth = (typeof SLB_HEALTH_STATES)[number];
+
+/** An independent probe's verdict (shared/cloud/probe.ts); unknown = not probed. */
+export type ProbeHealth = 'up' | 'down' | 'unknown';
+
+export type Health = 'healthy' | 'unhealthy' | 'unknown';
+
+export const FAILOVER_COMMANDS = ['auto', 'toStandby', 'toPrimary'] as const;
+/** auto: follow the policy; toStandby: shift and hold (pin) the standby; toPrimary: fail back now, unpin. */
+export type FailoverCommand = (typeof FAILOVER_COMMANDS)[number];
+
+export const FAILOVER_GUARDS = {
+  targetHealthy: 'targetHealthy',
+  keepHealthyServing: 'keepHealthyServing',
+  flapDamping: 'flapDamping',
+  ownership: 'ownership',
+  hysteresis: 'hysteresis',
+  manualPin: 'manualPin',
+} as const;
+export type FailoverGuard = (typeof FAILOVER_GUARDS)[keyof typeof FAILOVER_GUARDS];
+
+export type FailoverDecisionKind = 'none' | 'shiftToStandby' | 'failBack' | 'rebalance';
+
+export interface FailoverBackend {
+  serverId: string;
+  /** 1-65535 */
+  port: number;
+  /** 0-100, as observed; 0 drains new connections */
+  weight: number;
+  /** from the spec, else from a description marker (resolvePool) */
+  pool: Pool;
+  /** DescribeHealthStatus; absent = unknown */
+  slbHealth?: SlbHealth;
+  /** independent probe; absent = not probed */
+  probe?: ProbeHealth;
+  /** false: not named in the spec nor in a group we created; its weight is never changed */
+  owned: boolean;
+}
+
+/** What failover remembers between runs; lives in the group's tags (encodeFailoverState). */
+export interface FailoverState {
+  /** the pool carrying traffic as last decided; unknown when never recorded or garbled */
+  active: Pool | 'unknown';
+  /** set by a manual toStandby: automatic decisions keep the standby until a manual toPrimary */
+  pinned?: 'standby';
+  /** since when the primary has been healthy without interruption, as sampled by planner runs */
+  primaryHealthySince?: Date;
+  /** the group's recent weight changes, oldest first; only those flap damping still needs */
+  changes: Date[];
+}
+
+export const INITIAL_FAILOVER_STATE: FailoverState = { active: 'unknown', changes: [] };
+
+export interface FailoverInput {
+  backends: readonly FailoverBackend[];
+  state: FailoverState;
+  /** what decodeFailoverState had to say about the tags (garbled, missing); copied into the reasons */
+  stateReasons?: readonly string[];
+  policy: FailoverPolicy;
+  command: FailoverCommand;
+  now: Date;
+}
+
+export interface TargetWeight {
+  serverId: string;
+  port: number;
+  /** 0-100, absolute */
+  weight: number;
+}
+
+export interface PoolSummary {
+  total: number;
+  healthy: number;
+  unhealthy: number;
+  unknown: number;
+}
+
+export interface FailoverDecision {
+  kind: FailoverDecisionKind;
+  /** every backend of the group, absolute; unchanged ones at their current weight */
+  targetWeights: TargetWeight[];
+  reasons: string[];
+  /** the guard that stopped what the policy or the command asked for */
+  blockedBy?: FailoverGuard;
+  /** persist it (encodeFailoverState) once the weights are applied, and whenever it differs */
+  nextState: FailoverState;
+  /** the pool that carried traffic before this decision */
+  active: Pool;
+  pools: Record<Pool, PoolSummary>;
+}
+
+// --- pools and health ----------------------------------------------------------------------------------
+
+// Backend descriptions allow only letters, digits, - / . _ (1-80) through the API, so the `pool.standby`
+// family is the one that survives every path; `pool=standby` and `[standby]` are accepted for
+// descriptions written in the console.
+const POOL_MARKER =
+  /(?:^|[\s\-/._,;|])(?:pool[=:._\-/](primary|standby)|\[(primary|standby)\])(?=$|[\s\-/._,;|])/gi;
+
+/**
+ * A pool marker in a backend description: `pool=standby`, `pool:standby`, `pool.standby`, `pool-standby`,
+ * `pool_standby`, `pool/standby`, `[standby]` (and the same for primary), case-insensitive, as a whole
+ * token. No marker, or markers naming both pools -> undefined.
+ */
+export function poolFromDescription(description: string | undefined): Pool | undefined {
+  if (!description) return undefined;
+  const found = new Set<Pool>();
+  for (const m of description.matchAll(POOL_MARKER)) found.add((m[1] ?? m[2] ?? '').toLowerCase() as Pool);
+  return found.size === 1 ? [...found][0] : undefined;
+}
+
+/** The spec wins; then a description marker; a backend with neither is primary. */
+export function resolvePool(specPool: Pool | undefined, description: string | undefined): Pool {
+  return specPool ?? poolFromDescription(description) ?? 'primary';
+}
+
+/**
+ * One verdict per backend. SLB's health check says little about a weight-0 server (the docs disagree on
+ * what it reports), so for standbys and weight-0 backends the probe wins; for a weighted primary SLB wins,
+ * since its check is what steers traffic. Either source fills in when the other has no answer.
+ */
+export function effectiveHealth(b: Pick<FailoverBackend, 'pool' | 'weight' | 'slbHealth' | 'probe'>): {
+  health: Health;
+  source: 'slb' | 'probe' | 'none';
+} {
+  const slb: Health =
+    b.slbHealth === 'normal' ? 'healthy' : b.slbHealth === 'abnormal' ? 'unhealthy' : 'unknown';
+  const probe: Health = b.probe === 'up' ? 'healthy' : b.probe === 'down' ? 'unhealthy' : 'unknown';
+  const order: [Health, 'slb' | 'probe'][] =
+    b.pool === 'standby' || b.weight === 0
+      ? [
+          [probe, 'probe'],
+          [slb, 'slb'],
+        ]
+      : [
+          [slb, 'slb'],
+          [probe, 'probe'],
+        ];
+  for (const [health, source] of order) if (health !== 'unknown') return { health, source };
+  return { health: 'unknown', source: 'none' };
+}
+
+const backendKey = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
+const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+
+interface View {
+  b: FailoverBackend;
+  health: Health;
+  source: 'slb' | 'probe' | 'none';
+}
+
+function summarize(views: readonly View[], pool: Pool): PoolSummary {
+  const s: PoolSummary = { total: 0, healthy: 0, unhealthy: 0, unknown: 0 };
+  for (const v of views) {
+    if (v.b.pool !== pool) continue;
+    s.total++;
+    s[v.health]++;
+  }
+  return s;
+}
+
+const describePool = (name: Pool, s: PoolSummary) =>
+  `${name} ${s.healthy}/${s.total} healthy${s.unknown ? ` (${s.unknown} unknown)` : ''}`;
+
+/**
+ * The primary is `down` when no known backend is healthy or its healthy share (of those with a known
+ * health) is below `primaryHealthyBelow`; `up` when it has a healthy backend and the share is not below;
+ * `unknown` when no primary backend has a known health (then automatic decisions hold).
+ */
+function primaryCondition(s: PoolSummary, threshold: number): 'up' | 'down' | 'unknown' {
+  const known = s.healthy + s.unhealthy;
+  if (known === 0) return 'unknown';
+  return s.healthy === 0 || s.healthy / known < threshold ? 'down' : 'up';
+}
+
+/** The pool whose owned backends carry the larger weight; undefined when that says nothing. */
+function activeFromWeights(views: readonly View[]): Pool | undefined {
+  const max = (pool: Pool) =>
+    Math.max(-1, ...views.filter((v) => v.b.owned && v.b.pool === pool).map((v) => v.b.weight));
+  const p = max('primary');
+  const s = max('standby');
+  return s > p ? 'standby' : p > s ? 'primary' : undefined;
+}
+
+/** primaryWeight spread over the eligible backends, the remainder to the first in key order; each >= 1. */
+function spread(total: number, keys: readonly string[]): Map<string, number> {
+  const sorted = [...keys].sort();
+  const base = Math.floor(total / sorted.length);
+  const rest = total - base * sorted.length;
+  return new Map(sorted.map((k, i) => [k, Math.max(1, base + (i < rest ? 1 : 0))]));
+}
+
+function targetFor(want: Pool, views: readonly View[], policy: FailoverPolicy): TargetWeight[] {
+  let share: Map<string, number> | undefined;
+  if (policy.mode === 'proportional') {
+    const members = views.filter((v) => v.b.owned && v.b.pool === want);
+    // Unknown health is not a reason to drain; when every member is unhealthy, SLB's check decides.
+    const eligible = members.filter((v) => v.health !== 'unhealthy');
+    share = spread(
+      policy.primaryWeight,
+      (eligible.length ? eligible : members).map((v) => backendKey(v.b)),
+    );
+  }
+  return views.map(({ b }) => {
+    const weight = !b.owned
+      ? b.weight
+      : b.pool !== want
+        ? policy.standbyWeight
+        : share
+          ? (share.get(backendKey(b)) ?? 0)
+          : policy.primaryWeight;
+    return { serverId: b.serverId, port: b.port, weight };
+  });
+}
+
+// --- the planner ---------------------------------------------------------------------------------------
+
+export function planFailover(input: FailoverInput): FailoverDecision {
+  const { policy, command, state } = input;
+  const now = input.now.getTime();
+  const reasons: string[] = [...(input.stateReasons ?? [])];
+  const views: View[] = input.backends.map((b) => ({ b, ...effectiveHealth(b) }));
+  const pools = { primary: summarize(views, 'primary'), standby: summarize(views, 'standby') };
+  const current: TargetWeight[] = views.map(({ b }) => ({
+    serverId: b.serverId,
+    port: b.port,
+    weight: b.weight,
+  }));
+  const windowMs = policy.window * 1000;
+  const failbackMs = policy.failbackAfter * 1000;
+
+  // Flap damping needs only the changes still inside the window, and of those only the newest max.
+  const recent = state.changes
+    .map((d) => d.getTime())
+    .filter((t) => Number.isFinite(t) && t > now - windowMs)
+    .sort((a, b) => a - b)
+    .slice(-policy.maxChangesPerWindow);
+
+  const primary = primaryCondition(pools.primary, policy.primaryHealthyBelow);
+  const prevSince = state.primaryHealthySince?.getTime();
+  const since =
+    primary === 'up' ? (prevSince !== undefined && prevSince <= now ? prevSince : now) : undefined;
+
+  const fromWeights = activeFromWeights(views);
+  const active: Pool = fromWeights ?? (state.active === 'unknown' ? 'primary' : state.active);
+  if (state.active !== 'unknown' && fromWeights && fromWeights !== state.active)
+    reasons.push(
+      `state says ${state.active} is active but the weights say ${fromWeights}: following the weights`,
+    );
+  else if (state.active === 'unknown')
+    reasons.push(
+      fromWeights
+        ? `active pool taken from the weights: ${fromWeights}`
+        : 'active pool unknown (no recorded state, weights say nothing): assuming primary',
+    );
+  reasons.push(`${describePool('primary', pools.primary)}, ${describePool('standby', pools.standby)}`);
+
+  let pinned = state.pinned;
+  let want: Pool = active;
+  let blockedBy: FailoverGuard | undefined;
+  const block = (guard: FailoverGuard, why: string) => {
+    blockedBy ??= guard;
+    reasons.push(`${guard}: ${why}`);
+  };
+
+  if (command === 'toStandby') {
+    want = 'standby';
+    reasons.push('manual command toStandby: shift and hold the standby until toPrimary');
+  } else if (command === 'toPrimary') {
+    want = 'primary';
+    reasons.push('manual command toPrimary: fail back now (no failback delay) and release any pin');
+  } else if (active === 'primary') {
+    if (primary === 'down') {
+      want = 'standby';
+      reasons.push(`primary is down (healthy share below ${policy.primaryHealthyBelow * 100}%)`);
+    } else if (pinned) {
+      want = 'standby';
+      reasons.push('pinned to standby by a manual toStandby');
+    } else if (primary === 'unknown') reasons.push('primary health unknown: holding');
+  } else {
+    const due = since !== undefined && now - since >= failbackMs;
+    if (pools.standby.healthy === 0 && pools.primary.healthy > 0) {
+      want = 'primary';
+      pinned = undefined;
+      reasons.push(
+        `standby has no healthy backend while the primary has ${pools.primary.healthy}: failing back now (${FAILOVER_GUARDS.keepHealthyServing})`,
+      );
+    } else if (primary === 'up' && pinned) {
+      block('manualPin', 'pinned to standby by a manual toStandby; send toPrimary to release');
+    } else if (primary === 'up' && !due) {
+      block(
+        'hysteresis',
+        `primary healthy for ${seconds(now - (since ?? now))} of failbackAfter ${policy.failbackAfter}s`,
+      );
+    } else if (primary === 'up') {
+      want = 'primary';
+      reasons.push(
+        `primary healthy for ${seconds(now - (since ?? now))} >= failbackAfter ${policy.failbackAfter}s`,
+      );
+    } else reasons.push(`primary is ${primary}: staying on standby`);
+  }
+
+  if (want !== active && pools[want].healthy === 0) {
+    block(
+      'targetHealthy',
+      pools[active].healthy === 0
+        ? `both pools are down (${describePool('primary', pools.primary)}, ${describePool('standby', pools.standby)}): no shift`
+        : `${want} has no healthy backend: no shift to it`,
+    );
+    want = active;
+  }
+
+  const target = targetFor(want, views, policy);
+  const changed = target.filter((t, i) => t.weight !== current[i]?.weight);
+
+  const unowned = views.filter((v) => !v.b.owned);
+  if (unowned.length) {
+    const policyWeights = targetFor(
+      want,
+      views.map((v) => ({ ...v, b: { ...v.b, owned: true } })),
+      policy,
+    );
+    const differs = unowned.filter((v) => {
+      const i = views.indexOf(v);
+      return policyWeights[i]?.weight !== v.b.weight;
+    });
+    reasons.push(
+      `${FAILOVER_GUARDS.ownership}: not managed by slb-autopilot, weights left untouched: ${unowned
+        .map((v) => `${backendKey(v.b)}=${v.b.weight}`)
+        .join(
+          ', ',
+        )}${differs.length ? ` (the policy would change ${differs.map((v) => backendKey(v.b)).join(', ')})` : ''}`,
+    );
+  }
+
+  let stopped = false;
+  if (want !== active && changed.length === 0) {
+    block('ownership', `shifting to ${want} would need weight changes on backends we do not own`);
+    stopped = true;
+  }
+  if (!stopped && changed.length) {
+    const healthy = views.filter((v) => v.health === 'healthy');
+    const serving = target.some((t, i) => views[i]?.health === 'healthy' && t.weight > 0);
+    if (healthy.length && !serving) {
+      block(
+        'keepHealthyServing',
+        `the change would leave no healthy backend carrying weight while ${healthy
+          .map((v) => backendKey(v.b))
+          .join(', ')} is healthy`,
+      );
+      stopped = true;
+    } else if (recent.length >= policy.maxChangesPerWindow) {
+      const until = new Date((recent[0] ?? now) + windowMs).toISOString();
+      block(
+        'flapDamping',
+        `${recent.length} weight changes in the last ${policy.window}s (at most ${policy.maxChangesPerWindow}); no change before ${until}`,
+      );
+      stopped = true;
+    }
+  }
+
+  const sinceDate = since === undefined ? undefined : new Date(since);
+  const keep = (s: FailoverState): FailoverState => ({
+    active: s.active,
+    ...(s.pinned ? { pinned: s.pinned } : {}),
+    ...(sinceDate ? { primaryHealthySince: sinceDate } : {}),
+    changes: s.changes,
+  });
+  const recentDates = recent.map((t) => new Date(t));
+
+  if (stopped) {
+    return {
+      kind: 'none',
+      targetWeights: current,
+      reasons,
+      ...(blockedBy ? { blockedBy } : {}),
+      nextState: keep({ active, ...(state.pinned ? { pinned: state.pinned } : {}), changes: recentDates }),
+      active,
+      pools,
+    };
+  }
+
+  // The command's effect on the pin holds once the group is where the command wanted it.
+  if (command === 'toStandby' && want === 'standby') pinned = 'standby';
+  if (command === 'toPrimary' && want === 'primary') pinned = undefined;
+  if (want === 'primary' && active === 'standby') pinned = undefined;
+
+  const kind: FailoverDecisionKind =
+    changed.length === 0
+      ? 'none'
+      : want === active
+        ? 'rebalance'
+        : want === 'standby'
+          ? 'shiftToStandby'
+          : 'failBack';
+  if (changed.length)
+    reasons.push(
+      `${kind}: ${changed.map((t) => `${backendKey(t)} ${current[target.indexOf(t)]?.weight} -> ${t.weight}`).join(', ')}`,
+    );
+  else if (!blockedBy) reasons.push(`weights already match ${want} active`);
+  const changes = changed.length
+    ? [...recent, now].slice(-policy.maxChangesPerWindow).map((t) => new Date(t))
+    : recentDates;
+  return {
+    kind,
+    targetWeights: target,
+    reasons,
+    ...(blockedBy ? { blockedBy } : {}),
+    nextState: keep({ active: want, ...(pinned ? { pinned } : {}), changes }),
+    active,
+    pools,
+  };
+}
+
+// --- batching ------------------------------------------------------------------------------------------
+
+/** SetVServerGroupAttribute takes at most 20 backends per call. */
+export const MAX_BACKENDS_PER_SET_WEIGHT = 20;
+
+/**
+ * Only the backends whose weight changes, in batches of at most 20 (one SetVServerGroupAttribute each).
+ * Raises come before cuts, so a group applied batch by batch never passes through "nothing carries
+ * weight" on its way from one pool to the other.
+ */
+export function setWeightBatches(
+  targetWeights: readonly TargetWeight[],
+  current: readonly TargetWeight[],
+): TargetWeight[][] {
+  const was = new Map(current.map((c) => [backendKey(c), c.weight]));
+  const changed = targetWeights.filter((t) => was.get(backendKey(t)) !== t.weight);
+  const raised = changed.filter((t) => t.weight > (was.get(backendKey(t)) ?? 0));
+  const ordered = [...raised, ...changed.filter((t) => !raised.includes(t))];
+  const batches: TargetWeight[][] = [];
+  for (let i = 0; i < ordered.length; i += MAX_BACKENDS_PER_SET_WEIGHT)
+    batches.push(ordered.slice(i, i + MAX_BACKENDS_PER_SET_WEIGHT).map((t) => ({ ...t })));
+  return batches;
+}
+
+// --- state in tags -------------------------------------------------------------------------------------
+
+export const FAILOVER_TAG_PREFIX = 'slb-autopilot:';
+
+/**
+ * The state as tags on the VServer group. Keys <= 64 and values <= 128 characters (the stricter of the
+ * CLB tag limits in the docs); none starts with `acs:` or `aliyun`.
+ *   slb-autopilot:failover-active          primary | standby
+ *   slb-autopilot:failover-pinned          standby (absent when not pinned)
+ *   slb-autopilot:failover-healthy-since   ISO 8601 instant the primary became healthy (absent when not)
+ *   slb-autopilot:failover-changes[-2..]   recent change instants, base-36 epoch seconds, comma-separated,
+ *                                          oldest first, split over as many tags as 128 characters need
+ */
+export const FAILOVER_TAGS = {
+  active: `${FAILOVER_TAG_PREFIX}failover-active`,
+  pinned: `${FAILOVER_TAG_PREFIX}failover-pinned`,
+  primaryHealthySince: `${FAILOVER_TAG_PREFIX}failover-healthy-since`,
+  changes: `${FAILOVER_TAG_PREFIX}failover-changes`,
+} as const;
+
+const TAG_VALUE_MAX = 128;
+/** maxChangesPerWindow is at most 100 */
+const MAX_RECORDED_CHANGES = 100;
+const changesKey = (i: number) => (i === 0 ? FAILOVER_TAGS.changes : `${FAILOVER_TAGS.changes}-${i + 1}`);
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+const BASE36_SECONDS = /^[0-9a-z]{1,8}$/;
+
+export function encodeFailoverState(state: FailoverState): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (state.active !== 'unknown') tags[FAILOVER_TAGS.active] = state.active;
+  if (state.pinned) tags[FAILOVER_TAGS.pinned] = state.pinned;
+  if (state.primaryHealthySince && Number.isFinite(state.primaryHealthySince.getTime()))
+    tags[FAILOVER_TAGS.primaryHealthySince] = state.primaryHealthySince.toISOString();
+  // Rounded up to the second: a change never leaves the damping window early.
+  const entries = state.changes
+    .map((d) => d.getTime())
+    .filter((t) => Number.isFinite(t) && t >= 0)
+    .sort((a, b) => a - b)
+    .slice(-MAX_RECORDED_CHANGES)
+    .map((t) => Math.ceil(t / 1000).toString(36));
+  let chunk: string[] = [];
+  let n = 0;
+  const flush = () => {
+    if (chunk.length) tags[changesKey(n++)] = chunk.join(',');
+    chunk = [];
+  };
+  for (const e of entries) {
+    if ([...chunk, e].join(',').length > TAG_VALUE_MAX) flush();
+    chunk.push(e);
+  }
+  flush();
+  return tags;
+}
+
+/**
+ * The state from the group's tags (other tags are ignored). Missing tags mean "nothing recorded"; a
+ * garbled one is treated as unknown, and the reasons say which and what that costs.
+ */
+export function decodeFailoverState(tags: Readonly<Record<string, string>> | undefined): {
+  state: FailoverState;
+  reasons: string[];
+} {
+  const t = tags ?? {};
+  const reasons: string[] = [];
+  const garbled = (key: string, consequence: string) =>
+    reasons.push(`${key}: garbled (${JSON.stringify(String(t[key]).slice(0, 40))}), ${consequence}`);
+  const state: FailoverState = { active: 'unknown', changes: [] };
+
+  const active = t[FAILOVER_TAGS.active];
+  if (active === 'primary' || active === 'standby') state.active = active;
+  else if (active !== undefined) garbled(FAILOVER_TAGS.active, 'active pool unknown');
+
+  const pinned = t[FAILOVER_TAGS.pinned];
+  if (pinned === 'standby') state.pinned = 'standby';
+  else if (pinned !== undefined) garbled(FAILOVER_TAGS.pinned, 'treated as not pinned');
+
+  const since = t[FAILOVER_TAGS.primaryHealthySince];
+  if (since !== undefined) {
+    const d = new Date(since);
+    if (ISO_INSTANT.test(since) && Number.isFinite(d.getTime())) state.primaryHealthySince = d;
+    else garbled(FAILOVER_TAGS.primaryHealthySince, 'the failback delay starts again');
+  }
+
+  const parts: string[] = [];
+  for (let i = 0; t[changesKey(i)] !== undefined; i++) parts.push(...String(t[changesKey(i)]).split(','));
+  if (parts.length) {
+    if (parts.every((p) => BASE36_SECONDS.test(p)))
+      state.changes = parts.map((p) => new Date(Number.parseInt(p, 36) * 1000));
+    else garbled(FAILOVER_TAGS.changes, 'the flap-damping history is lost');
+  }
+  return { state, reasons };
+}
+
+/** Our failover tags present on the group that the next state no longer has: untag them. */
+export function staleFailoverTagKeys(
+  currentTags: Readonly<Record<string, string>>,
+  nextTags: Readonly<Record<string, string>>,
+): string[] {
+  return Object.keys(currentTags).filter(
+    (k) => k.startsWith(`${FAILOVER_TAG_PREFIX}failover-`) && !(k in nextTags),
+  );
+}
