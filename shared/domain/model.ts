@@ -23,6 +23,8 @@ export interface GroupModel {
   exclusive?: boolean;
   /** observed: carries our ownership tag (we created it) */
   owned?: boolean;
+  /** observed: the group's tags (ownership, failover state) */
+  tags?: { key: string; value: string }[];
   backends: BackendModel[];
 }
 

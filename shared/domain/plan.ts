@@ -4,6 +4,7 @@
 // listeners (created, reconfigured, then started), then rules and extension domains.
 // Anything in the cloud that the spec does not name is never changed: it is listed in `leftAlone`.
 
+import { FAILOVER_TAGS } from './failover';
 import type {
   BackendModel,
   ExtensionDomainModel,
@@ -84,13 +85,22 @@ function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefi
   const missing = desired.backends.filter((b) => !have.has(backendKey(b)));
   if (missing.length > 0)
     out.actions.push({ kind: 'addBackends', lb, group: desired.name, backends: missing });
+  // While failover has the standby active, weights are the failover function's: apply must not undo it.
+  const failedOver = observed.tags?.some((t) => t.key === FAILOVER_TAGS.active && t.value === 'standby');
   const changed = desired.backends.filter((b) => {
     const o = have.get(backendKey(b));
     return (
       o !== undefined &&
-      (o.weight !== b.weight || (b.description !== undefined && o.description !== b.description))
+      ((o.weight !== b.weight && !failedOver) ||
+        (b.description !== undefined && o.description !== b.description))
     );
   });
+  if (failedOver && desired.backends.some((b) => have.get(backendKey(b))?.weight !== b.weight))
+    out.leftAlone.push({
+      lb: lb.name,
+      what: `weights in group ${desired.name}`,
+      why: 'failover has the standby pool active; weights return to the spec when it fails back',
+    });
   if (changed.length > 0) {
     out.actions.push({
       kind: 'setBackendWeights',
@@ -99,7 +109,7 @@ function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefi
       backends: changed.map((b) => ({
         serverId: b.serverId,
         port: b.port,
-        weight: b.weight,
+        weight: failedOver ? (have.get(backendKey(b))?.weight ?? b.weight) : b.weight,
         ...(b.description ? { description: b.description } : {}),
       })),
     });

@@ -62,6 +62,7 @@ export async function observeLoadBalancers(
       groups.push({
         name: g.vServerGroupName,
         vServerGroupId: g.vServerGroupId,
+        tags: g.tags,
         ...(g.tags.some((t) => t.key === ownership.tagKey && t.value === ownership.tagValue)
           ? { owned: true }
           : {}),

@@ -124,6 +124,35 @@ describe('planLoadBalancer', () => {
     expect(plan.leftAlone).toEqual([]);
   });
 
+  it('leaves weights alone while failover has the standby active, and says so', () => {
+    const observed = lb({
+      groups: [
+        {
+          name: 'web',
+          tags: [{ key: 'slb-autopilot:failover-active', value: 'standby' }],
+          backends: [{ serverId: 'i-1', port: 80, weight: 0, type: 'ecs' }],
+        },
+      ],
+    });
+    const plan = planLoadBalancer(lb(), observed);
+    expect(plan.actions).toEqual([]);
+    expect(plan.leftAlone).toEqual([expect.objectContaining({ what: 'weights in group web' })]);
+    const relabel = lb({
+      groups: [
+        {
+          name: 'web',
+          backends: [{ serverId: 'i-1', port: 80, weight: 100, type: 'ecs', description: 'new' }],
+        },
+      ],
+    });
+    expect(planLoadBalancer(relabel, observed).actions).toEqual([
+      expect.objectContaining({
+        kind: 'setBackendWeights',
+        backends: [{ serverId: 'i-1', port: 80, weight: 0, description: 'new' }],
+      }),
+    ]);
+  });
+
   it('does not invent a load balancer the spec adopts by id', () => {
     const plan = planLoadBalancer(lb(), undefined);
     expect(plan.actions).toEqual([]);
