@@ -1,0 +1,66 @@
+// What every function builds per invocation from its environment and FC context: the spec (parsed once
+// per instance), the cloud (local or real), where listeners and backends really answer (the local cloud
+// maps them to loopback ports), and the notifier the spec's `notify` names.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cloud } from '../cloud/index';
+import { type ListenerAddressResolver, listenerAddressResolver } from '../cloud/listener-address';
+import { createNotifier, type Notifier, notifierConfigFromEnv } from '../cloud/notify';
+import type { Spec } from '../domain/spec';
+import { type BackendAddressResolver, directBackendAddress } from '../workflows/failover';
+import { cloudFromContext } from './cloud-from-context';
+import type { FcContext } from './fc-events';
+import { loadSpec } from './spec-source';
+
+export interface FunctionEnv {
+  spec: Spec;
+  cloud: Cloud;
+  listenerAddress: ListenerAddressResolver;
+  backendAddress: BackendAddressResolver;
+  notifier: Notifier;
+  /** notify settings the environment could not satisfy (named variables unset) */
+  notifyProblems: string[];
+  env: Record<string, string | undefined>;
+}
+
+const readFile = (path: string) => readFileSync(path, 'utf8');
+const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+
+/** The local cloud's map of backends to the loopback addresses where their stand-ins answer. */
+export function localBackendAddress(baseUrl: string): BackendAddressResolver {
+  return async (b) => {
+    try {
+      const res = await fetch(new URL('/_emulator/backend-addresses', baseUrl), {
+        signal: AbortSignal.timeout(5000),
+      });
+      if (res.ok) {
+        const map = (await res.json()) as Record<string, string>;
+        const hit = map[`${b.serverId}:${b.port}`];
+        const m = hit?.match(/^(.+):(\d+)$/);
+        if (m?.[1] && m[2]) return { host: m[1], port: Number(m[2]) };
+      }
+    } catch {
+      // no map: the backend answers where its address says
+    }
+    return directBackendAddress(b);
+  };
+}
+
+export function functionEnv(
+  context: Pick<FcContext, 'credentials'>,
+  env: Record<string, string | undefined> = process.env,
+): FunctionEnv {
+  const spec = loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') });
+  const { config, problems } = notifierConfigFromEnv(spec.notify, env);
+  const local = env.SLB_AUTOPILOT_LOCAL_CLOUD;
+  return {
+    spec,
+    cloud: cloudFromContext(context, env),
+    listenerAddress: listenerAddressResolver(env),
+    backendAddress: local ? localBackendAddress(local) : directBackendAddress,
+    notifier: createNotifier(config),
+    notifyProblems: problems,
+    env,
+  };
+}

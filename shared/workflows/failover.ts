@@ -1,0 +1,297 @@
+// Failover for the VServer groups of one managed load balancer: read each group (members, weights and
+// the failover state in its tags, one call), the load balancer's health (one DescribeHealthStatus), probe
+// the standbys (and any weight-0 member) ourselves, decide with the pure planner (shared/domain/
+// failover.ts, which holds every guard), then apply absolute weights with one SetVServerGroupAttribute
+// per 20 changed members, raises first, re-read to verify, and persist the state in the group's tags.
+// Repeating the same request changes nothing: targets are absolute and the state is in the cloud.
+
+import type { ProbeResult, ProbeTarget } from '../cloud/probe';
+import type { SlbClient } from '../cloud/slb';
+import type { BackendHealth } from '../cloud/slb/health';
+import {
+  decodeFailoverState,
+  encodeFailoverState,
+  type FailoverBackend,
+  type FailoverCommand,
+  type FailoverDecision,
+  planFailover,
+  resolvePool,
+  type SlbHealth,
+  setWeightBatches,
+  staleFailoverTagKeys,
+} from '../domain/failover';
+import type { Spec } from '../domain/spec';
+
+export interface FailoverRequest {
+  loadBalancerId: string;
+  /** one group; default every group of the load balancer the spec names */
+  vServerGroupId?: string;
+  command: FailoverCommand;
+  /** where it came from, for the report: alarm, audit, manual */
+  origin: string;
+}
+
+/** Where a backend really answers (the local cloud's stand-ins may live on other ports). */
+export type BackendAddressResolver = (b: { serverId: string; port: number; ip?: string }) => Promise<{
+  host: string;
+  port: number;
+}>;
+
+export const directBackendAddress: BackendAddressResolver = async (b) => ({ host: b.ip ?? '', port: b.port });
+
+export interface FailoverDeps {
+  slb: SlbClient;
+  probeAll: (targets: readonly ProbeTarget[]) => Promise<ProbeResult[]>;
+  resolveBackend: BackendAddressResolver;
+  now: () => Date;
+}
+
+export interface GroupReport {
+  vServerGroupId: string;
+  name: string;
+  decision: Pick<FailoverDecision, 'kind' | 'reasons' | 'blockedBy' | 'pools' | 'active'>;
+  before: { backend: string; weight: number; health: string }[];
+  after: { backend: string; weight: number }[];
+  /** SetVServerGroupAttribute calls made */
+  writes: number;
+  verified: boolean;
+  error?: string;
+}
+
+export interface FailoverReport {
+  loadBalancerId: string;
+  loadBalancerName: string;
+  command: FailoverCommand;
+  origin: string;
+  groups: GroupReport[];
+  /** true when any weight changed */
+  changed: boolean;
+  failed: boolean;
+}
+
+export class FailoverRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FailoverRequestError';
+  }
+}
+
+const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
+const WORST: Record<SlbHealth, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
+
+/** A backend behind several listeners: the worst state wins. */
+function healthByBackend(entries: readonly BackendHealth[]): Map<string, { state: SlbHealth; ip?: string }> {
+  const out = new Map<string, { state: SlbHealth; ip?: string }>();
+  for (const e of entries) {
+    const k = key(e);
+    const prev = out.get(k);
+    if (!prev || WORST[e.state] > WORST[prev.state])
+      out.set(k, { state: e.state, ...(e.serverIp ? { ip: e.serverIp } : {}) });
+  }
+  return out;
+}
+
+export async function runFailover(
+  deps: FailoverDeps,
+  spec: Spec,
+  request: FailoverRequest,
+): Promise<FailoverReport> {
+  const { slb } = deps;
+  const regionId = spec.region;
+  const lbs = await slb.describeLoadBalancers({ regionId, loadBalancerIds: [request.loadBalancerId] });
+  const lb = lbs[0];
+  const specLb = spec.loadBalancers.find((s) =>
+    s.id ? s.id === request.loadBalancerId : lb?.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`,
+  );
+  if (!lb || !specLb)
+    throw new FailoverRequestError(
+      `loadBalancerId: ${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
+    );
+  const summaries = await slb.describeVServerGroups({ regionId, loadBalancerId: lb.loadBalancerId });
+  const wanted = summaries.filter((s) =>
+    request.vServerGroupId
+      ? s.vServerGroupId === request.vServerGroupId
+      : specLb.vServerGroups.some((g) => g.name === s.vServerGroupName),
+  );
+  if (wanted.length === 0)
+    throw new FailoverRequestError(
+      request.vServerGroupId
+        ? `vServerGroupId: ${request.vServerGroupId} is not a group of ${lb.loadBalancerId}`
+        : `${lb.loadBalancerId} has none of the groups the spec names`,
+    );
+  const health = healthByBackend(
+    await slb.describeHealthStatus({ regionId, loadBalancerId: lb.loadBalancerId }),
+  );
+  const now = deps.now();
+  const report: FailoverReport = {
+    loadBalancerId: lb.loadBalancerId,
+    loadBalancerName: specLb.name,
+    command: request.command,
+    origin: request.origin,
+    groups: [],
+    changed: false,
+    failed: false,
+  };
+
+  for (const summary of wanted) {
+    const group = await slb.describeVServerGroup({ regionId, vServerGroupId: summary.vServerGroupId });
+    const specGroup = specLb.vServerGroups.find((g) => g.name === group.vServerGroupName);
+    const ownedGroup = group.tags.some(
+      (t) => t.key === spec.ownership.tagKey && t.value === spec.ownership.tagValue,
+    );
+    const listener = specLb.listeners.find(
+      (l) => l.vServerGroup === group.vServerGroupName && l.healthCheck?.enabled !== false,
+    );
+    const hc = listener?.healthCheck;
+
+    // Probe standbys and weight-0 members: SLB's check says little about them.
+    const toProbe = group.backendServers.filter((b) => {
+      const pool = resolvePool(specGroup?.backends.find((s) => key(s) === key(b))?.pool, b.description);
+      return pool === 'standby' || b.weight === 0;
+    });
+    const targets: ProbeTarget[] = [];
+    for (const b of toProbe) {
+      const where = await deps.resolveBackend({
+        serverId: b.serverId,
+        port: b.port,
+        ...((health.get(key(b))?.ip ?? b.serverIp) ? { ip: health.get(key(b))?.ip ?? b.serverIp } : {}),
+      });
+      targets.push({
+        key: key(b),
+        host: where.host,
+        port: hc?.port ?? where.port,
+        ...(hc
+          ? {
+              http: {
+                path: hc.path,
+                ...(hc.domain ? { host: hc.domain } : {}),
+                method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
+                codes: hc.httpCodes,
+              },
+              timeoutMs: Math.min(hc.timeout, 5) * 1000,
+            }
+          : {}),
+      });
+    }
+    const probes = new Map((await deps.probeAll(targets)).map((p) => [p.key, p]));
+
+    const backends: FailoverBackend[] = group.backendServers.map((b) => {
+      const s = specGroup?.backends.find((x) => key(x) === key(b));
+      const h = health.get(key(b));
+      const p = probes.get(key(b));
+      return {
+        serverId: b.serverId,
+        port: b.port,
+        weight: b.weight,
+        pool: resolvePool(s?.pool, b.description),
+        ...(h ? { slbHealth: h.state } : {}),
+        ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
+        owned: s !== undefined || ownedGroup,
+      };
+    });
+    const tags = Object.fromEntries(group.tags.map((t) => [t.key, t.value]));
+    const { state, reasons: stateReasons } = decodeFailoverState(tags);
+    const decision = planFailover({
+      backends,
+      state,
+      stateReasons,
+      policy: spec.failover,
+      command: request.command,
+      now,
+    });
+
+    const g: GroupReport = {
+      vServerGroupId: group.vServerGroupId,
+      name: group.vServerGroupName,
+      decision: {
+        kind: decision.kind,
+        reasons: [
+          ...decision.reasons,
+          ...[...probes.values()].filter((p) => !p.up).map((p) => `probe ${p.key}: ${p.reason}`),
+        ],
+        ...(decision.blockedBy ? { blockedBy: decision.blockedBy } : {}),
+        pools: decision.pools,
+        active: decision.active,
+      },
+      before: backends.map((b) => ({
+        backend: key(b),
+        weight: b.weight,
+        health: `${b.slbHealth ?? 'unknown'}${b.probe ? `/probe ${b.probe}` : ''}`,
+      })),
+      after: backends.map((b) => ({ backend: key(b), weight: b.weight })),
+      writes: 0,
+      verified: true,
+    };
+    report.groups.push(g);
+
+    try {
+      const batches = setWeightBatches(decision.targetWeights, backends);
+      for (const batch of batches) {
+        await slb.setVServerGroupAttribute({
+          regionId,
+          vServerGroupId: group.vServerGroupId,
+          backendServers: batch.map((t) => {
+            const b = group.backendServers.find((x) => key(x) === key(t));
+            return {
+              serverId: t.serverId,
+              port: t.port,
+              weight: t.weight,
+              ...(b?.type ? { type: b.type } : {}),
+              ...(b?.serverIp ? { serverIp: b.serverIp } : {}),
+            };
+          }),
+        });
+        g.writes++;
+      }
+      if (batches.length > 0) {
+        report.changed = true;
+        const after = await slb.describeVServerGroup({ regionId, vServerGroupId: group.vServerGroupId });
+        g.after = after.backendServers.map((b) => ({ backend: key(b), weight: b.weight }));
+        const want = new Map(decision.targetWeights.map((t) => [key(t), t.weight]));
+        g.verified = after.backendServers.every(
+          (b) => want.get(key(b)) === undefined || want.get(key(b)) === b.weight,
+        );
+        if (!g.verified) {
+          g.error = 'the weights read back differ from the ones set (changed concurrently?)';
+          report.failed = true;
+        }
+      }
+      // Persist the state when it changed (its tags), after the weights.
+      const next = encodeFailoverState(decision.nextState);
+      const stale = staleFailoverTagKeys(tags, next);
+      const changedTags = Object.entries(next).filter(([k, v]) => tags[k] !== v);
+      if (changedTags.length > 0)
+        await slb.tagResources({
+          regionId,
+          resourceType: 'vservergroup',
+          resourceIds: [group.vServerGroupId],
+          tags: changedTags.map(([k, v]) => ({ key: k, value: v })),
+        });
+      if (stale.length > 0)
+        await slb.untagResources({
+          regionId,
+          resourceType: 'vservergroup',
+          resourceIds: [group.vServerGroupId],
+          tagKeys: stale,
+        });
+    } catch (err) {
+      g.error = err instanceof Error ? err.message : String(err);
+      g.verified = false;
+      report.failed = true;
+    }
+  }
+  return report;
+}
+
+/** Markdown for people (notifications, logs). */
+export function describeFailover(r: FailoverReport): string {
+  const lines = [`**${r.loadBalancerName}** (${r.loadBalancerId}), ${r.command} from ${r.origin}:`];
+  for (const g of r.groups) {
+    const weights = g.after.map((a) => `${a.backend} ${a.weight}`).join(', ');
+    lines.push(
+      `- ${g.name}: ${g.decision.kind}${g.decision.blockedBy ? ` (blocked by ${g.decision.blockedBy})` : ''}; weights ${weights}${g.error ? `; error: ${g.error}` : ''}`,
+    );
+    for (const reason of g.decision.reasons) lines.push(`  - ${reason}`);
+  }
+  return lines.join('\n');
+}
