@@ -1,0 +1,109 @@
+// Discovery for certificate renewal: every place a managed load balancer serves a certificate (the
+// default certificate of each running HTTPS listener, and each of its extension domains), with the
+// facts of the certificate read from SLB's certificate record (expiry, SANs, fingerprint), never from
+// its name. Calls: one DescribeLoadBalancers, one DescribeLoadBalancerListeners per 10 load balancers,
+// one DescribeLoadBalancerHTTPSListenerAttribute per HTTPS listener, one DescribeServerCertificates.
+
+import type { SlbClient } from '../cloud/slb';
+import type { ServerCertificate } from '../cloud/slb/certificates';
+import type { CertificateSource, Spec } from '../domain/spec';
+
+export interface CertificateReference {
+  /** `lb-…:443` or `lb-…:443/m.example.com` */
+  id: string;
+  kind: 'listener' | 'extensionDomain';
+  loadBalancerId: string;
+  /** the spec's name for the load balancer */
+  loadBalancerName: string;
+  address: string;
+  regionId: string;
+  listenerPort: number;
+  domainExtensionId?: string;
+  /** what the certificate must cover: the listener's `domains` from the spec (else the current SANs), or the extension domain */
+  domains: string[];
+  /** where the spec says its certificate comes from, when the spec names it */
+  source?: CertificateSource;
+  serverCertificateId: string;
+  /** undefined when the certificate id is not in the region's list (a dangling reference) */
+  current?: ServerCertificate;
+}
+
+export interface CertificatesInUse {
+  regionId: string;
+  references: CertificateReference[];
+  /** every SLB certificate in the region */
+  certificates: ServerCertificate[];
+}
+
+export async function findCertificatesInUse(slb: SlbClient, spec: Spec): Promise<CertificatesInUse> {
+  const regionId = spec.region;
+  const all = await slb.describeLoadBalancers({ regionId });
+  const managed = spec.loadBalancers.flatMap((s) => {
+    const lb = s.id
+      ? all.find((x) => x.loadBalancerId === s.id)
+      : all.find((x) => x.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`);
+    return lb ? [{ spec: s, lb }] : [];
+  });
+  if (managed.length === 0) return { regionId, references: [], certificates: [] };
+  const listeners = await slb.describeListeners({
+    regionId,
+    loadBalancerIds: managed.map((m) => m.lb.loadBalancerId),
+    protocol: 'https',
+  });
+  const certificates = await slb.describeServerCertificates({ regionId });
+  const byId = new Map(certificates.map((c) => [c.serverCertificateId, c]));
+  const references: CertificateReference[] = [];
+  for (const { spec: s, lb } of managed) {
+    for (const l of listeners.filter(
+      (x) => x.loadBalancerId === lb.loadBalancerId && x.listenerProtocol === 'https',
+    )) {
+      if (l.status !== 'running') continue;
+      const detail = await slb.describeHttpsListener({
+        regionId,
+        loadBalancerId: lb.loadBalancerId,
+        listenerPort: l.listenerPort,
+      });
+      const specListener = s.listeners.find((x) => x.port === l.listenerPort && x.protocol === 'https');
+      const base = {
+        loadBalancerId: lb.loadBalancerId,
+        loadBalancerName: s.name,
+        address: lb.address,
+        regionId,
+        listenerPort: l.listenerPort,
+      };
+      if (detail.serverCertificateId) {
+        const current = byId.get(detail.serverCertificateId);
+        references.push({
+          ...base,
+          id: `${lb.loadBalancerId}:${l.listenerPort}`,
+          kind: 'listener',
+          domains:
+            specListener?.protocol === 'https'
+              ? specListener.domains
+              : (current?.subjectAlternativeNames ?? (current?.commonName ? [current.commonName] : [])),
+          ...(specListener?.protocol === 'https' ? { source: specListener.certificate } : {}),
+          serverCertificateId: detail.serverCertificateId,
+          ...(current ? { current } : {}),
+        });
+      }
+      for (const d of detail.domainExtensions) {
+        const current = byId.get(d.serverCertificateId);
+        const specDomain =
+          specListener?.protocol === 'https'
+            ? specListener.extensionDomains.find((x) => x.domain.toLowerCase() === d.domain.toLowerCase())
+            : undefined;
+        references.push({
+          ...base,
+          id: `${lb.loadBalancerId}:${l.listenerPort}/${d.domain}`,
+          kind: 'extensionDomain',
+          domainExtensionId: d.domainExtensionId,
+          domains: [d.domain],
+          ...(specDomain?.certificate ? { source: specDomain.certificate } : {}),
+          serverCertificateId: d.serverCertificateId,
+          ...(current ? { current } : {}),
+        });
+      }
+    }
+  }
+  return { regionId, references, certificates };
+}

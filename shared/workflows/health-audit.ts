@@ -1,0 +1,379 @@
+// The health audit, every minute. A steady-state run costs one DescribeLoadBalancerListeners per 10
+// managed load balancers and one DescribeHealthStatus per load balancer (<= 1.1 calls per load balancer);
+// the reads only drift detection needs (groups and weights, listener settings, certificates) run on a
+// slower cadence (`driftEveryMs`), after a hand-off, and whenever health changed since the last run.
+// Independent probes cover what SLB cannot vouch for: the standbys and every weight-0 member.
+// When the policy says a failover or failback is due, or a failback is waiting out its delay (the
+// failover function samples the primary's health into the group's tags), the audit hands the group
+// to `failover`; it never changes weights itself. The memory passed in between runs is a cache for
+// cost only: a cold instance simply reads everything once.
+
+import type { ProbeResult, ProbeTarget } from '../cloud/probe';
+import type { SlbClient } from '../cloud/slb';
+import type { ServerCertificate } from '../cloud/slb/certificates';
+import type { HealthState } from '../cloud/slb/health';
+import type { Tag } from '../cloud/slb/wire';
+import {
+  decodeFailoverState,
+  type FailoverBackend,
+  type FailoverDecisionKind,
+  planFailover,
+  resolvePool,
+} from '../domain/failover';
+import { describeAction } from '../domain/plan';
+import type { Spec } from '../domain/spec';
+import { observeAndPlan } from './apply';
+import type { BackendAddressResolver } from './failover';
+
+export const DEFAULT_DRIFT_EVERY_MS = 15 * 60_000;
+
+interface GroupMemory {
+  vServerGroupId: string;
+  name: string;
+  tags: Tag[];
+  backends: {
+    serverId: string;
+    port: number;
+    weight: number;
+    description?: string;
+    serverIp?: string;
+    type?: string;
+  }[];
+}
+
+/** Kept between runs by the caller (module scope in the function); losing it costs reads, nothing else. */
+export interface AuditMemory {
+  lastDriftAt?: number;
+  /** spec name -> load balancer id */
+  loadBalancerIds: Record<string, string>;
+  groups: Record<string, GroupMemory[]>;
+  drift: string[];
+  expiring: string[];
+  /** `serverId:port` -> the health last reported, to notice changes */
+  health: Record<string, string>;
+  /** the summary last notified, so only changes are sent */
+  lastNotified?: string;
+  /** load balancers whose groups must be re-read next run (after a hand-off) */
+  stale: string[];
+}
+
+export const emptyAuditMemory = (): AuditMemory => ({
+  loadBalancerIds: {},
+  groups: {},
+  drift: [],
+  expiring: [],
+  health: {},
+  stale: [],
+});
+
+export interface HandOff {
+  loadBalancerId: string;
+  vServerGroupId: string;
+  reason: string;
+  expected: Exclude<FailoverDecisionKind, 'none'> | 'failBackPending';
+}
+
+export interface AuditDeps {
+  slb: SlbClient;
+  probeAll: (targets: readonly ProbeTarget[]) => Promise<ProbeResult[]>;
+  resolveBackend: BackendAddressResolver;
+  now: () => Date;
+  handOff: (h: HandOff) => Promise<void>;
+}
+
+export interface BackendReport {
+  backend: string;
+  pool: 'primary' | 'standby';
+  weight?: number;
+  slb: HealthState | 'missing';
+  probe?: { up: boolean; reason?: string };
+}
+
+export interface AuditReport {
+  at: string;
+  /** drift reads ran in this run */
+  driftChecked: boolean;
+  loadBalancers: {
+    name: string;
+    loadBalancerId?: string;
+    listeners: { port: number; protocol: string; status: string; healthCheck: boolean }[];
+    groups: { name: string; backends: BackendReport[]; decision?: string; handedOff?: string }[];
+    problems: string[];
+  }[];
+  drift: string[];
+  expiringCertificates: string[];
+  warnings: string[];
+  handOffs: HandOff[];
+  /** a short human summary; changes of it are what gets notified */
+  summary: string;
+}
+
+const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
+
+/** The Kubernetes cloud controller manages groups like these and reverts weight changes it did not make. */
+function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
+  return (
+    g.name.startsWith('k8s/') ||
+    g.tags.some((t) => t.key === 'kubernetes.do.not.delete' || t.key.startsWith('ack.aliyun.com'))
+  );
+}
+
+async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: Date): Promise<string[]> {
+  const warnings: string[] = [];
+  const { plan, observed } = await observeAndPlan(deps.slb, spec);
+  memory.drift = plan.actions.map(describeAction);
+  memory.loadBalancerIds = Object.fromEntries(
+    observed.filter((o) => o.loadBalancerId).map((o) => [o.name, o.loadBalancerId as string]),
+  );
+  memory.groups = {};
+  for (const o of observed) {
+    const id = o.loadBalancerId;
+    if (!id) continue;
+    const groups: GroupMemory[] = [];
+    for (const g of o.groups) {
+      if (!g.vServerGroupId) continue;
+      groups.push({
+        vServerGroupId: g.vServerGroupId,
+        name: g.name,
+        tags: g.tags ?? [],
+        backends: g.backends.map((b) => ({
+          serverId: b.serverId,
+          port: b.port,
+          weight: b.weight,
+          ...(b.description ? { description: b.description } : {}),
+          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+          type: b.type,
+        })),
+      });
+      if (controllerOwned({ name: g.name, tags: g.tags ?? [] }))
+        warnings.push(
+          `LOUD: ${o.name}: group ${g.name} is managed by the Kubernetes cloud controller, which reverts weight changes; annotate the Service to let slb-autopilot own weights or leave this group out of the spec`,
+        );
+    }
+    memory.groups[id] = groups;
+  }
+  let certificates: ServerCertificate[] = [];
+  if (observed.length > 0)
+    certificates = await deps.slb.describeServerCertificates({ regionId: spec.region });
+  const window = spec.renewal.renewBeforeDays * 86_400_000;
+  memory.expiring = [];
+  for (const o of observed)
+    for (const l of o.listeners) {
+      const refs = [
+        ...(l.serverCertificateId ? [{ where: `${o.name}:${l.port}`, id: l.serverCertificateId }] : []),
+        ...l.extensionDomains.flatMap((d) =>
+          d.serverCertificateId
+            ? [{ where: `${o.name}:${l.port}/${d.domain}`, id: d.serverCertificateId }]
+            : [],
+        ),
+      ];
+      for (const r of refs) {
+        const c = certificates.find((x) => x.serverCertificateId === r.id);
+        if (c && c.expireTimeStamp - now.getTime() < window)
+          memory.expiring.push(
+            `${r.where}: ${c.serverCertificateName} expires ${new Date(c.expireTimeStamp).toISOString().slice(0, 10)} (${Math.floor((c.expireTimeStamp - now.getTime()) / 86_400_000)} days)`,
+          );
+      }
+    }
+  memory.lastDriftAt = now.getTime();
+  memory.stale = [];
+  return warnings;
+}
+
+export async function runHealthAudit(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  options: { driftEveryMs?: number } = {},
+): Promise<AuditReport> {
+  const now = deps.now();
+  const regionId = spec.region;
+  const driftEvery = options.driftEveryMs ?? DEFAULT_DRIFT_EVERY_MS;
+  const report: AuditReport = {
+    at: now.toISOString(),
+    driftChecked: false,
+    loadBalancers: [],
+    drift: [],
+    expiringCertificates: [],
+    warnings: [],
+    handOffs: [],
+    summary: '',
+  };
+
+  // Which load balancers: adopted ones have ids in the spec; created ones are found by name (drift reads).
+  const unresolved = spec.loadBalancers.some((s) => !s.id && !memory.loadBalancerIds[s.name]);
+  const due =
+    memory.lastDriftAt === undefined ||
+    now.getTime() - memory.lastDriftAt >= driftEvery ||
+    unresolved ||
+    memory.stale.length > 0;
+  if (due) {
+    report.warnings.push(...(await readDrift(deps, spec, memory, now)));
+    report.driftChecked = true;
+  }
+  const ids = spec.loadBalancers.flatMap((s) => {
+    const id = s.id ?? memory.loadBalancerIds[s.name];
+    return id ? [{ spec: s, id }] : [];
+  });
+  const listeners =
+    ids.length > 0
+      ? await deps.slb.describeListeners({ regionId, loadBalancerIds: ids.map((x) => x.id) })
+      : [];
+
+  let healthChanged = false;
+  for (const { spec: s, id } of ids) {
+    const lbReport: AuditReport['loadBalancers'][number] = {
+      name: s.name,
+      loadBalancerId: id,
+      listeners: listeners
+        .filter((l) => l.loadBalancerId === id)
+        .map((l) => ({
+          port: l.listenerPort,
+          protocol: l.listenerProtocol,
+          status: l.status,
+          healthCheck: l.healthCheck.enabled,
+        })),
+      groups: [],
+      problems: [],
+    };
+    report.loadBalancers.push(lbReport);
+    for (const l of lbReport.listeners) {
+      if (l.status !== 'running') lbReport.problems.push(`listener ${l.port} is ${l.status}`);
+      else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
+        lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
+    }
+    const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: id });
+    const worst = new Map<string, { state: HealthState; ip?: string }>();
+    const rank: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
+    for (const h of health) {
+      const prev = worst.get(key(h));
+      if (!prev || rank[h.state] > rank[prev.state])
+        worst.set(key(h), { state: h.state, ...(h.serverIp ? { ip: h.serverIp } : {}) });
+    }
+    for (const [k, v] of worst) {
+      if (memory.health[k] !== undefined && memory.health[k] !== v.state) healthChanged = true;
+      memory.health[k] = v.state;
+    }
+
+    for (const g of memory.groups[id] ?? []) {
+      const specGroup = s.vServerGroups.find((x) => x.name === g.name);
+      if (!specGroup) continue;
+      const listener = s.listeners.find((l) => l.vServerGroup === g.name && l.healthCheck?.enabled !== false);
+      const hc = listener?.healthCheck;
+      const pools = new Map(
+        g.backends.map((b) => [
+          key(b),
+          resolvePool(specGroup.backends.find((x) => key(x) === key(b))?.pool, b.description),
+        ]),
+      );
+      const toProbe = g.backends.filter((b) => pools.get(key(b)) === 'standby' || b.weight === 0);
+      const targets: ProbeTarget[] = [];
+      for (const b of toProbe) {
+        const ip = worst.get(key(b))?.ip ?? b.serverIp;
+        const where = await deps.resolveBackend({
+          serverId: b.serverId,
+          port: b.port,
+          ...(ip ? { ip } : {}),
+        });
+        targets.push({
+          key: key(b),
+          host: where.host,
+          port: hc?.port ?? where.port,
+          ...(hc
+            ? {
+                http: {
+                  path: hc.path,
+                  ...(hc.domain ? { host: hc.domain } : {}),
+                  method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
+                  codes: hc.httpCodes,
+                },
+                timeoutMs: Math.min(hc.timeout, 5) * 1000,
+              }
+            : {}),
+        });
+      }
+      const probes = new Map((await deps.probeAll(targets)).map((p) => [p.key, p]));
+      const backends: FailoverBackend[] = g.backends.map((b) => {
+        const h = worst.get(key(b));
+        const p = probes.get(key(b));
+        return {
+          serverId: b.serverId,
+          port: b.port,
+          weight: b.weight,
+          pool: pools.get(key(b)) ?? 'primary',
+          ...(h ? { slbHealth: h.state } : {}),
+          ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
+          owned:
+            specGroup.backends.some((x) => key(x) === key(b)) ||
+            g.tags.some((t) => t.key === spec.ownership.tagKey && t.value === spec.ownership.tagValue),
+        };
+      });
+      const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));
+      const decision = planFailover({
+        backends,
+        state,
+        stateReasons: reasons,
+        policy: spec.failover,
+        command: 'auto',
+        now,
+      });
+      const groupReport: AuditReport['loadBalancers'][number]['groups'][number] = {
+        name: g.name,
+        backends: backends.map((b) => ({
+          backend: key(b),
+          pool: b.pool,
+          weight: b.weight,
+          slb: worst.get(key(b))?.state ?? 'missing',
+          ...(probes.get(key(b))
+            ? {
+                probe: {
+                  up: probes.get(key(b))?.up ?? false,
+                  ...(probes.get(key(b))?.reason ? { reason: probes.get(key(b))?.reason } : {}),
+                },
+              }
+            : {}),
+        })),
+        decision: `${decision.kind}${decision.blockedBy ? ` (blocked by ${decision.blockedBy})` : ''}`,
+      };
+      lbReport.groups.push(groupReport);
+      const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
+      if (decision.kind !== 'none' || pending) {
+        const h: HandOff = {
+          loadBalancerId: id,
+          vServerGroupId: g.vServerGroupId,
+          reason: decision.reasons.join('; ').slice(0, 500),
+          expected: pending ? 'failBackPending' : decision.kind === 'none' ? 'rebalance' : decision.kind,
+        };
+        await deps.handOff(h);
+        report.handOffs.push(h);
+        groupReport.handedOff = h.expected;
+        if (!memory.stale.includes(id)) memory.stale.push(id);
+      }
+    }
+  }
+  if (healthChanged && !report.driftChecked)
+    memory.stale.push(...ids.map((x) => x.id).filter((i) => !memory.stale.includes(i)));
+  report.drift = memory.drift;
+  report.expiringCertificates = memory.expiring;
+  report.summary = summarize(report);
+  return report;
+}
+
+function summarize(r: AuditReport): string {
+  const parts: string[] = [];
+  for (const lb of r.loadBalancers) {
+    const down = lb.groups.flatMap((g) =>
+      g.backends.filter((b) => b.slb === 'abnormal' || b.probe?.up === false).map((b) => b.backend),
+    );
+    parts.push(
+      `${lb.name}: ${down.length ? `down: ${down.join(', ')}` : 'all backends healthy'}${lb.problems.length ? `; ${lb.problems.join('; ')}` : ''}`,
+    );
+  }
+  if (r.drift.length) parts.push(`drift: ${r.drift.length} change(s) to converge`);
+  if (r.expiringCertificates.length) parts.push(`${r.expiringCertificates.length} certificate(s) expiring`);
+  if (r.handOffs.length)
+    parts.push(
+      `handed to failover: ${r.handOffs.map((h) => `${h.vServerGroupId} (${h.expected})`).join(', ')}`,
+    );
+  return parts.join(' | ');
+}
