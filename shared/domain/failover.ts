@@ -6,7 +6,8 @@
 // Hard guards, each a named rule (FAILOVER_GUARDS) that can block a change:
 //   targetHealthy       never shift to a pool with no healthy backend (auto or manual; "both down" says so)
 //   keepHealthyServing  never leave the group with no healthy backend carrying weight while one exists
-//   flapDamping         at most `maxChangesPerWindow` weight changes per group per sliding `window`
+//   flapDamping         at most `maxChangesPerWindow` weight changes per group per sliding `window`,
+//                       except a change that restores service when no healthy backend carries weight
 //   ownership           never change a backend we do not own (its weight is kept and the reasons say so)
 //   hysteresis          fail back only after the primary has been healthy for `failbackAfter`, continuously
 //   manualPin           a manual toStandby holds the standby until a manual toPrimary releases it
@@ -374,6 +375,15 @@ export function planFailover(input: FailoverInput): FailoverDecision {
           .join(', ')} is healthy`,
       );
       stopped = true;
+    } else if (
+      recent.length >= policy.maxChangesPerWindow &&
+      healthy.length &&
+      !current.some((c, i) => views[i]?.health === 'healthy' && c.weight > 0)
+    ) {
+      // keepHealthyServing outranks damping: a change that restores service is never held back.
+      reasons.push(
+        `${FAILOVER_GUARDS.flapDamping}: ${recent.length} changes in the last ${policy.window}s, but no healthy backend carries weight now: ${FAILOVER_GUARDS.keepHealthyServing} wins`,
+      );
     } else if (recent.length >= policy.maxChangesPerWindow) {
       const until = new Date((recent[0] ?? now) + windowMs).toISOString();
       block(

@@ -265,24 +265,36 @@ describe('planFailover: automatic policy', () => {
 describe('planFailover: guards', () => {
   it('flapDamping: a full window blocks any change, with the time it opens again', () => {
     const changes = [at(-1700), at(-1200), at(-600), at(-60)];
+    // Failed over, the primary healthy long enough: the failback waits for the window.
     const d = plan({
-      backends: [k8s({ slbHealth: 'abnormal' }), ecs()],
-      state: { active: 'primary', changes },
+      backends: failedOver(),
+      state: { active: 'standby', primaryHealthySince: at(-3600), changes },
     });
     expect(d).toMatchObject({ kind: 'none', blockedBy: 'flapDamping' });
-    expect(weights(d)).toEqual({ [K8S]: 100, [ECS]: 0 });
+    expect(weights(d)).toEqual({ [K8S]: 0, [ECS]: 100 });
     expect(d.nextState.changes).toEqual(changes);
     expect(d.reasons.join('\n')).toMatch(/4 weight changes in the last 1800s .* 2026-11-24T12:01:40\.000Z/);
   });
 
+  it('flapDamping never holds back a change that restores service (keepHealthyServing wins)', () => {
+    const changes = [at(-1700), at(-1200), at(-600), at(-60)];
+    const d = plan({
+      backends: [k8s({ slbHealth: 'abnormal' }), ecs()],
+      state: { active: 'primary', changes },
+    });
+    expect(d.kind).toBe('shiftToStandby');
+    expect(weights(d)).toEqual({ [K8S]: 0, [ECS]: 100 });
+    expect(d.reasons.join('\n')).toMatch(/flapDamping: 4 changes .* keepHealthyServing wins/);
+  });
+
   it.each([
-    ['the oldest change exactly one window ago has left it', -1800, 'shiftToStandby'],
+    ['the oldest change exactly one window ago has left it', -1800, 'failBack'],
     ['the oldest change 1 s inside the window still counts', -1799, 'none'],
   ])('flapDamping: %s', (_name, oldest, kind) => {
     const changes = [at(oldest), at(-1200), at(-600), at(-60)];
     const d = plan({
-      backends: [k8s({ slbHealth: 'abnormal' }), ecs()],
-      state: { active: 'primary', changes },
+      backends: failedOver(),
+      state: { active: 'standby', primaryHealthySince: at(-3600), changes },
     });
     expect(d.kind).toBe(kind);
     if (kind !== 'none') expect(d.nextState.changes).toEqual([at(-1200), at(-600), at(-60), T0]);
@@ -573,8 +585,17 @@ describe('planFailover: sequences', () => {
       standbyUp: true,
     }));
     const log = run(steps, policy);
-    const changed = log.filter((l) => l.d.kind !== 'none').map((l) => l.step.now);
-    expect(maxChangesInWindow(changed, policy.window)).toBe(policy.maxChangesPerWindow);
+    const changed = log.filter((l) => l.d.kind !== 'none');
+    // Failbacks are damped to the bound; shifts away from a dead primary are not (they restore service),
+    // and there is at most one more shift than failbacks.
+    const failbacks = changed.filter((l) => l.d.kind === 'failBack').map((l) => l.step.now);
+    expect(maxChangesInWindow(failbacks, policy.window)).toBeLessThanOrEqual(policy.maxChangesPerWindow);
+    expect(
+      maxChangesInWindow(
+        changed.map((l) => l.step.now),
+        policy.window,
+      ),
+    ).toBeLessThanOrEqual(2 * policy.maxChangesPerWindow + 1);
     expect(log.some((l) => l.d.blockedBy === 'flapDamping')).toBe(true);
     expect(changed.length).toBeGreaterThan(policy.maxChangesPerWindow); // the window slides
   });
@@ -628,12 +649,17 @@ describe('planFailover: sequences', () => {
       const log = run(steps, policy, [k8s(), foreign, ecs(), ecs({ serverId: 'i-ecs2' })]);
       const changed = log.filter((l) => l.d.kind !== 'none');
       expect(changed.length).toBeGreaterThan(5);
+      // A change that restores service is exempt from damping; every other stays within the bound.
+      const restoring = (l: (typeof log)[number]) =>
+        l.before.some((b) => effectiveHealth(b).health === 'healthy') &&
+        !l.before.some((b) => effectiveHealth(b).health === 'healthy' && b.weight > 0);
       expect(
         maxChangesInWindow(
-          changed.map((l) => l.step.now),
+          changed.filter((l) => !restoring(l)).map((l) => l.step.now),
           policy.window,
         ),
       ).toBeLessThanOrEqual(policy.maxChangesPerWindow);
+      expect(log.filter((l) => restoring(l) && l.d.blockedBy === 'flapDamping')).toEqual([]);
       for (const { step, d, before } of log) {
         // ownership: the foreign backend never moves
         expect(weights(d)['i-ccm000000000000001:30250']).toBe(7);
