@@ -52,6 +52,8 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       minify: options.minify ?? true,
       sourcemap: 'linked',
       legalComments: 'none',
+      // urllib (under @alicloud/fc2) requires it only when an HTTP proxy is configured
+      external: ['proxy-agent'],
       logLevel: 'warning',
     });
     built.push({ name, outfile, bytes: statSync(outfile).size });
