@@ -49,7 +49,17 @@ export interface ResolvedCertificate {
   uploaded: boolean;
 }
 
-export type Commit = () => Promise<ResolvedCertificate>;
+/** What the certificate itself says (never its name); for an SLB id source, SLB's record of it. */
+export interface CertificateFacts {
+  fingerprint: string;
+  commonName: string;
+  sans: string[];
+  notBefore?: Date;
+  notAfter: Date;
+}
+
+/** Reuses or uploads the prepared certificate; `facts` tell what it is before anything is written. */
+export type Commit = (() => Promise<ResolvedCertificate>) & { facts: CertificateFacts };
 
 export interface CertificateResolver {
   /**
@@ -97,7 +107,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
         `the certificate (SANs ${parsed.sans.join(', ') || 'none'}) does not cover ${domains.filter((d) => !parsed.sans.some((s) => coversDomain(s, d))).join(', ')}`,
       );
     }
-    return () => {
+    const commit = () => {
       const existing = byFingerprint.get(parsed.fingerprint);
       if (existing) return existing;
       const pending = (async (): Promise<ResolvedCertificate> => {
@@ -126,6 +136,15 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
       pending.catch(() => byFingerprint.delete(parsed.fingerprint));
       return pending;
     };
+    return Object.assign(commit, {
+      facts: {
+        fingerprint: parsed.fingerprint,
+        commonName: parsed.commonName,
+        sans: parsed.sans,
+        notBefore: parsed.notBefore,
+        notAfter: parsed.notAfter,
+      },
+    });
   }
 
   async function fromCas(
@@ -216,7 +235,14 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
         fingerprint: found.fingerprint,
         uploaded: false,
       };
-      return async () => resolved;
+      return Object.assign(async () => resolved, {
+        facts: {
+          fingerprint: found.fingerprint,
+          commonName: found.commonName,
+          sans: found.subjectAlternativeNames,
+          notAfter: new Date(found.expireTimeStamp),
+        },
+      });
     }
     if ('cas' in source) return fromCas(source.cas, domains, `${where}.cas`);
     return fromPem(source.pem, domains, where);

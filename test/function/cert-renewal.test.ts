@@ -1,0 +1,187 @@
+// Certificate renewal on the local cloud's mall, with its TLS front ends: the due certificate replaced on
+// the listener and the due extension domain, proven by real handshakes; a second run writes nothing;
+// an unrelated extension domain untouched; a failed propagation rolled back; old certificates deleted
+// only after verification and grace; dry run and a missing replacement change nothing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../functions/cert-renewal/index';
+import { createTestCa } from '../../scripts/local-cloud/pki';
+import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
+import { fetchServedCertificate, waitForServedCertificate } from '../../shared/cloud/tls-probe';
+import { parseSpec } from '../../shared/domain/spec';
+import { REPLACED_AT_TAG, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { fcContext } from '../support/fc';
+import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
+
+const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
+const saved = { ...process.env };
+afterAll(() => {
+  process.env = saved;
+});
+const DAY = 86_400_000;
+
+let cloud: TestCloud;
+beforeEach(async () => {
+  cloud = await startTestCloud({ scenario: 'mall' });
+  process.env.SLB_AUTOPILOT_LOCAL_CLOUD = cloud.url;
+  process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+  process.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS = '2';
+  process.env.SLB_AUTOPILOT_VERIFY_DELAY_MS = '0';
+});
+afterEach(() => cloud.close());
+
+const run = (event: unknown = { source: 'timer' }) =>
+  handler(Buffer.from(JSON.stringify(event)), fcContext('cert-renewal'));
+const writes = () =>
+  Object.entries(cloud.calls().calls)
+    .filter(([a]) => !/^(Describe|List|Get)/.test(a))
+    .reduce((n, [, k]) => n + k, 0);
+const listener = () => cloud.state().listeners.find((l) => l.listenerPort === 443);
+const mobile = () => cloud.state().domainExtensions.find((d) => d.domain === MALL.extensionDomain.domain);
+async function served(servername: string) {
+  const fe = (await cloud.frontEnds()).find((f) => f.listenerPort === 443);
+  if (!fe) throw new Error('no front end for 443');
+  return fetchServedCertificate({ host: fe.host, port: fe.port, servername });
+}
+
+describe('cert-renewal', () => {
+  it('replaces the due certificate on the listener and the extension domain, proven by handshakes; a second run writes nothing', async () => {
+    const before = cloud.state();
+    const renewed = before.casCertificates.find((c) => c.certId === MALL.renewed.certId);
+    const r = await run();
+    expect(r.ok).toBe(true);
+    const refs = r.report?.references ?? [];
+    expect(refs.map((x) => [x.reference, x.action])).toEqual([
+      [`${MALL.loadBalancerId}:443`, 'rotated'],
+      [`${MALL.loadBalancerId}:443/${MALL.extensionDomain.domain}`, 'rotated'],
+    ]);
+    // Uploaded once for both references.
+    expect(r.report?.uploaded).toHaveLength(1);
+    expect(cloud.state().serverCertificates).toHaveLength(before.serverCertificates.length + 1);
+    expect(listener()?.serverCertificateId).toBe(r.report?.uploaded[0]);
+    expect(mobile()?.serverCertificateId).toBe(r.report?.uploaded[0]);
+    // What the front end serves now, for every domain.
+    for (const domain of [...MALL.https.domains, MALL.extensionDomain.domain]) {
+      const leaf = await served(domain);
+      expect(leaf.fingerprintSha256).toBe(renewed?.sha2.toLowerCase());
+    }
+    expect(refs[0]?.verification?.every((v) => v.result.startsWith('served after'))).toBe(true);
+    // The old certificates were uploaded by hand (not ours): kept.
+    expect(r.report?.deleted).toEqual([]);
+
+    const w = writes();
+    const again = await run();
+    expect(again.report?.references.every((x) => x.action === 'notDue')).toBe(true);
+    expect(writes()).toBe(w);
+  });
+
+  it('leaves an unrelated extension domain and its certificate alone', async () => {
+    const layer = cloudLayerFor(cloud);
+    const ca = await createTestCa({ now: new Date() });
+    const pair = await ca.issue({
+      commonName: 'api.other.example.org',
+      sans: ['api.other.example.org'],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 200 * DAY),
+    });
+    const other = await layer.slb.uploadServerCertificate({
+      regionId: MALL.regionId,
+      serverCertificateName: 'other-2026',
+      pem: { certificate: pair.chainPem, privateKey: pair.keyPem },
+    });
+    await layer.slb.createDomainExtension({
+      regionId: MALL.regionId,
+      loadBalancerId: MALL.loadBalancerId,
+      listenerPort: 443,
+      domain: 'api.other.example.org',
+      serverCertificateId: other.serverCertificateId,
+    });
+    const r = await run();
+    expect(r.report?.references.find((x) => x.reference.endsWith('/api.other.example.org'))?.action).toBe(
+      'notDue',
+    );
+    expect(
+      cloud.state().domainExtensions.find((d) => d.domain === 'api.other.example.org')?.serverCertificateId,
+    ).toBe(other.serverCertificateId);
+    expect((await served('api.other.example.org')).subjectCN).toBe('api.other.example.org');
+  });
+
+  it('rolls back a reference whose front end keeps serving the old certificate, and reports the failure', async () => {
+    const old = listener()?.serverCertificateId;
+    const oldMobile = mobile()?.serverCertificateId;
+    cloud.setFaults({ staleFrontEnds: [`${MALL.loadBalancerId}:443`] });
+    const r = await run();
+    expect(r.ok).toBe(false);
+    expect(r.report?.references.map((x) => x.action)).toEqual(['rolledBack', 'rolledBack']);
+    expect(r.report?.references[0]?.error).toContain(`rolled back to ${old}`);
+    expect(listener()?.serverCertificateId).toBe(old);
+    expect(mobile()?.serverCertificateId).toBe(oldMobile);
+    // The uploaded replacement was never verified: kept, not deleted, no replaced-at tag anywhere.
+    expect(cloud.state().serverCertificates.some((c) => c.tags.some((t) => t.key === REPLACED_AT_TAG))).toBe(
+      false,
+    );
+  });
+
+  it('changes nothing in a dry run, and reports what it would do', async () => {
+    const before = cloud.state();
+    const r = await run({ dryRun: true });
+    expect(r.report?.references.map((x) => x.action)).toEqual(['wouldRotate', 'wouldRotate']);
+    expect(writes()).toBe(0);
+    expect(cloud.state()).toEqual(before);
+  });
+
+  it('refuses a bad event without touching the cloud', async () => {
+    const r = await run({ dryRun: 'yes' });
+    expect(r).toEqual({ ok: false, error: expect.stringMatching(/^event\.dryRun: /) });
+    expect(cloud.calls().total).toBe(0);
+  });
+
+  it('reports a due reference with no covering replacement as a failure and writes nothing', async () => {
+    const s = mallYaml.replace('cas: { domain: m.mall.example.com }', 'cas: { domain: shop.example.org }');
+    process.env.SLB_AUTOPILOT_SPEC = s;
+    const oldMobile = mobile()?.serverCertificateId;
+    const r = await run();
+    expect(r.ok).toBe(false);
+    const mobileRef = r.report?.references.find((x) => x.kind === 'extensionDomain');
+    expect(mobileRef?.action).toBe('noReplacement');
+    expect(mobileRef?.error).toMatch(/CAS holds no valid certificate covering shop\.example\.org/);
+    // The listener itself still rotates; the extension domain keeps its certificate.
+    expect(mobile()?.serverCertificateId).toBe(oldMobile);
+    expect(r.report?.references[0]?.action).toBe('rotated');
+  });
+
+  it('deletes an old certificate we own only after verification and the grace period', async () => {
+    const spec = parseSpec(mallYaml);
+    const layer = cloudLayerFor(cloud);
+    const old = listener()?.serverCertificateId ?? '';
+    // Pretend the old certificates were uploaded by slb-autopilot earlier.
+    await layer.slb.tagResources({
+      regionId: MALL.regionId,
+      resourceType: 'certificate',
+      resourceIds: cloud.state().serverCertificates.map((c) => c.serverCertificateId),
+      tags: [{ key: 'managed-by', value: 'slb-autopilot' }],
+    });
+    let now = new Date();
+    const deps = {
+      slb: layer.slb,
+      cas: layer.cas,
+      now: () => now,
+      env: {},
+      readFile: () => '',
+      listenerAddress: localCloudListenerAddress(cloud.url),
+      verify: (req: Parameters<typeof waitForServedCertificate>[0]) =>
+        waitForServedCertificate({ ...req, attempts: 2, delayMs: 0 }),
+    };
+    const first = await runCertRenewal(deps, spec);
+    expect(first.deleted).toEqual([]);
+    expect(first.kept.map((k) => k.serverCertificateId)).toContain(old);
+    now = new Date(now.getTime() + (spec.renewal.gracePeriodDays - 1) * DAY);
+    expect((await runCertRenewal(deps, spec)).deleted).toEqual([]);
+    now = new Date(now.getTime() + 2 * DAY);
+    const later = await runCertRenewal(deps, spec);
+    expect(later.deleted).toContain(old);
+    expect(cloud.state().serverCertificates.some((c) => c.serverCertificateId === old)).toBe(false);
+  });
+});
