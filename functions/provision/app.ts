@@ -3,13 +3,15 @@
 //   POST /plan      spec in (YAML or JSON), actions out; nothing is written
 //   POST /apply     idempotent; stops at the first failure and says what was done (502)
 //   GET  /status    the managed load balancers as observed, with health, weights, certificate expiry
-//   POST /rotate    certificate renewal now (501 until that workflow lands)
-//   POST /failover  weight failover (501 until that workflow lands)
+//   POST /rotate    certificate renewal now ({"dryRun": true} to see what it would do); 502 on failure
+//   POST /failover  {command: toStandby|toPrimary|auto, loadBalancerId, vServerGroupId?}, guarded
 // Answers are JSON; 4xx name the problem; nothing internal or secret is ever in a response.
 
+import { z } from 'zod';
 import { type Cloud, CloudError } from '../../shared/cloud/index';
 import { type Action, describeAction } from '../../shared/domain/plan';
 import { parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
+import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import type { Verifier } from '../../shared/runtime/hmac-auth';
 import {
@@ -20,7 +22,13 @@ import {
   mediaType,
 } from '../../shared/runtime/http';
 import { applySpec, observeAndPlan } from '../../shared/workflows/apply';
+import type { RenewalReport } from '../../shared/workflows/cert-renewal';
 import { CertificateSourceError } from '../../shared/workflows/certificate-source';
+import {
+  type FailoverReport,
+  type FailoverRequest,
+  FailoverRequestError,
+} from '../../shared/workflows/failover';
 import { collectStatus } from '../../shared/workflows/status';
 
 /** 256 KiB: a spec for hundreds of load balancers fits; anything bigger is a mistake or an attack. */
@@ -36,6 +44,37 @@ export interface ProvisionDeps {
   readFile: (path: string) => string;
   /** gets what became an opaque 500, for the function log */
   onUnexpectedError?: (err: unknown) => void;
+  /** certificate renewal now (the cert-renewal workflow on the configured spec) */
+  rotate: (dryRun: boolean) => Promise<RenewalReport>;
+  /** a manual failover command, guarded like the automatic path */
+  failover: (request: FailoverRequest) => Promise<FailoverReport>;
+}
+
+const rotateSchema = z.strictObject({ dryRun: z.boolean().default(false) });
+
+/** A JSON body (or none, when every field has a default); 400 naming the field otherwise. */
+function jsonBody<S extends z.ZodType>(req: HttpRequest, schema: S): z.infer<S> {
+  let raw: unknown = {};
+  if (req.body.length > 0) {
+    if (mediaType(req) !== 'application/json')
+      throw new HttpError(415, 'UnsupportedMediaType', 'content-type: must be application/json');
+    try {
+      raw = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'BadRequest', 'body: not JSON');
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue && 'keys' in issue ? `.${(issue.keys as string[])[0]}` : '';
+    throw new HttpError(
+      400,
+      'BadRequest',
+      `body${issue?.path.length ? `.${issue.path.join('.')}` : ''}${key}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
 }
 
 const SPEC_TYPES: Record<string, 'yaml' | 'json'> = {
@@ -68,10 +107,6 @@ function specFromBody(req: HttpRequest): Spec {
 
 const jsonAction = (a: Action) => ({ ...a, description: describeAction(a) });
 
-const NOT_YET: Record<string, string> = {
-  'POST /rotate': 'certificate renewal (the cert-renewal workflow) has not landed yet',
-  'POST /failover': 'weight failover (the failover workflow) has not landed yet',
-};
 const ROUTES = ['POST /plan', 'POST /apply', 'GET /status', 'POST /rotate', 'POST /failover'];
 
 async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
@@ -115,9 +150,28 @@ async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResul
     }
     case 'GET /status':
       return jsonResponse(200, await collectStatus(deps.cloud().slb, deps.configuredSpec(), deps.now()));
+    case 'POST /rotate': {
+      const { dryRun } = jsonBody(req, rotateSchema);
+      const report = await deps.rotate(dryRun);
+      return jsonResponse(report.failed ? 502 : 200, report);
+    }
+    case 'POST /failover': {
+      const c = jsonBody(req, manualFailoverCommandSchema);
+      try {
+        const report = await deps.failover({
+          loadBalancerId: c.loadBalancerId,
+          ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
+          command: c.command,
+          origin: 'manual (provision API)',
+        });
+        return jsonResponse(report.failed ? 502 : 200, report);
+      } catch (err) {
+        if (err instanceof FailoverRequestError)
+          throw new HttpError(422, 'InvalidFailoverRequest', err.message);
+        throw err;
+      }
+    }
   }
-  const reason = NOT_YET[key];
-  if (reason) throw new HttpError(501, 'NotImplemented', `${key}: ${reason}`);
   if (ROUTES.some((r) => r.endsWith(` ${req.path}`)))
     throw new HttpError(
       405,

@@ -114,8 +114,6 @@ describe('provision on the mall', () => {
   });
 
   it.each([
-    ['POST', '/rotate', 501, 'NotImplemented'],
-    ['POST', '/failover', 501, 'NotImplemented'],
     ['GET', '/plan', 405, 'MethodNotAllowed'],
     ['DELETE', '/apply', 405, 'MethodNotAllowed'],
     ['GET', '/nope', 404, 'NotFound'],
@@ -123,6 +121,57 @@ describe('provision on the mall', () => {
     const r = await call({ method, path });
     expect([r.status, r.body.error]).toEqual([status, error]);
     expect(String(r.body.message)).toContain(path);
+  });
+});
+
+describe('provision rotate and failover', () => {
+  const cloud = useCloud('mall');
+
+  it('POST /rotate with dryRun reports what renewal would do and writes nothing', async () => {
+    const r = await call({
+      method: 'POST',
+      path: '/rotate',
+      body: '{"dryRun":true}',
+      contentType: 'application/json',
+    });
+    expect(r.status).toBe(200);
+    expect((r.body.references as { action: string }[]).map((x) => x.action)).toEqual([
+      'wouldRotate',
+      'wouldRotate',
+    ]);
+    expect(Object.keys(cloud().calls().calls).every((a) => /^(Describe|List|Get)/.test(a))).toBe(true);
+  });
+
+  it('POST /failover is guarded like the automatic path: no shift to a standby that does not answer', async () => {
+    const before = cloud().state();
+    const r = await call({
+      method: 'POST',
+      path: '/failover',
+      body: JSON.stringify({ command: 'toStandby', loadBalancerId: MALL.loadBalancerId }),
+      contentType: 'application/json',
+    });
+    expect(r.status).toBe(200);
+    const [group] = r.body.groups as { decision: { kind: string; blockedBy?: string } }[];
+    expect(group?.decision).toMatchObject({ kind: 'none', blockedBy: 'targetHealthy' });
+    expect(cloud().state().vServerGroups[0]?.backendServers).toEqual(before.vServerGroups[0]?.backendServers);
+  });
+
+  it.each([
+    ['/failover', '{"command":"sideways","loadBalancerId":"lb-x1"}', 400, /body\.command: must be one of/],
+    [
+      '/failover',
+      '{"command":"toStandby","loadBalancerId":"lb-unknown1"}',
+      422,
+      /is not a load balancer the spec manages/,
+    ],
+    ['/rotate', '{"dryRun":"yes"}', 400, /body\.dryRun: /],
+    ['/rotate', 'not json', 400, /body: not JSON/],
+  ])('POST %s %s answers %i naming the problem, changing nothing', async (path, body, status, message) => {
+    const before = cloud().state();
+    const r = await call({ method: 'POST', path, body, contentType: 'application/json' });
+    expect(r.status).toBe(status);
+    expect(String(r.body.message)).toMatch(message);
+    expect(cloud().state()).toEqual(before);
   });
 });
 
