@@ -9,11 +9,31 @@ import type { CloudOptions } from '../shared/cloud/index';
 import { RateBudget } from '../shared/cloud/rate-budget';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
+import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
 import { buildFunctions } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { type LocalCloud, startLocalCloud } from './local-cloud/server';
 import { statusLines } from './start';
+
+/** n created load balancers, each an HTTP listener on one group (the audit's cost does not depend on more). */
+function fleetYaml(n: number): string {
+  const lbs = Array.from({ length: n }, (_, i) => ({
+    name: `shop-${i}`,
+    create: { addressType: 'intranet', spec: 'slb.s1.small' },
+    vServerGroups: [
+      {
+        name: 'web',
+        backends: [
+          { serverId: MALL.k8s.serverId, port: 30250, weight: 100, pool: 'primary' },
+          { serverId: MALL.ecs.serverId, port: 8050, weight: 0, pool: 'standby' },
+        ],
+      },
+    ],
+    listeners: [{ protocol: 'http', port: 80, vServerGroup: 'web', healthCheck: { path: '/healthz' } }],
+  }));
+  return stringify({ version: 1, region: MALL.regionId, loadBalancers: lbs });
+}
 
 /** examples/mall.yaml with the load balancer created instead of adopted. */
 function createdMallYaml(): string {
@@ -128,7 +148,38 @@ async function main(): Promise<void> {
     await bare.close();
   }
 
-  // 5. Bundle sizes: one OpenAPI core for SLB and CAS.
+  // 5. The health audit's steady state over 10 load balancers: calls per load balancer per run.
+  const fleet = await startLocalCloud({ scenario: 'mall-unprovisioned', tlsFrontEnds: false });
+  try {
+    const e = layer(fleet);
+    const spec = parseSpec(fleetYaml(10));
+    await applySpec({ slb: e.slb, cas: e.cas, now: () => new Date(), env: {}, readFile: () => '' }, spec);
+    const memory = emptyAuditMemory();
+    const audit = {
+      slb: e.slb,
+      probeAll: async () => [],
+      resolveBackend: async (b: { port: number }) => ({ host: '127.0.0.1', port: b.port }),
+      now: () => new Date(),
+      handOff: async () => undefined,
+    };
+    await runHealthAudit(audit, spec, memory);
+    const before = fleet.calls().total;
+    const runs = 10;
+    for (let i = 0; i < runs; i++) await runHealthAudit(audit, spec, memory);
+    const perLb = (fleet.calls().total - before) / runs / 10;
+    rows.push(['health audit, steady state, 10 LBs', `${perLb.toFixed(2)} calls per load balancer per run`]);
+    memory.lastDriftAt = undefined;
+    const d0 = fleet.calls().total;
+    await runHealthAudit(audit, spec, memory);
+    rows.push([
+      '  with the drift reads (every 15 min)',
+      `${((fleet.calls().total - d0) / 10).toFixed(2)} calls per load balancer`,
+    ]);
+  } finally {
+    await fleet.close();
+  }
+
+  // 6. Bundle sizes: one OpenAPI core for SLB and CAS.
   const core = await bundleBytes(`import * as m from '@alicloud/openapi-client'; console.log(m);`);
   const ours = await bundleBytes(
     `import { createCloud } from './shared/cloud/index'; console.log(createCloud);`,
