@@ -118,7 +118,7 @@ export function renewalDue(
   renewBeforeDays: number,
 ): { due: boolean; why: string } {
   const left = expiresMs - nowMs;
-  const days = Math.floor(left / DAY_MS);
+  const days = Math.round(left / DAY_MS);
   if (left <= 0) return { due: true, why: 'expired' };
   if (left <= renewBeforeDays * DAY_MS)
     return { due: true, why: `expires in ${days} days (window ${renewBeforeDays})` };
