@@ -10,6 +10,7 @@ import { CAS_VERSION, casActions } from './cas';
 import { ApiError } from './errors';
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
 import { type ActionContext, type ActionTable, DEFAULT_LIMITS, type EmulatorLimits } from './handler';
+import { HealthProbes } from './health-probes';
 import { Params } from './params';
 import { loadScenario } from './scenarios';
 import {
@@ -57,6 +58,11 @@ export interface LocalCloudOptions {
   products?: Record<string, ProductDef>;
   /** serve a loopback TLS front end per running HTTPS listener (default true; see tls-front-ends.ts) */
   tlsFrontEnds?: boolean;
+  /**
+   * real health checks against the backends (health-probes.ts): 'auto' on each listener's interval,
+   * 'manual' only through tickHealth(), 'off' (default): health is what POST /_emulator/health sets
+   */
+  healthChecks?: 'off' | 'manual' | 'auto';
 }
 
 export interface CallCounts {
@@ -83,6 +89,11 @@ export interface LocalCloud {
    * with the domain as SNI. Waits for front ends still opening.
    */
   frontEnds(): Promise<FrontEnd[]>;
+  /** one round of health checks now (healthChecks 'manual' or 'auto') */
+  tickHealth(): Promise<void>;
+  /** where a backend (`serverId:port`) really answers, e.g. a stand-in on another loopback port */
+  setBackendAddress(backend: string, hostPort: string): void;
+  backendAddresses(): Record<string, string>;
   /** back to the initial scenario, counters zeroed, faults cleared */
   reset(): void;
   close(): Promise<void>;
@@ -137,6 +148,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     counts.errors[code] = (counts.errors[code] ?? 0) + 1;
   };
   const frontEnds = new TlsFrontEnds();
+  /** health set through the admin API: wins over the checks */
+  let forced: CloudState['backendHealth'] = {};
+  const probes = new HealthProbes(
+    () => state,
+    (checked) => {
+      state.backendHealth = { ...checked, ...forced };
+    },
+  );
+  if (options.healthChecks === 'auto') probes.start();
   /** After every change of state or faults: certificate swaps are immediate, new ports awaited. */
   const syncFrontEnds = (): Promise<void> =>
     options.tlsFrontEnds === false
@@ -245,6 +265,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         case 'POST /_emulator/health':
           cloud.setHealth(parseHealth(json()));
           return send(res, 200, { ok: true });
+        case 'GET /_emulator/backend-addresses':
+          return send(res, 200, probes.addressMap());
+        case 'POST /_emulator/backend-addresses': {
+          const body = json();
+          if (body === null || typeof body !== 'object' || Array.isArray(body))
+            throw new Error('backend-addresses: body must be a JSON object');
+          for (const [k, v] of Object.entries(body)) probes.setAddress(k, String(v));
+          return send(res, 200, { ok: true });
+        }
+        case 'POST /_emulator/health-checks':
+          await probes.tick();
+          return send(res, 200, state.backendHealth);
         case 'GET /_emulator/front-ends':
           return send(res, 200, await cloud.frontEnds());
         case 'POST /_emulator/reset':
@@ -290,10 +322,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       void syncFrontEnds();
     },
     setHealth: (health) => {
+      forced = { ...forced, ...health };
       state.backendHealth = { ...state.backendHealth, ...health };
       if (options.statePath) saveStateFile(options.statePath, state);
     },
+    tickHealth: () => probes.tick(),
+    setBackendAddress: (backend, hostPort) => probes.setAddress(backend, hostPort),
+    backendAddresses: () => probes.addressMap(),
     reset: () => {
+      forced = {};
+      probes.reset();
       state = structuredClone(initial);
       counts = { calls: {}, errors: {}, total: 0 };
       faults.configure({});
@@ -306,6 +344,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       return frontEnds.list();
     },
     close: async () => {
+      await probes.stop();
       await frontEnds.close();
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
