@@ -2,7 +2,7 @@
 // dist/<name>/index.js, which is what s.yaml deploys (handler `index.handler`) and what the local
 // runtime loads. One bundle per function keeps cold starts small; sizes are printed for review.
 
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -40,9 +40,8 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
   const built: BuiltFunction[] = [];
   for (const name of names) {
     const outDir = join(options.outDir, name);
-    rmSync(outDir, { recursive: true, force: true });
     const outfile = join(outDir, 'index.js');
-    await build({
+    const result = await build({
       entryPoints: [join(options.functionsDir, name, 'index.ts')],
       outfile,
       bundle: true,
@@ -52,10 +51,19 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       minify: options.minify ?? true,
       sourcemap: 'linked',
       legalComments: 'none',
+      logLevel: 'warning',
       // urllib (under @alicloud/fc2) requires it only when an HTTP proxy is configured
       external: ['proxy-agent'],
-      logLevel: 'warning',
+      write: false,
     });
+    // Each file lands whole (written aside, then renamed): a runtime loading the bundle while another
+    // build runs never sees half a file.
+    mkdirSync(outDir, { recursive: true });
+    for (const f of result.outputFiles) {
+      const aside = `${f.path}.${process.pid}.tmp`;
+      writeFileSync(aside, f.contents);
+      renameSync(aside, f.path);
+    }
     built.push({ name, outfile, bytes: statSync(outfile).size });
   }
   return built;

@@ -24,7 +24,7 @@ export interface DemoReport {
   samples: Sample[];
 }
 
-const escape = (s: string) =>
+const escapeHtml = (s: string) =>
   s.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
@@ -63,7 +63,7 @@ export function weightChart(samples: readonly Sample[], width = 900, height = 26
       else if (j === points.length - 1) d += `H${p.x}`;
     });
     parts.push(
-      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2.5"><title>${escape(key)}</title></path>`,
+      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2.5"><title>${escapeHtml(key)}</title></path>`,
     );
     // Health band: green normal, red abnormal, grey otherwise.
     const bandY = height - pad.bottom + 4 + i * 10;
@@ -73,11 +73,11 @@ export function weightChart(samples: readonly Sample[], width = 900, height = 26
       if (!b || next <= s.atMs) return;
       const fill = b.health === 'normal' ? '#2ca02c' : b.health === 'abnormal' ? '#d62728' : '#aaa';
       parts.push(
-        `<rect x="${x(s.atMs)}" y="${bandY}" width="${Math.max(x(next) - x(s.atMs), 0.5)}" height="7" fill="${fill}"><title>${escape(key)}: ${escape(b.health)}</title></rect>`,
+        `<rect x="${x(s.atMs)}" y="${bandY}" width="${Math.max(x(next) - x(s.atMs), 0.5)}" height="7" fill="${fill}"><title>${escapeHtml(key)}: ${escapeHtml(b.health)}</title></rect>`,
       );
     });
     parts.push(
-      `<text x="${width - pad.right}" y="${pad.top + 12 + i * 14}" text-anchor="end" font-size="12" fill="${color}">${escape(key)}</text>`,
+      `<text x="${width - pad.right}" y="${pad.top + 12 + i * 14}" text-anchor="end" font-size="12" fill="${color}">${escapeHtml(key)}</text>`,
     );
   });
   parts.push(
@@ -91,19 +91,19 @@ export function renderReport(r: DemoReport): string {
   const rows = r.steps
     .map(
       (s, i) =>
-        `<tr class="${s.status === 'ok' ? 'ok' : s.status === 'failed' ? 'failed' : 'na'}"><td>${i + 1}</td><td>${escape(s.title)}</td><td>${escape(s.status)}</td><td>${(s.startedMs / 1000).toFixed(1)} s</td><td>${(s.durationMs / 1000).toFixed(2)} s</td><td>${escape(s.detail)}</td></tr>`,
+        `<tr class="${s.status === 'ok' ? 'ok' : s.status === 'failed' ? 'failed' : 'na'}"><td>${i + 1}</td><td>${escapeHtml(s.title)}</td><td>${escapeHtml(s.status)}</td><td>${(s.startedMs / 1000).toFixed(1)} s</td><td>${(s.durationMs / 1000).toFixed(2)} s</td><td>${escapeHtml(s.detail)}</td></tr>`,
     )
     .join('\n');
   const failed = r.steps.filter((s) => s.status === 'failed').length;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(r.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(r.title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left;vertical-align:top}
 tr.failed td{background:#fde8e8}tr.na td{color:#888}.summary{font-weight:600}
 </style></head><body>
-<h1>${escape(r.title)}</h1>
-<p class="summary">Started ${escape(r.startedAt)}: ${r.steps.length} steps, ${failed} failed, ${r.steps.filter((s) => s.status === 'not available').length} not available.</p>
+<h1>${escapeHtml(r.title)}</h1>
+<p class="summary">Started ${escapeHtml(r.startedAt)}: ${r.steps.length} steps, ${failed} failed, ${r.steps.filter((s) => s.status === 'not available').length} not available.</p>
 <h2>Weights and health over time</h2>
 ${weightChart(r.samples)}
 <p>Lines: weight (0-100) per backend. Bands under the chart: health as the load balancer reports it (green normal, red abnormal, grey unavailable).</p>

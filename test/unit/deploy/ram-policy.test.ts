@@ -33,7 +33,7 @@ function methodsUsed(client: 'slb' | 'cas', known: object): string[] {
 }
 
 /** Calls a method with generic arguments and records the actions it sends (answers are empty). */
-async function actionsOf(client: Record<string, unknown>, method: string, sent: RpcRequest[]): Promise<void> {
+async function actionsOf(client: Record<string, unknown>, method: string): Promise<void> {
   const fn = client[method] as (req: unknown) => Promise<unknown>;
   const req = {
     regionId: 'cn-hangzhou',
@@ -69,8 +69,8 @@ describe('RAM policy', () => {
     };
     const slb = createSlbClient(recorder) as unknown as Record<string, unknown>;
     const cas = createCasClient(recorder) as unknown as Record<string, unknown>;
-    for (const m of methodsUsed('slb', slb)) await actionsOf(slb, m, sent);
-    for (const m of methodsUsed('cas', cas)) await actionsOf(cas, m, sent);
+    for (const m of methodsUsed('slb', slb)) await actionsOf(slb, m);
+    for (const m of methodsUsed('cas', cas)) await actionsOf(cas, m);
     const used = new Set(sent.map((r) => `${r.product === 'cas' ? 'yundun-cert' : 'slb'}:${r.action}`));
     used.add('fc:InvokeFunction');
     const listed = policy.Statement.flatMap((s) => s.Action);
@@ -81,7 +81,11 @@ describe('RAM policy', () => {
   it('allows InvokeFunction only on the failover function, and nothing but Allow', () => {
     const fc = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('fc:')));
     expect(fc).toEqual([
-      { Effect: 'Allow', Action: ['fc:InvokeFunction'], Resource: ['acs:fc:*:*:functions/slb-autopilot-failover'] },
+      {
+        Effect: 'Allow',
+        Action: ['fc:InvokeFunction'],
+        Resource: ['acs:fc:*:*:functions/slb-autopilot-failover'],
+      },
     ]);
     expect(policy.Version).toBe('1');
     expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);

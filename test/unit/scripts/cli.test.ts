@@ -1,5 +1,6 @@
 // The two commands people run by hand: `npm run emulator` and `npm start`, as real child processes.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeCloud, parseEmulatorArgs } from '../../../scripts/emulator';
@@ -94,6 +95,11 @@ describe('npm start', () => {
     expect(output).toMatch(/HTTPS 443 running: mall-2025 \(www\.mall\.example\.com\) expires in 10 days/);
     expect(output).toMatch(/i-bp1k8snode000000001:30250 weight 100 normal/);
     expect(output).toMatch(/i-bp1ecsstandby000001:8050 weight 0 normal/);
+    for (const f of ['cert-renewal', 'health-audit', 'failover', 'provision'])
+      expect(output).toMatch(new RegExp(`${f} +built`));
+    expect(output).toMatch(/provision +built +\[http http:\/\/127\.0\.0\.1:\d+\]/);
+    expect(output).toMatch(/local FC runtime \(fc2 invoke API\): http:\/\/127\.0\.0\.1:\d+/);
     expect(await stop(child)).toBe(0);
+    expect(existsSync(join(root, '.local', 'stack.json'))).toBe(false);
   });
 });
