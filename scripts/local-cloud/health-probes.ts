@@ -128,6 +128,7 @@ export class HealthProbes {
     if (this.running) return this.running;
     this.running = (async () => {
       const checks = this.checks(force);
+      const startedAt = this.now();
       const results = await Promise.all(
         checks.map(async (c) => {
           const timeout = Math.min(c.settings.healthCheckTimeout ?? DEFAULTS.timeout, 50) * 1000;
@@ -143,11 +144,11 @@ export class HealthProbes {
             status: ok ? 'normal' : 'abnormal',
             successes: ok ? 1 : 0,
             failures: ok ? 0 : 1,
-            lastCheckAt: this.now(),
+            lastCheckAt: startedAt,
           });
           continue;
         }
-        t.lastCheckAt = this.now();
+        t.lastCheckAt = startedAt;
         if (ok) {
           t.successes++;
           t.failures = 0;

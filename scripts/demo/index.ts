@@ -1,0 +1,256 @@
+// `npm run demo`: a scripted story on the local stack, with a readable timeline and an HTML report
+// (.local/demo/report.html) charting weights and health over time:
+//   1. provision: one authenticated apply brings the mall in line with its spec (a drifted weight and
+//      health check repaired, a new HTTP listener created)
+//   2. rotate the certificate that expires in 10 days (listener and extension domain), verified by TLS
+//   3. kill the K8S backend: the local cloud's health checks see it, the audit hands it to failover
+//   4. watch the failover: ECS carries the traffic
+//   5. bring K8S back: after failbackAfter (30 s in the demo's spec) the audit fails back
+// The audit's timer fires every 2 s here (every minute when deployed). Steps whose function is not built
+// are reported as not available. Exits 1 if any step fails.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { connectLocalCloud } from '../local-cloud/connect';
+import { MALL } from '../local-cloud/scenarios/mall-fixture';
+import { callProvision } from '../remote';
+import { ROOT, type Stack, startStack } from '../stack';
+import { renderReport, type Sample, type StepRecord } from './report';
+
+const K8S = `${MALL.k8s.serverId}:${MALL.k8s.port}`;
+const ECS = `${MALL.ecs.serverId}:${MALL.ecs.port}`;
+
+function demoSpec(mallYaml: string): string {
+  const s = parse(mallYaml);
+  s.failover.failbackAfter = '30s';
+  s.loadBalancers[0].listeners.push({ protocol: 'http', port: 8080, vServerGroup: 'mall-backends' });
+  return stringify(s);
+}
+
+export interface DemoResult {
+  steps: StepRecord[];
+  samples: Sample[];
+  reportPath: string;
+  ok: boolean;
+}
+
+export async function runDemo(
+  options: { out?: string; print?: (line: string) => void } = {},
+): Promise<DemoResult> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const t0 = Date.now();
+  const at = () => Date.now() - t0;
+  const steps: StepRecord[] = [];
+  const samples: Sample[] = [];
+  const mallYaml = (await import('node:fs')).readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8');
+  const specText = demoSpec(mallYaml);
+  let stack: Stack | undefined;
+  let sampler: NodeJS.Timeout | undefined;
+  let auditTimer: NodeJS.Timeout | undefined;
+  const sample = async () => {
+    if (!stack) return;
+    const state = stack.cloud.state();
+    const group = state.vServerGroups.find((g) => g.vServerGroupId === MALL.vServerGroup.vServerGroupId);
+    samples.push({
+      atMs: at(),
+      backends: Object.fromEntries(
+        (group?.backendServers ?? []).map((b) => [
+          `${b.description ?? b.serverId}`,
+          { weight: b.weight, health: state.backendHealth[`${b.serverId}:${b.port}`] ?? 'normal' },
+        ]),
+      ),
+    });
+  };
+
+  async function step(title: string, fn: string | undefined, body: () => Promise<string>): Promise<boolean> {
+    const startedMs = at();
+    const built = !fn || stack?.runtime.functions().find((f) => f.resource === fn)?.built;
+    if (!built) {
+      steps.push({ title, status: 'not available', detail: `${fn} is not built`, startedMs, durationMs: 0 });
+      print(`  -    ${title}: not available (${fn} is not built)`);
+      return true;
+    }
+    try {
+      const detail = await body();
+      const durationMs = at() - startedMs;
+      steps.push({ title, status: 'ok', detail, startedMs, durationMs });
+      print(`  ok   ${title} (${(durationMs / 1000).toFixed(1)} s): ${detail}`);
+      return true;
+    } catch (err) {
+      const durationMs = at() - startedMs;
+      const detail = err instanceof Error ? err.message : String(err);
+      steps.push({ title, status: 'failed', detail, startedMs, durationMs });
+      print(`  FAIL ${title} (${(durationMs / 1000).toFixed(1)} s): ${detail}`);
+      return false;
+    }
+  }
+
+  const weights = () => {
+    const g = stack?.cloud
+      .state()
+      .vServerGroups.find((x) => x.vServerGroupId === MALL.vServerGroup.vServerGroupId);
+    return Object.fromEntries((g?.backendServers ?? []).map((b) => [`${b.serverId}:${b.port}`, b.weight]));
+  };
+  const waitFor = async (what: string, ok: () => boolean, timeoutMs: number) => {
+    const until = Date.now() + timeoutMs;
+    while (!ok()) {
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  try {
+    print('slb-autopilot demo: starting the local stack ...');
+    stack = await startStack({
+      cloudPort: 0,
+      backendPorts: { k8s: 0, ecs: 0 },
+      timers: 'manual',
+      healthChecks: 'auto',
+      specText,
+      env: { SLB_AUTOPILOT_VERIFY_DELAY_MS: '200', SLB_AUTOPILOT_DRIFT_EVERY_MS: '600000' },
+    });
+    const s = stack;
+    print(`  local cloud ${s.cloud.url}, provision ${s.provisionUrl ?? '(not built)'}`);
+    sampler = setInterval(() => void sample(), 500);
+    await sample();
+    const api = (method: 'GET' | 'POST', path: string, body?: string, contentType?: string) =>
+      callProvision({
+        url: s.provisionUrl ?? '',
+        secret: s.apiSecret,
+        method,
+        path,
+        ...(body !== undefined ? { body } : {}),
+        ...(contentType ? { contentType } : {}),
+      });
+    // Someone changed the mall by hand: the standby's weight and the health-check interval drifted.
+    const layer = connectLocalCloud(s.cloud);
+    await layer.slb.setVServerGroupAttribute({
+      regionId: MALL.regionId,
+      vServerGroupId: MALL.vServerGroup.vServerGroupId,
+      backendServers: [{ serverId: MALL.ecs.serverId, port: MALL.ecs.port, weight: 30 }],
+    });
+    await layer.slb.setHttpsListenerAttribute({
+      regionId: MALL.regionId,
+      loadBalancerId: MALL.loadBalancerId,
+      listenerPort: 443,
+      healthCheck: { interval: 9 },
+    });
+    print('timeline:');
+    let ok = true;
+
+    ok &&= await step('provision the mall (plan, then one authenticated apply)', 'provision', async () => {
+      const plan = await api('POST', 'plan', specText, 'application/yaml');
+      const actions = (plan.body as { actions?: { description: string }[] }).actions ?? [];
+      if (plan.status !== 200) throw new Error(`plan answered ${plan.status}`);
+      const apply = await api('POST', 'apply', specText, 'application/yaml');
+      if (apply.status !== 200)
+        throw new Error(`apply answered ${apply.status}: ${JSON.stringify(apply.body)}`);
+      const again = await api('POST', 'plan', specText, 'application/yaml');
+      const left = (again.body as { actions: unknown[] }).actions.length;
+      if (left !== 0) throw new Error(`a second plan still has ${left} actions`);
+      return `${actions.length} actions planned and applied (${actions.map((a) => a.description.replace(/^[^:]+: /, '')).join('; ')}); a second plan is empty`;
+    });
+
+    ok &&= await step('rotate the certificate that expires in 10 days', 'provision', async () => {
+      const r = await api('POST', 'rotate', '{}', 'application/json');
+      const refs =
+        (
+          r.body as {
+            references?: {
+              reference: string;
+              action: string;
+              before: { expires?: string };
+              after?: { expires?: string };
+            }[];
+          }
+        ).references ?? [];
+      if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
+        throw new Error(
+          `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
+        );
+      return refs
+        .map(
+          (x) =>
+            `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}, served (TLS handshake)`,
+        )
+        .join('; ');
+    });
+
+    // The audit's timer, compressed: every 2 s.
+    const audit = () => s.runtime.fireTimer('health-audit', 'every-minute').catch(() => undefined);
+    auditTimer = setInterval(() => void audit(), 2000);
+
+    let killedAt = 0;
+    ok &&= await step('kill the K8S backend', undefined, async () => {
+      // Both backends checked healthy first, so the kill is seen through the unhealthy threshold.
+      await waitFor(
+        'the first health checks',
+        () =>
+          s.cloud.state().backendHealth[K8S] === 'normal' && s.cloud.state().backendHealth[ECS] === 'normal',
+        15_000,
+      );
+      await new Promise((r) => setTimeout(r, 2500));
+      await s.backends.k8s.kill();
+      killedAt = Date.now();
+      await waitFor(
+        'the health check to mark K8S abnormal',
+        () => s.cloud.state().backendHealth[K8S] === 'abnormal',
+        30_000,
+      );
+      return `connections refused; the local cloud's health check marked it abnormal after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (interval 2 s, threshold 3)`;
+    });
+
+    ok &&= await step('watch the failover', 'health-audit', async () => {
+      await waitFor('ECS to carry the traffic', () => weights()[ECS] === 100 && weights()[K8S] === 0, 30_000);
+      return `the audit handed the group to failover (fc2, async): K8S 0, ECS 100, ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`;
+    });
+
+    let revivedAt = 0;
+    ok &&= await step('bring K8S back and watch the failback', 'failover', async () => {
+      await s.backends.k8s.revive();
+      revivedAt = Date.now();
+      await waitFor(
+        'the health check to see K8S again',
+        () => s.cloud.state().backendHealth[K8S] === 'normal',
+        30_000,
+      );
+      const healthyAfter = (Date.now() - revivedAt) / 1000;
+      await waitFor('the failback', () => weights()[K8S] === 100 && weights()[ECS] === 0, 90_000);
+      return `healthy again after ${healthyAfter.toFixed(1)} s; failed back (K8S 100, ECS 0) ${((Date.now() - revivedAt) / 1000).toFixed(1)} s after the revival (failbackAfter 30 s)`;
+    });
+
+    await sample();
+    const reportPath = options.out ?? join(ROOT, '.local', 'demo', 'report.html');
+    mkdirSync(join(reportPath, '..'), { recursive: true });
+    writeFileSync(
+      reportPath,
+      renderReport({
+        title: 'slb-autopilot demo: the mall',
+        startedAt: new Date(t0).toISOString(),
+        steps,
+        samples,
+      }),
+    );
+    const failed = steps.filter((x) => x.status === 'failed').length;
+    print(
+      `${steps.length} steps, ${failed} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s; report: ${reportPath}`,
+    );
+    return { steps, samples, reportPath, ok: ok && failed === 0 };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    if (auditTimer) clearInterval(auditTimer);
+    await stack?.runtime.idle().catch(() => undefined);
+    await stack?.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runDemo().then(
+    (r) => process.exit(r.ok ? 0 : 1),
+    (err: unknown) => {
+      console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
