@@ -8,6 +8,7 @@
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
 import type { BackendHealth } from '../cloud/slb/health';
+import type { VServerGroup } from '../cloud/slb/vserver-groups';
 import {
   decodeFailoverState,
   encodeFailoverState,
@@ -98,33 +99,59 @@ export async function runFailover(
 ): Promise<FailoverReport> {
   const { slb } = deps;
   const regionId = spec.region;
-  const lbs = await slb.describeLoadBalancers({ regionId, loadBalancerIds: [request.loadBalancerId] });
-  const lb = lbs[0];
-  const specLb = spec.loadBalancers.find((s) =>
-    s.id ? s.id === request.loadBalancerId : lb?.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`,
-  );
-  if (!lb || !specLb)
+  // One round of reads in parallel: the load balancer (only when the spec names it by name, not id),
+  // the group (directly when the request names it), and the health of every backend.
+  const adopted = spec.loadBalancers.find((s) => s.id === request.loadBalancerId);
+  const [lbs, named, healthRows] = await Promise.all([
+    adopted
+      ? Promise.resolve(undefined)
+      : slb.describeLoadBalancers({ regionId, loadBalancerIds: [request.loadBalancerId] }),
+    request.vServerGroupId
+      ? slb
+          .describeVServerGroup({ regionId, vServerGroupId: request.vServerGroupId })
+          .catch((err: unknown) => {
+            if (
+              (err as { code?: string }).code === 'VServerGroupId.NotFound' ||
+              (err as { code?: string }).code === 'InvalidParameter'
+            )
+              return undefined;
+            throw err;
+          })
+      : Promise.resolve(undefined),
+    slb.describeHealthStatus({ regionId, loadBalancerId: request.loadBalancerId }).catch((err: unknown) => {
+      if (/NotExist|NotFound/.test(String((err as { code?: string }).code))) return undefined;
+      throw err;
+    }),
+  ]);
+  const lb = lbs?.[0];
+  const specLb =
+    adopted ??
+    spec.loadBalancers.find((s) => !s.id && lb?.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`);
+  if (!specLb || healthRows === undefined)
     throw new FailoverRequestError(
       `loadBalancerId: ${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
     );
-  const summaries = await slb.describeVServerGroups({ regionId, loadBalancerId: lb.loadBalancerId });
-  const wanted = summaries.filter((s) =>
-    request.vServerGroupId
-      ? s.vServerGroupId === request.vServerGroupId
-      : specLb.vServerGroups.some((g) => g.name === s.vServerGroupName),
-  );
-  if (wanted.length === 0)
-    throw new FailoverRequestError(
-      request.vServerGroupId
-        ? `vServerGroupId: ${request.vServerGroupId} is not a group of ${lb.loadBalancerId}`
-        : `${lb.loadBalancerId} has none of the groups the spec names`,
+  let groups: VServerGroup[];
+  if (request.vServerGroupId) {
+    if (!named || (named.loadBalancerId && named.loadBalancerId !== request.loadBalancerId))
+      throw new FailoverRequestError(
+        `vServerGroupId: ${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
+      );
+    groups = [named];
+  } else {
+    const summaries = (
+      await slb.describeVServerGroups({ regionId, loadBalancerId: request.loadBalancerId })
+    ).filter((x) => specLb.vServerGroups.some((g) => g.name === x.vServerGroupName));
+    if (summaries.length === 0)
+      throw new FailoverRequestError(`${request.loadBalancerId} has none of the groups the spec names`);
+    groups = await Promise.all(
+      summaries.map((x) => slb.describeVServerGroup({ regionId, vServerGroupId: x.vServerGroupId })),
     );
-  const health = healthByBackend(
-    await slb.describeHealthStatus({ regionId, loadBalancerId: lb.loadBalancerId }),
-  );
+  }
+  const health = healthByBackend(healthRows);
   const now = deps.now();
   const report: FailoverReport = {
-    loadBalancerId: lb.loadBalancerId,
+    loadBalancerId: request.loadBalancerId,
     loadBalancerName: specLb.name,
     command: request.command,
     origin: request.origin,
@@ -133,8 +160,7 @@ export async function runFailover(
     failed: false,
   };
 
-  for (const summary of wanted) {
-    const group = await slb.describeVServerGroup({ regionId, vServerGroupId: summary.vServerGroupId });
+  for (const group of groups) {
     const specGroup = specLb.vServerGroups.find((g) => g.name === group.vServerGroupName);
     const ownedGroup = group.tags.some(
       (t) => t.key === spec.ownership.tagKey && t.value === spec.ownership.tagValue,
@@ -243,9 +269,33 @@ export async function runFailover(
         });
         g.writes++;
       }
-      if (batches.length > 0) {
+      // The verifying read and the state's tags in one round.
+      const next = encodeFailoverState(decision.nextState);
+      const stale = staleFailoverTagKeys(tags, next);
+      const changedTags = Object.entries(next).filter(([k, v]) => tags[k] !== v);
+      const [after] = await Promise.all([
+        batches.length > 0
+          ? slb.describeVServerGroup({ regionId, vServerGroupId: group.vServerGroupId })
+          : undefined,
+        changedTags.length > 0
+          ? slb.tagResources({
+              regionId,
+              resourceType: 'vservergroup',
+              resourceIds: [group.vServerGroupId],
+              tags: changedTags.map(([k, v]) => ({ key: k, value: v })),
+            })
+          : undefined,
+        stale.length > 0
+          ? slb.untagResources({
+              regionId,
+              resourceType: 'vservergroup',
+              resourceIds: [group.vServerGroupId],
+              tagKeys: stale,
+            })
+          : undefined,
+      ]);
+      if (after) {
         report.changed = true;
-        const after = await slb.describeVServerGroup({ regionId, vServerGroupId: group.vServerGroupId });
         g.after = after.backendServers.map((b) => ({ backend: key(b), weight: b.weight }));
         const want = new Map(decision.targetWeights.map((t) => [key(t), t.weight]));
         g.verified = after.backendServers.every(
@@ -256,24 +306,6 @@ export async function runFailover(
           report.failed = true;
         }
       }
-      // Persist the state when it changed (its tags), after the weights.
-      const next = encodeFailoverState(decision.nextState);
-      const stale = staleFailoverTagKeys(tags, next);
-      const changedTags = Object.entries(next).filter(([k, v]) => tags[k] !== v);
-      if (changedTags.length > 0)
-        await slb.tagResources({
-          regionId,
-          resourceType: 'vservergroup',
-          resourceIds: [group.vServerGroupId],
-          tags: changedTags.map(([k, v]) => ({ key: k, value: v })),
-        });
-      if (stale.length > 0)
-        await slb.untagResources({
-          regionId,
-          resourceType: 'vservergroup',
-          resourceIds: [group.vServerGroupId],
-          tagKeys: stale,
-        });
     } catch (err) {
       g.error = err instanceof Error ? err.message : String(err);
       g.verified = false;

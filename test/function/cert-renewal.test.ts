@@ -3,6 +3,8 @@
 // an unrelated extension domain untouched; a failed propagation rolled back; old certificates deleted
 // only after verification and grace; dry run and a missing replacement change nothing.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/cert-renewal/index';
@@ -122,6 +124,97 @@ describe('cert-renewal', () => {
     expect(cloud.state().serverCertificates.some((c) => c.tags.some((t) => t.key === REPLACED_AT_TAG))).toBe(
       false,
     );
+  });
+
+  it('notifies a signed webhook when a rotation is rolled back', async () => {
+    const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const port = (hook.address() as AddressInfo).port;
+      process.env.SLB_AUTOPILOT_SPEC = `${mallYaml}\nnotify:\n  webhook:\n    url: http://127.0.0.1:${port}/hooks\n    secretEnv: HOOK_SECRET\n`;
+      process.env.HOOK_SECRET = 'hook-secret-0123456789abcdef0123456789';
+      cloud.setFaults({ staleFrontEnds: true });
+      const r = await run();
+      expect(r.ok).toBe(false);
+      expect(received).toHaveLength(1);
+      const note = JSON.parse(received[0]?.body ?? '{}') as { title: string; severity: string };
+      expect(note).toMatchObject({ title: 'cert-renewal: FAILED', severity: 'error' });
+      expect(received[0]?.headers['x-slbap-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
+      expect(received[0]?.body).not.toContain('PRIVATE KEY');
+    } finally {
+      delete process.env.HOOK_SECRET;
+      await new Promise<void>((r) => hook.close(() => r()));
+    }
+  });
+
+  it.each([
+    [
+      'expired',
+      { notBefore: -100, notAfter: -1, sans: ['mall.example.com', 'www.mall.example.com'] },
+      /expired/i,
+    ],
+    [
+      'not yet valid',
+      { notBefore: 2, notAfter: 100, sans: ['mall.example.com', 'www.mall.example.com'] },
+      /not valid before/,
+    ],
+    [
+      'SAN-mismatched',
+      { notBefore: -1, notAfter: 100, sans: ['shop.example.org'] },
+      /does not cover mall\.example\.com, www\.mall\.example\.com/,
+    ],
+    [
+      'key-mismatched',
+      { notBefore: -1, notAfter: 100, sans: ['mall.example.com', 'www.mall.example.com'], otherKey: true },
+      /key/i,
+    ],
+    ['malformed', { malformed: true }, /cannot be parsed as X.509|no PEM certificate/],
+  ])('refuses %s material from the spec with a reason and zero writes', async (_name, m, reason) => {
+    const ca = await createTestCa({ now: new Date() });
+    const issue = (sans: string[], from: number, to: number) =>
+      ca.issue({
+        commonName: sans[0] ?? 'x',
+        sans,
+        notBefore: new Date(Date.now() + from * DAY),
+        notAfter: new Date(Date.now() + to * DAY),
+      });
+    const material =
+      'malformed' in m
+        ? { cert: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n', key: 'nope' }
+        : await (async () => {
+            const pair = await issue(m.sans ?? [], m.notBefore ?? -1, m.notAfter ?? 100);
+            const other = 'otherKey' in m ? await issue(m.sans ?? [], -1, 100) : pair;
+            return { cert: pair.chainPem, key: other.keyPem };
+          })();
+    process.env.SLB_AUTOPILOT_SPEC = mallYaml.replace(
+      'cas: { domain: www.mall.example.com }',
+      'pem: { certEnv: NEW_CERT, keyEnv: NEW_KEY }',
+    );
+    process.env.NEW_CERT = material.cert;
+    process.env.NEW_KEY = material.key;
+    try {
+      const before = cloud.state();
+      const r = await run({ dryRun: false });
+      const listenerRef = r.report?.references.find((x) => x.kind === 'listener');
+      expect(listenerRef?.action).toBe('noReplacement');
+      expect(listenerRef?.error).toMatch(reason);
+      expect(JSON.stringify(r)).not.toContain('PRIVATE KEY');
+      expect(cloud.state().listeners).toEqual(before.listeners);
+      expect(cloud.state().serverCertificates.length).toBe(before.serverCertificates.length + 1);
+    } finally {
+      delete process.env.NEW_CERT;
+      delete process.env.NEW_KEY;
+    }
   });
 
   it('changes nothing in a dry run, and reports what it would do', async () => {

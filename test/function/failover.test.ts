@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/failover/index';
+import { startStandIn } from '../../scripts/backends/http-backend';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { fcContext } from '../support/fc';
 import { startTestCloud, type TestCloud } from '../support/local-cloud';
@@ -24,6 +25,36 @@ afterEach(() => cloud.close());
 
 const invoke = (event: unknown) =>
   handler(Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), fcContext('failover'));
+
+describe('failover function with real backends', () => {
+  it('changes weights once for three deliveries of the same alarm, and not for a dead standby', async () => {
+    const k8s = await startStandIn({ name: 'k8s' });
+    const ecs = await startStandIn({ name: 'ecs' });
+    try {
+      cloud.setBackendAddress(`${MALL.k8s.serverId}:30250`, `127.0.0.1:${k8s.port}`);
+      cloud.setBackendAddress(`${MALL.ecs.serverId}:8050`, `127.0.0.1:${ecs.port}`);
+      await k8s.kill();
+      cloud.setHealth({ [`${MALL.k8s.serverId}:30250`]: 'abnormal' });
+      const alarm = {
+        alertState: 'ALERT',
+        alertName: 'mall unhealthy',
+        metricName: 'UnhealthyServerCount',
+        metricProject: 'acs_slb_dashboard',
+        timestamp: '1764000000',
+        dimensions: JSON.stringify([{ instanceId: MALL.loadBalancerId, port: '443' }]),
+        curValue: '1',
+      };
+      const results = [await invoke(alarm), await invoke(alarm), await invoke(alarm)];
+      expect(results.map((r) => r.reports[0]?.changed)).toEqual([true, false, false]);
+      expect(cloud.calls().calls.SetVServerGroupAttribute).toBe(1);
+      const weights = cloud.state().vServerGroups[0]?.backendServers.map((b) => b.weight);
+      expect(weights).toEqual([0, 100]);
+    } finally {
+      await k8s.close();
+      await ecs.close();
+    }
+  });
+});
 
 describe('failover function', () => {
   it.each([
