@@ -10,6 +10,7 @@ import { RateBudget } from '../shared/cloud/rate-budget';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
+import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { buildFunctions } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
@@ -67,7 +68,17 @@ async function bundleBytes(source: string): Promise<number> {
   return result.outputFiles[0]?.contents.byteLength ?? 0;
 }
 
+const CASES = { failover: failoverCase, audit: auditCase, rotation: rotationCase } as const;
+
 async function main(): Promise<void> {
+  // `npm run bench -- <case>`: only that case, as one JSON line.
+  const only = process.argv[2];
+  if (only) {
+    const run = CASES[only as keyof typeof CASES];
+    if (!run) throw new Error(`no bench case ${only} (have ${Object.keys(CASES).join(', ')})`);
+    console.log(JSON.stringify(await run()));
+    return;
+  }
   const rows: [string, string][] = [];
   const local = await startLocalCloud({ scenario: 'mall' });
   try {
@@ -200,6 +211,7 @@ async function main(): Promise<void> {
 
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+  for (const run of Object.values(CASES)) console.log(JSON.stringify(await run()));
 }
 
 main().catch((err: unknown) => {

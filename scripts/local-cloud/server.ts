@@ -217,7 +217,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (body.length > 0 && (headerValue(req, 'content-type') ?? '').includes('x-www-form-urlencoded')) {
         for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params[k] = v;
       }
-      const snapshot = structuredClone(state);
+      // Reads change nothing, so only writes need the snapshot to roll back to (it is the costly part).
+      const snapshot = def.write ? structuredClone(state) : undefined;
       const ctx: ActionContext = {
         params: new Params(params),
         state,
@@ -232,7 +233,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       try {
         result = def.handler(ctx);
       } catch (err) {
-        state = snapshot;
+        if (snapshot) state = snapshot;
         throw err;
       }
       if (def.write && options.statePath) saveStateFile(options.statePath, state);

@@ -251,7 +251,14 @@ export async function runFailover(
     report.groups.push(g);
 
     try {
-      const batches = setWeightBatches(decision.targetWeights, backends);
+      // A rebalance on an automatic run would fight the spec's own weights (apply's business, not
+      // failover's): only shifts, failbacks and manual commands move weights.
+      const holdRebalance = decision.kind === 'rebalance' && request.command === 'auto';
+      if (holdRebalance)
+        g.decision.reasons.push(
+          'rebalance held: weights that differ from the policy are drift for apply, not failover',
+        );
+      const batches = holdRebalance ? [] : setWeightBatches(decision.targetWeights, backends);
       for (const batch of batches) {
         await slb.setVServerGroupAttribute({
           regionId,

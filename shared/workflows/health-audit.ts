@@ -13,19 +13,14 @@ import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { HealthState } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
-import {
-  decodeFailoverState,
-  type FailoverBackend,
-  type FailoverDecisionKind,
-  planFailover,
-  resolvePool,
-} from '../domain/failover';
+import { decodeFailoverState, type FailoverBackend, planFailover, resolvePool } from '../domain/failover';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
 import type { BackendAddressResolver } from './failover';
 
 export const DEFAULT_DRIFT_EVERY_MS = 15 * 60_000;
+const HEALTH_READ_CONCURRENCY = 8;
 
 interface GroupMemory {
   vServerGroupId: string;
@@ -70,7 +65,7 @@ export interface HandOff {
   loadBalancerId: string;
   vServerGroupId: string;
   reason: string;
-  expected: Exclude<FailoverDecisionKind, 'none'> | 'failBackPending';
+  expected: 'shiftToStandby' | 'failBack' | 'failBackPending';
 }
 
 export interface AuditDeps {
@@ -221,6 +216,18 @@ export async function runHealthAudit(
       : [];
 
   let healthChanged = false;
+  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further).
+  const healthById = new Map<string, Awaited<ReturnType<SlbClient['describeHealthStatus']>>>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, ids.length) }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]?.id;
+        if (id) healthById.set(id, await deps.slb.describeHealthStatus({ regionId, loadBalancerId: id }));
+      }
+    }),
+  );
+
   for (const { spec: s, id } of ids) {
     const lbReport: AuditReport['loadBalancers'][number] = {
       name: s.name,
@@ -242,7 +249,7 @@ export async function runHealthAudit(
       else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
         lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
     }
-    const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: id });
+    const health = healthById.get(id) ?? [];
     const worst = new Map<string, { state: HealthState; ip?: string }>();
     const rank: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
     for (const h of health) {
@@ -337,12 +344,13 @@ export async function runHealthAudit(
       };
       lbReport.groups.push(groupReport);
       const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
-      if (decision.kind !== 'none' || pending) {
+      // Rebalances are drift (apply's business): only shifts and failbacks are handed to failover.
+      if (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending) {
         const h: HandOff = {
           loadBalancerId: id,
           vServerGroupId: g.vServerGroupId,
           reason: decision.reasons.join('; ').slice(0, 500),
-          expected: pending ? 'failBackPending' : decision.kind === 'none' ? 'rebalance' : decision.kind,
+          expected: pending ? 'failBackPending' : (decision.kind as 'shiftToStandby' | 'failBack'),
         };
         await deps.handOff(h);
         report.handOffs.push(h);

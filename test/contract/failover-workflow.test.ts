@@ -116,6 +116,19 @@ describe('failover workflow', () => {
     expect(groupTags()[FAILOVER_TAGS.active]).toBe('primary');
   });
 
+  it('holds a rebalance on an automatic run: weights that differ from the policy are drift, not failover', async () => {
+    await cloudLayerFor(cloud).slb.setVServerGroupAttribute({
+      regionId: MALL.regionId,
+      vServerGroupId: MALL.vServerGroup.vServerGroupId,
+      backendServers: [{ serverId: MALL.ecs.serverId, port: 8050, weight: 30 }],
+    });
+    const r = await runFailover(deps(), spec, auto);
+    expect(r.groups[0]?.decision.kind).toBe('rebalance');
+    expect(r.groups[0]?.decision.reasons.join('\n')).toContain('rebalance held');
+    expect(r.changed).toBe(false);
+    expect(weights()).toEqual({ [K8S]: 100, [ECS]: 30 });
+  });
+
   it('refuses a load balancer the spec does not manage, changing nothing', async () => {
     const before = cloud.state();
     await expect(runFailover(deps(), spec, { ...auto, loadBalancerId: 'lb-unknown0000' })).rejects.toThrow(
