@@ -81,7 +81,7 @@ export async function runAudit(
           vServerGroupId: h.vServerGroupId,
           reason: h.reason || h.expected,
           observedAt: new Date().toISOString(),
-          ...(h.expected !== 'failBackPending' ? { expected: h.expected } : {}),
+          ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
         };
         const r = await invoker(context, fx.env).invoke(failoverFunction, payload, { async: true });
         context.logger.info(

@@ -65,7 +65,7 @@ export interface HandOff {
   loadBalancerId: string;
   vServerGroupId: string;
   reason: string;
-  expected: 'shiftToStandby' | 'failBack' | 'failBackPending';
+  expected: 'shiftToStandby' | 'failBack' | 'failBackPending' | 'primaryDownAgain';
 }
 
 export interface AuditDeps {
@@ -344,13 +344,23 @@ export async function runHealthAudit(
       };
       lbReport.groups.push(groupReport);
       const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
+      // While failed over, failover must also see the primary go down again, or an old "healthy since"
+      // in the group's tags would let a flapping primary fail back.
+      const sinceCleared =
+        decision.active === 'standby' &&
+        state.primaryHealthySince !== undefined &&
+        decision.nextState.primaryHealthySince === undefined;
       // Rebalances are drift (apply's business): only shifts and failbacks are handed to failover.
-      if (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending) {
+      if (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending || sinceCleared) {
         const h: HandOff = {
           loadBalancerId: id,
           vServerGroupId: g.vServerGroupId,
           reason: decision.reasons.join('; ').slice(0, 500),
-          expected: pending ? 'failBackPending' : (decision.kind as 'shiftToStandby' | 'failBack'),
+          expected: pending
+            ? 'failBackPending'
+            : sinceCleared && decision.kind === 'none'
+              ? 'primaryDownAgain'
+              : (decision.kind as 'shiftToStandby' | 'failBack'),
         };
         await deps.handOff(h);
         report.handOffs.push(h);

@@ -130,6 +130,24 @@ describe('health audit', () => {
     expect(calm.handOffs).toEqual([]);
   });
 
+  it('keeps weights from flapping while K8S flaps every few seconds (audits every minute for an hour)', async () => {
+    const handOffs: string[] = [];
+    const changes: number[] = [];
+    let last = JSON.stringify(weights());
+    for (let i = 0; i < 60; i++) {
+      // Down for two audits, up for one: a backend that never stays up for failbackAfter.
+      setUp(K8S, i % 3 === 2);
+      minute();
+      await runHealthAudit(deps(handOffs), spec, memory);
+      const now = JSON.stringify(weights());
+      if (now !== last) changes.push(i);
+      last = now;
+    }
+    // It shifted to the standby once and never came back: the primary was never healthy for failbackAfter.
+    expect(changes).toHaveLength(1);
+    expect(weights()).toEqual({ [K8S]: 0, [ECS]: 100 });
+  });
+
   it('does not hand off when the standby is down too, and says both are down', async () => {
     const handOffs: string[] = [];
     setUp(K8S, false);
