@@ -92,6 +92,45 @@ function healthByBackend(entries: readonly BackendHealth[]): Map<string, { state
   return out;
 }
 
+/** The health-check settings a listener gives a group, as far as probes need them. */
+export interface ProbeSettings {
+  path: string;
+  domain?: string;
+  port?: number;
+  method: 'head' | 'get';
+  httpCodes: string[];
+  timeout: number;
+}
+
+/** Probes what SLB cannot vouch for (standbys, weight-0 members) the way the listener checks them. */
+export async function probeMembers(
+  deps: Pick<FailoverDeps, 'probeAll' | 'resolveBackend'>,
+  members: readonly { serverId: string; port: number; ip?: string }[],
+  hc: ProbeSettings | undefined,
+): Promise<Map<string, ProbeResult>> {
+  const targets: ProbeTarget[] = [];
+  for (const b of members) {
+    const where = await deps.resolveBackend(b);
+    targets.push({
+      key: key(b),
+      host: where.host,
+      port: hc?.port ?? where.port,
+      ...(hc
+        ? {
+            http: {
+              path: hc.path,
+              ...(hc.domain ? { host: hc.domain } : {}),
+              method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
+              codes: hc.httpCodes,
+            },
+            timeoutMs: Math.min(hc.timeout, 5) * 1000,
+          }
+        : {}),
+    });
+  }
+  return new Map((await deps.probeAll(targets)).map((p) => [p.key, p]));
+}
+
 export async function runFailover(
   deps: FailoverDeps,
   spec: Spec,
@@ -175,31 +214,14 @@ export async function runFailover(
       const pool = resolvePool(specGroup?.backends.find((s) => key(s) === key(b))?.pool, b.description);
       return pool === 'standby' || b.weight === 0;
     });
-    const targets: ProbeTarget[] = [];
-    for (const b of toProbe) {
-      const where = await deps.resolveBackend({
-        serverId: b.serverId,
-        port: b.port,
-        ...((health.get(key(b))?.ip ?? b.serverIp) ? { ip: health.get(key(b))?.ip ?? b.serverIp } : {}),
-      });
-      targets.push({
-        key: key(b),
-        host: where.host,
-        port: hc?.port ?? where.port,
-        ...(hc
-          ? {
-              http: {
-                path: hc.path,
-                ...(hc.domain ? { host: hc.domain } : {}),
-                method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
-                codes: hc.httpCodes,
-              },
-              timeoutMs: Math.min(hc.timeout, 5) * 1000,
-            }
-          : {}),
-      });
-    }
-    const probes = new Map((await deps.probeAll(targets)).map((p) => [p.key, p]));
+    const probes = await probeMembers(
+      deps,
+      toProbe.map((b) => {
+        const ip = health.get(key(b))?.ip ?? b.serverIp;
+        return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
+      }),
+      hc,
+    );
 
     const backends: FailoverBackend[] = group.backendServers.map((b) => {
       const s = specGroup?.backends.find((x) => key(x) === key(b));

@@ -17,7 +17,7 @@ import { decodeFailoverState, type FailoverBackend, planFailover, resolvePool } 
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
-import type { BackendAddressResolver } from './failover';
+import { type BackendAddressResolver, probeMembers } from './failover';
 
 export const DEFAULT_DRIFT_EVERY_MS = 15 * 60_000;
 const HEALTH_READ_CONCURRENCY = 8;
@@ -274,32 +274,14 @@ export async function runHealthAudit(
         ]),
       );
       const toProbe = g.backends.filter((b) => pools.get(key(b)) === 'standby' || b.weight === 0);
-      const targets: ProbeTarget[] = [];
-      for (const b of toProbe) {
-        const ip = worst.get(key(b))?.ip ?? b.serverIp;
-        const where = await deps.resolveBackend({
-          serverId: b.serverId,
-          port: b.port,
-          ...(ip ? { ip } : {}),
-        });
-        targets.push({
-          key: key(b),
-          host: where.host,
-          port: hc?.port ?? where.port,
-          ...(hc
-            ? {
-                http: {
-                  path: hc.path,
-                  ...(hc.domain ? { host: hc.domain } : {}),
-                  method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
-                  codes: hc.httpCodes,
-                },
-                timeoutMs: Math.min(hc.timeout, 5) * 1000,
-              }
-            : {}),
-        });
-      }
-      const probes = new Map((await deps.probeAll(targets)).map((p) => [p.key, p]));
+      const probes = await probeMembers(
+        deps,
+        toProbe.map((b) => {
+          const ip = worst.get(key(b))?.ip ?? b.serverIp;
+          return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
+        }),
+        hc,
+      );
       const backends: FailoverBackend[] = g.backends.map((b) => {
         const h = worst.get(key(b));
         const p = probes.get(key(b));
