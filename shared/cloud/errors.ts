@@ -41,6 +41,15 @@ const NETWORK_CODES = new Set([
 
 export const isThrottling = (code: string): boolean => code.includes('Throttling');
 
+/** Answers that prove the call did not run: throttled, busy, or never connected. */
+export function provesNotRun(code: string): boolean {
+  return (
+    isThrottling(code) ||
+    BUSY_CODES.has(code) ||
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ConnectTimeout'].includes(code)
+  );
+}
+
 export function isRetryable(code: string, httpStatus: number | undefined): boolean {
   return (
     isThrottling(code) ||

@@ -34,6 +34,8 @@ export interface RetryHooks {
   random: () => number;
   /** told before each retry, with the error that caused it */
   onRetry?: (err: CloudError, attempt: number, delayMs: number) => void;
+  /** narrows which retryable errors are retried (default: all of them) */
+  shouldRetry?: (err: CloudError) => boolean;
 }
 
 export async function withRetry<T>(
@@ -47,6 +49,7 @@ export async function withRetry<T>(
       return await attempt();
     } catch (err) {
       if (!(err instanceof CloudError) || !err.retryable || i + 1 >= policy.maxAttempts) throw err;
+      if (hooks.shouldRetry && !hooks.shouldRetry(err)) throw err;
       const delay = backoffDelay(policy, i, hooks.random);
       if (hooks.clock.now() + delay - start > policy.deadlineMs) throw err;
       hooks.onRetry?.(err, i + 1, delay);

@@ -13,7 +13,7 @@ import {
   staticCredentials,
 } from './credentials';
 import { endpointFor } from './endpoints';
-import { CloudError, toCloudError } from './errors';
+import { CloudError, provesNotRun, toCloudError } from './errors';
 import { OpenApi, type OpenApiClient, rpcParams } from './openapi';
 import { budgetKey, DEFAULT_RATE_BUDGET, type RateBudget } from './rate-budget';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry';
@@ -48,6 +48,19 @@ function credentialSource(c: CredentialSource | CredentialProvider | AccessKey):
     return fromCredentialProvider(c as CredentialProvider);
   return staticCredentials(c as AccessKey);
 }
+
+/**
+ * Creates that make a second resource when sent twice (no client token): after an answer that leaves
+ * open whether the first one ran, they are not retried; the caller re-reads instead (apply observes
+ * again on its next run, and finds the resource by name or fingerprint).
+ */
+const NOT_IDEMPOTENT = new Set([
+  'CreateVServerGroup',
+  'CreateRules',
+  'CreateDomainExtension',
+  'UploadServerCertificate',
+  'UploadUserCertificate',
+]);
 
 export function createRpcClient(options: RpcClientOptions): RpcClient {
   const credentials = credentialSource(options.credentials);
@@ -112,7 +125,9 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     async call(request) {
       const endpoint = options.endpoint ?? endpointFor(request.product as Product, request.regionId);
       let attempt = 0;
-      return withRetry(policy, { clock, random }, () => once(request, endpoint, attempt++ > 0));
+      const shouldRetry = (e: CloudError) =>
+        !(request.write && NOT_IDEMPOTENT.has(request.action) && !provesNotRun(e.code));
+      return withRetry(policy, { clock, random, shouldRetry }, () => once(request, endpoint, attempt++ > 0));
     },
   };
 }

@@ -132,6 +132,41 @@ describe('which answers are retried', () => {
   });
 });
 
+describe('creates that would make a second resource', () => {
+  const createGroup: RpcRequest = {
+    product: 'slb',
+    action: 'CreateVServerGroup',
+    regionId: 'cn-hangzhou',
+    params: { LoadBalancerId: 'lb-1', VServerGroupName: 'g' },
+    write: true,
+  };
+
+  it.each([
+    ['503 ServiceUnavailable', apiError(503, 'ServiceUnavailable')],
+    ['a gateway error page', { status: 502, body: '<html>Bad Gateway</html>' }],
+  ])('are not retried after %s, which leaves open whether the first one ran', async (_name, answer) => {
+    const { rpc } = setup([answer]);
+    const err = (await rpc.call(createGroup).catch((e: unknown) => e)) as CloudError;
+    expect(err).toBeInstanceOf(CloudError);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['throttling', apiError(400, 'Throttling.User')],
+    ['a busy answer', apiError(400, 'ServiceIsConfiguring')],
+  ])('are retried after %s, which proves the first one did not run', async (_name, answer) => {
+    const { rpc } = setup([answer]);
+    await rpc.call(createGroup);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('while idempotent writes are retried after a 503', async () => {
+    const { rpc } = setup([apiError(503, 'ServiceUnavailable')]);
+    await rpc.call({ ...createGroup, action: 'SetVServerGroupAttribute' });
+    expect(seen).toHaveLength(2);
+  });
+});
+
 describe('limits on retrying', () => {
   it('stops when the next sleep would pass the deadline, before maxAttempts', async () => {
     // Prepare: delays with random 0.999 are ~999 then ~1998 ms; the second would pass 2.5 s
