@@ -81,6 +81,8 @@ export interface ListenerModel {
   domains?: string[];
   serverCertificateId?: string;
   running: boolean;
+  /** observed: carries our ownership tag (we created it) */
+  owned?: boolean;
   rules: RuleModel[];
   extensionDomains: ExtensionDomainModel[];
 }

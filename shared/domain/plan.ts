@@ -2,7 +2,8 @@
 // idempotent actions, plus what it left alone and why. Pure: no I/O, no clock.
 // Order: load balancers, then groups (created; backends added, weighted, then unlisted ones removed), then
 // listeners (created, reconfigured, then started), then rules and extension domains.
-// Anything in the cloud that the spec does not name is never changed: it is listed in `leftAlone`.
+// Anything in the cloud that the spec does not name is never changed: it is listed in `leftAlone`,
+// except what carries our ownership tag (we created it), which is deleted once nothing needs it.
 
 import { FAILOVER_TAGS } from './failover';
 import type {
@@ -53,6 +54,8 @@ export type Action =
       changes: ListenerChanges;
     }
   | { kind: 'startListener'; lb: LbRef; protocol: 'http' | 'https'; port: number }
+  | { kind: 'deleteListener'; lb: LbRef; protocol: 'http' | 'https'; port: number }
+  | { kind: 'deleteVServerGroup'; lb: LbRef; group: string; vServerGroupId: string }
   | { kind: 'createRule'; lb: LbRef; port: number; rule: RuleModel }
   | { kind: 'setRuleGroup'; lb: LbRef; port: number; rule: string; ruleId: string; vServerGroup: string }
   | {
@@ -267,9 +270,6 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
       out,
     );
   const groupNames = new Set(desired.groups.map((g) => g.name));
-  for (const g of o.groups)
-    if (!groupNames.has(g.name))
-      out.leftAlone.push({ lb: lb.name, what: `VServer group ${g.name}`, why: 'not in the spec' });
 
   // HTTPS before HTTP: an HTTP listener may redirect to an HTTPS one created in the same plan.
   const ordered = [...desired.listeners].sort((a, b) =>
@@ -312,14 +312,55 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
       });
   }
   out.actions.push(...starts);
+  // What we created and the spec no longer names goes, last: listeners (an HTTP redirect before the
+  // HTTPS listener it points at), then groups nothing uses any more. What we do not own stays.
   const ports = new Set(desired.listeners.map((l) => l.port));
-  for (const l of o.listeners)
-    if (!ports.has(l.port))
+  const gone = o.listeners
+    .filter((l) => !ports.has(l.port))
+    .sort((a, b) => (a.protocol === b.protocol ? a.port - b.port : a.protocol === 'http' ? -1 : 1));
+  const deleted = new Set<number>();
+  for (const l of gone) {
+    if (!l.owned) {
       out.leftAlone.push({
         lb: lb.name,
         what: `${l.protocol} listener on port ${l.port}`,
         why: 'not in the spec',
       });
+      continue;
+    }
+    const redirectedFrom = o.listeners.find(
+      (x) => x.redirectPort === l.port && !(gone.includes(x) && x.owned),
+    );
+    if (redirectedFrom) {
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `${l.protocol} listener on port ${l.port}`,
+        why: `not in the spec, but the HTTP listener on ${redirectedFrom.port} redirects to it`,
+      });
+      continue;
+    }
+    out.actions.push({ kind: 'deleteListener', lb, protocol: l.protocol, port: l.port });
+    deleted.add(l.port);
+  }
+  const groupNames2 = new Set(desired.groups.map((g) => g.name));
+  for (const g of o.groups) {
+    if (groupNames2.has(g.name)) continue;
+    const usedBy = o.listeners.filter(
+      (l) =>
+        !deleted.has(l.port) && (l.vServerGroup === g.name || l.rules.some((r) => r.vServerGroup === g.name)),
+    );
+    if (!g.owned || !g.vServerGroupId || usedBy.length > 0) {
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `VServer group ${g.name}`,
+        why: !g.owned
+          ? 'not in the spec'
+          : `not in the spec, but used by the listener on ${usedBy.map((l) => l.port).join(', ')}`,
+      });
+      continue;
+    }
+    out.actions.push({ kind: 'deleteVServerGroup', lb, group: g.name, vServerGroupId: g.vServerGroupId });
+  }
   return out;
 }
 
@@ -354,6 +395,10 @@ export function describeAction(a: Action): string {
       return `${where}: set ${a.protocol.toUpperCase()} ${a.port}: ${JSON.stringify(a.changes)}`;
     case 'startListener':
       return `${where}: start ${a.protocol.toUpperCase()} ${a.port}`;
+    case 'deleteListener':
+      return `${where}: delete ${a.protocol.toUpperCase()} ${a.port} (ours, no longer in the spec)`;
+    case 'deleteVServerGroup':
+      return `${where}: delete VServer group ${a.group} (ours, no longer in the spec)`;
     case 'createRule':
       return `${where}: create rule ${a.rule.name} on ${a.port} (${a.rule.domain ?? '*'}${a.rule.url ?? ''} -> ${a.rule.vServerGroup})`;
     case 'setRuleGroup':

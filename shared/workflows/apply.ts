@@ -233,7 +233,7 @@ export async function applySpec(
               : {}),
           },
         };
-        const base = { regionId, loadBalancerId: lbId(a), listenerPort: l.port, ...settings };
+        const base = { regionId, loadBalancerId: lbId(a), listenerPort: l.port, ...settings, tags: marker };
         if (l.protocol === 'https') {
           await slb.createHttpsListener({
             ...base,
@@ -273,6 +273,17 @@ export async function applySpec(
           listenerPort: a.port,
           protocol: a.protocol,
         });
+        return;
+      case 'deleteListener':
+        await slb.deleteListener({
+          regionId,
+          loadBalancerId: lbId(a),
+          listenerPort: a.port,
+          protocol: a.protocol,
+        });
+        return;
+      case 'deleteVServerGroup':
+        await slb.deleteVServerGroup({ regionId, vServerGroupId: a.vServerGroupId });
         return;
       case 'createRule':
         await slb.createRules({

@@ -128,6 +128,9 @@ export async function observeLoadBalancers(
         ...(l.listenerProtocol === 'https' ? { http2: l.attributes.EnableHttp2 !== 'off' } : {}),
         ...(l.serverCertificateId ? { serverCertificateId: l.serverCertificateId } : {}),
         running: l.status === 'running',
+        ...(l.tags.some((t) => t.key === ownership.tagKey && t.value === ownership.tagValue)
+          ? { owned: true }
+          : {}),
         rules,
         extensionDomains,
       });

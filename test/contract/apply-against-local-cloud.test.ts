@@ -201,6 +201,27 @@ describe('apply', () => {
     expect(exclusive.done.map((a) => a.kind)).toEqual(['removeBackends']);
   });
 
+  it('deletes a listener and a group it created once the spec drops them, and nothing else', async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const withExtra = edit(createdMall, (s) => {
+      s.loadBalancers[0].vServerGroups.push({ name: 'extra', backends: [] });
+      s.loadBalancers[0].listeners.push({ protocol: 'http', port: 8080, vServerGroup: 'extra' });
+    });
+    await applySpec(depsFor(cloud), parseSpec(withExtra));
+    expect(
+      cloud
+        .state()
+        .listeners.map((l) => l.listenerPort)
+        .sort(),
+    ).toEqual([443, 80, 8080].sort());
+    const dropped = await applySpec(depsFor(cloud), parseSpec(createdMall));
+    expect(dropped.done.map((a) => a.kind)).toEqual(['deleteListener', 'deleteVServerGroup']);
+    const state = cloud.state();
+    expect(state.listeners.map((l) => l.listenerPort).sort()).toEqual([443, 80].sort());
+    expect(state.vServerGroups.map((g) => g.vServerGroupName)).toEqual(['mall-backends']);
+    expect((await observeAndPlan(depsFor(cloud).slb, parseSpec(createdMall))).plan.actions).toEqual([]);
+  });
+
   it.each([1, 3, 5])(
     'converges after a run cut short after %i writes: nothing duplicated, nothing orphaned',
     async (n) => {

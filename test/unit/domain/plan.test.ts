@@ -82,9 +82,9 @@ describe('planLoadBalancer', () => {
     expect(plan.actions).toEqual([]);
     expect(plan.leftAlone.map((l) => l.what)).toEqual([
       'backend i-9:80 in group web',
-      'VServer group legacy',
       'http listener on port 444',
       'http listener on port 8080',
+      'VServer group legacy',
     ]);
   });
 
@@ -151,6 +151,49 @@ describe('planLoadBalancer', () => {
         backends: [{ serverId: 'i-1', port: 80, weight: 0, description: 'new' }],
       }),
     ]);
+  });
+
+  it('deletes what we created and the spec dropped, redirects first, groups once unused; keeps what is not ours', () => {
+    const observed = lb({
+      groups: [
+        { name: 'web', backends: [{ serverId: 'i-1', port: 80, weight: 100, type: 'ecs' }] },
+        { name: 'old', vServerGroupId: 'rsp-old', owned: true, backends: [] },
+        { name: 'theirs', vServerGroupId: 'rsp-theirs', backends: [] },
+        { name: 'busy', vServerGroupId: 'rsp-busy', owned: true, backends: [] },
+      ],
+      listeners: [
+        listener(),
+        listener({ port: 8443, owned: true, vServerGroup: 'old' }),
+        listener({ protocol: 'http', port: 8080, owned: true, redirectPort: 8443, vServerGroup: undefined }),
+        listener({ protocol: 'http', port: 9090, vServerGroup: 'busy' }),
+      ],
+    });
+    const plan = planLoadBalancer(lb(), observed);
+    expect(plan.actions.map((a) => [a.kind, 'port' in a ? a.port : 'group' in a ? a.group : ''])).toEqual([
+      ['deleteListener', 8080],
+      ['deleteListener', 8443],
+      ['deleteVServerGroup', 'old'],
+    ]);
+    expect(plan.leftAlone.map((l) => [l.what, l.why])).toEqual([
+      ['http listener on port 9090', 'not in the spec'],
+      ['VServer group theirs', 'not in the spec'],
+      ['VServer group busy', 'not in the spec, but used by the listener on 9090'],
+    ]);
+  });
+
+  it('keeps an HTTPS listener of ours that a listener not ours redirects to', () => {
+    const observed = lb({
+      listeners: [
+        listener(),
+        listener({ port: 8443, owned: true }),
+        listener({ protocol: 'http', port: 8080, redirectPort: 8443, vServerGroup: undefined }),
+      ],
+    });
+    const plan = planLoadBalancer(lb(), observed);
+    expect(plan.actions).toEqual([]);
+    expect(plan.leftAlone.map((l) => l.why)).toContain(
+      'not in the spec, but the HTTP listener on 8080 redirects to it',
+    );
   });
 
   it('does not invent a load balancer the spec adopts by id', () => {
