@@ -269,7 +269,6 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
       o.groups.find((x) => x.name === g.name),
       out,
     );
-  const groupNames = new Set(desired.groups.map((g) => g.name));
 
   // HTTPS before HTTP: an HTTP listener may redirect to an HTTPS one created in the same plan.
   const ordered = [...desired.listeners].sort((a, b) =>
@@ -342,9 +341,9 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
     out.actions.push({ kind: 'deleteListener', lb, protocol: l.protocol, port: l.port });
     deleted.add(l.port);
   }
-  const groupNames2 = new Set(desired.groups.map((g) => g.name));
+  const groupNames = new Set(desired.groups.map((g) => g.name));
   for (const g of o.groups) {
-    if (groupNames2.has(g.name)) continue;
+    if (groupNames.has(g.name)) continue;
     const usedBy = o.listeners.filter(
       (l) =>
         !deleted.has(l.port) && (l.vServerGroup === g.name || l.rules.some((r) => r.vServerGroup === g.name)),
