@@ -99,7 +99,7 @@ export interface AuditReport {
   expiringCertificates: string[];
   warnings: string[];
   handOffs: HandOff[];
-  /** a short human summary; changes of it are what gets notified */
+  /** a short human summary of the state (hand-offs are in `handOffs`); changes of it are notified */
   summary: string;
 }
 
@@ -371,9 +371,5 @@ function summarize(r: AuditReport): string {
   }
   if (r.drift.length) parts.push(`drift: ${r.drift.length} change(s) to converge`);
   if (r.expiringCertificates.length) parts.push(`${r.expiringCertificates.length} certificate(s) expiring`);
-  if (r.handOffs.length)
-    parts.push(
-      `handed to failover: ${r.handOffs.map((h) => `${h.vServerGroupId} (${h.expected})`).join(', ')}`,
-    );
   return parts.join(' | ');
 }

@@ -217,6 +217,37 @@ describe('cert-renewal', () => {
     }
   });
 
+  it('warns when the region holds 90 or more of its 100 server certificates', async () => {
+    const spec = parseSpec(mallYaml);
+    const state = cloud.state();
+    const [first] = state.serverCertificates;
+    if (!first) throw new Error('the mall has certificates');
+    // 88 more records of an existing certificate (the quota counts records, not distinct certificates).
+    const crowded = structuredClone(state);
+    for (let i = 0; i < 88; i++)
+      crowded.serverCertificates.push({
+        ...first,
+        serverCertificateId: `${first.serverCertificateId}-copy${i}`,
+        tags: [],
+      });
+    await cloud.close();
+    cloud = await startTestCloud({ scenario: crowded });
+    const r = await runCertRenewal(
+      {
+        slb: cloudLayerFor(cloud).slb,
+        cas: cloudLayerFor(cloud).cas,
+        now: () => new Date(),
+        env: {},
+        readFile: () => '',
+        listenerAddress: localCloudListenerAddress(cloud.url),
+        verify: (req) => waitForServedCertificate({ ...req, attempts: 2, delayMs: 0 }),
+      },
+      spec,
+      { dryRun: true },
+    );
+    expect(r.warnings).toEqual([`cn-hangzhou holds 90 of 100 server certificates: near the quota`]);
+  });
+
   it('changes nothing in a dry run, and reports what it would do', async () => {
     const before = cloud.state();
     const r = await run({ dryRun: true });
