@@ -14,7 +14,8 @@ import { startFcRuntime } from './fc-runtime';
 import { type LocalCloud, startLocalCloud } from './local-cloud/server';
 
 const ROOT = join(import.meta.dirname, '..');
-export const STACK_FILE = join(ROOT, '.local', 'stack.json');
+/** Where `npm start` leaves its URLs and secret (SLB_AUTOPILOT_STACK_FILE moves it, e.g. in tests). */
+export const STACK_FILE = process.env.SLB_AUTOPILOT_STACK_FILE || join(ROOT, '.local', 'stack.json');
 
 export interface StackInfo {
   cloudUrl: string;

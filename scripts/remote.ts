@@ -1,12 +1,14 @@
 // `npm run remote -- <plan|apply|status|rotate|failover> [file] [--url <provision URL>]`: calls a
 // deployed (or local) provision function with a signed request. The secret comes from
-// SLB_AUTOPILOT_API_SECRET, the URL from --url or SLB_AUTOPILOT_PROVISION_URL. plan/apply send the spec
+// SLB_AUTOPILOT_API_SECRET, the URL from --url or SLB_AUTOPILOT_PROVISION_URL; with neither, those of a
+// running `npm start` (.local/stack.json). plan/apply send the spec
 // file (YAML or JSON by extension); rotate/failover send the optional JSON file as their body.
 // Prints the JSON answer; exits 0 on 2xx, 1 otherwise, 2 on usage errors.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { signedHeaders } from '../shared/cloud/request-signing';
+import { STACK_FILE, type StackInfo } from './invoke';
 
 export interface RemoteCall {
   url: string;
@@ -39,6 +41,14 @@ export async function callProvision(c: RemoteCall): Promise<{ status: number; bo
   return { status: res.status, body: parsed };
 }
 
+function runningStackInfo(): StackInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+  } catch {
+    return undefined;
+  }
+}
+
 const ROUTES = {
   plan: { method: 'POST', path: 'plan', spec: true },
   apply: { method: 'POST', path: 'apply', spec: true },
@@ -54,8 +64,11 @@ async function main(): Promise<number> {
   });
   const [command, file] = positionals;
   const route = ROUTES[command as keyof typeof ROUTES];
-  const url = values.url ?? process.env.SLB_AUTOPILOT_PROVISION_URL;
-  const secret = process.env.SLB_AUTOPILOT_API_SECRET;
+  // Against a running `npm start`, its URL and secret come from .local/stack.json.
+  const stack = runningStackInfo();
+  const url = values.url ?? process.env.SLB_AUTOPILOT_PROVISION_URL ?? stack?.provisionUrl;
+  const secret =
+    process.env.SLB_AUTOPILOT_API_SECRET ?? (url === stack?.provisionUrl ? stack?.apiSecret : undefined);
   if (!route || (route.spec && !file) || !url || !secret) {
     console.error(
       'usage: SLB_AUTOPILOT_API_SECRET=... npm run remote -- plan|apply <spec> | status | rotate|failover [body.json] --url <provision URL>',

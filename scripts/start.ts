@@ -106,12 +106,8 @@ async function main(): Promise<void> {
       `  local FC runtime (fc2 invoke API): ${runtime.url}`,
       '  functions:',
       ...fnLines,
-      `  provisioning API secret (this run only): SLB_AUTOPILOT_API_SECRET=${stack.apiSecret}`,
-      ...(stack.provisionUrl
-        ? [
-            `    try: SLB_AUTOPILOT_API_SECRET=${stack.apiSecret} npm run remote -- status --url ${stack.provisionUrl}`,
-          ]
-        : []),
+      `  provisioning API: ${stack.provisionUrl ?? 'not built'} (HMAC secret for this run in .local/stack.json)`,
+      '    try: npm run remote -- status',
       '',
       'status:',
       ...(await statusLines(cloud, local.regionId, new Date())),

@@ -1,6 +1,7 @@
 // The two commands people run by hand: `npm run emulator` and `npm start`, as real child processes.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeCloud, parseEmulatorArgs } from '../../../scripts/emulator';
@@ -89,9 +90,14 @@ describe('npm run emulator', () => {
 
 describe('npm start', () => {
   it('serves the mall and prints its status, then stops on Ctrl-C', async () => {
+    const stackFile = join(mkdtempSync(join(tmpdir(), 'slbap-start-')), 'stack.json');
     const { child, output } = await runUntil(['scripts/start.ts'], /Ctrl-C stops everything/, {
       SLB_AUTOPILOT_PORT: '0',
+      SLB_AUTOPILOT_STACK_FILE: stackFile,
     });
+    const info = JSON.parse(readFileSync(stackFile, 'utf8')) as { provisionUrl: string; apiSecret: string };
+    expect(info.apiSecret.length).toBeGreaterThanOrEqual(32);
+    expect(output).not.toContain(info.apiSecret);
     expect(output).toMatch(/HTTPS 443 running: mall-2025 \(www\.mall\.example\.com\) expires in 10 days/);
     expect(output).toMatch(/i-bp1k8snode000000001:30250 weight 100 normal/);
     expect(output).toMatch(/i-bp1ecsstandby000001:8050 weight 0 normal/);
@@ -100,6 +106,6 @@ describe('npm start', () => {
     expect(output).toMatch(/provision +built +\[http http:\/\/127\.0\.0\.1:\d+\]/);
     expect(output).toMatch(/local FC runtime \(fc2 invoke API\): http:\/\/127\.0\.0\.1:\d+/);
     expect(await stop(child)).toBe(0);
-    expect(existsSync(join(root, '.local', 'stack.json'))).toBe(false);
+    expect(existsSync(stackFile)).toBe(false);
   });
 });

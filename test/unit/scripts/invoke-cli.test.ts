@@ -1,6 +1,7 @@
 // `npm run invoke` as a real child process: a function run once through the local runtime against a
 // fresh local cloud, its result on stdout, its logs on stderr, the exit code from its outcome.
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +13,12 @@ async function invoke(...args: string[]): Promise<{ code: number; stdout: string
   try {
     const r = await promisify(execFile)(tsx, ['scripts/invoke.ts', ...args], {
       cwd: root,
-      env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: '', HOME: process.env.HOME ?? '/tmp' },
+      // No running stack (even if a developer has `npm start` open), no real cloud.
+      env: {
+        ...process.env,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: '',
+        SLB_AUTOPILOT_STACK_FILE: join(tmpdir(), 'slbap-no-stack', 'stack.json'),
+      },
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
