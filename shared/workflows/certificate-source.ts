@@ -84,6 +84,9 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
   let regionCertificates: Promise<ServerCertificate[]> | undefined;
   const byFingerprint = new Map<string, Promise<ResolvedCertificate>>();
   const uploaded: ServerCertificate[] = [];
+  // One CAS listing and one detail per certificate for the whole run, however many references share them.
+  let casList: ReturnType<CasClient['listCertificates']> | undefined;
+  const casDetails = new Map<number, ReturnType<CasClient['getCertificate']>>();
 
   const inRegion = () => {
     regionCertificates ??= o.slb.describeServerCertificates({ regionId: o.regionId });
@@ -158,7 +161,8 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
     } else {
       const now = o.now().getTime();
       const need = domains.length > 0 ? domains : [ref.domain];
-      const candidates = (await o.cas.listCertificates())
+      casList ??= o.cas.listCertificates();
+      const candidates = (await casList)
         .filter((c) => !c.expired && c.notBefore <= now && c.notAfter > now)
         .filter((c) => coversAll(c.sans.length > 0 ? c.sans : [c.commonName], [ref.domain, ...need]))
         .sort((a, b) => b.notAfter - a.notAfter);
@@ -172,7 +176,13 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
     }
     let detail: Awaited<ReturnType<CasClient['getCertificate']>>;
     try {
-      detail = await o.cas.getCertificate(certId);
+      let pending = casDetails.get(certId);
+      if (!pending) {
+        pending = o.cas.getCertificate(certId);
+        casDetails.set(certId, pending);
+        pending.catch(() => casDetails.delete(certId));
+      }
+      detail = await pending;
     } catch (err) {
       throw new CertificateSourceError(where, `CAS certificate ${certId} cannot be read`, { cause: err });
     }
