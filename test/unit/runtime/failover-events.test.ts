@@ -414,3 +414,21 @@ describe('parseFailoverEvent: rejected, naming the field', () => {
     }
   });
 });
+
+describe('examples/cloudmonitor-alarm.json', () => {
+  it('is an alarm the failover function accepts, for the mall', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const text = readFileSync(
+      join(__dirname, '..', '..', '..', 'examples', 'cloudmonitor-alarm.json'),
+      'utf8',
+    );
+    expect(parseFailoverEvent(text)).toMatchObject({
+      origin: 'eventbridge',
+      loadBalancerId: 'lb-bp1mall7k8s0demo0001',
+      listenerPort: 443,
+      alarmState: 'alert',
+      command: 'auto',
+    });
+  });
+});
