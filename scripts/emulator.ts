@@ -1,4 +1,4 @@
-// `npm run emulator -- --port <p> [--scenario mall|empty|<file>] [--state <file>]
+// `npm run emulator -- --port <p> [--scenario mall|mall-unprovisioned|empty|<file>] [--state <file>]
 //   [--access-key-id <id>] [--access-key-secret <secret>]`: the local cloud in the foreground.
 
 import { parseArgs } from 'node:util';
