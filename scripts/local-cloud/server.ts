@@ -10,7 +10,7 @@ import { CAS_VERSION, casActions } from './cas';
 import { ApiError } from './errors';
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
 import { type ActionContext, type ActionTable, DEFAULT_LIMITS, type EmulatorLimits } from './handler';
-import { HealthProbes } from './health-probes';
+import { HealthChecker } from './health-checker';
 import { Params } from './params';
 import { loadScenario } from './scenarios';
 import {
@@ -59,8 +59,9 @@ export interface LocalCloudOptions {
   /** serve a loopback TLS front end per running HTTPS listener (default true; see tls-front-ends.ts) */
   tlsFrontEnds?: boolean;
   /**
-   * real health checks against the backends (health-probes.ts): 'auto' on each listener's interval,
-   * 'manual' only through tickHealth(), 'off' (default): health is what POST /_emulator/health sets
+   * real health checks against the backends (health-checker.ts): 'auto' on each listener's interval,
+   * 'manual' only through tickHealth(), 'off' (default): health is what POST /_emulator/health sets.
+   * Forced health (setHealth, POST /_emulator/health) wins over the checks in every mode.
    */
   healthChecks?: 'off' | 'manual' | 'auto';
 }
@@ -89,7 +90,7 @@ export interface LocalCloud {
    * with the domain as SNI. Waits for front ends still opening.
    */
   frontEnds(): Promise<FrontEnd[]>;
-  /** one round of health checks now (healthChecks 'manual' or 'auto') */
+  /** one round of health checks now, resolved when all answered (healthChecks 'manual' or 'auto'; no-op when 'off') */
   tickHealth(): Promise<void>;
   /** where a backend (`serverId:port`) really answers, e.g. a stand-in on another loopback port */
   setBackendAddress(backend: string, hostPort: string): void;
@@ -150,12 +151,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const frontEnds = new TlsFrontEnds();
   /** health set through the admin API: wins over the checks */
   let forced: CloudState['backendHealth'] = {};
-  const probes = new HealthProbes(
-    () => state,
-    (checked) => {
-      state.backendHealth = { ...checked, ...forced };
-    },
-  );
+  const probes = new HealthChecker({
+    mode: options.healthChecks ?? 'off',
+    state: () => state,
+    forced: () => forced,
+  });
+  probes.publish();
   if (options.healthChecks === 'auto') probes.start();
   /** After every change of state or faults: certificate swaps are immediate, new ports awaited. */
   const syncFrontEnds = (): Promise<void> =>
@@ -272,9 +273,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           const body = json();
           if (body === null || typeof body !== 'object' || Array.isArray(body))
             throw new Error('backend-addresses: body must be a JSON object');
-          for (const [k, v] of Object.entries(body)) probes.setAddress(k, String(v));
+          for (const [k, v] of Object.entries(body)) probes.setAddress(k, v === null ? null : String(v));
           return send(res, 200, { ok: true });
         }
+        case 'GET /_emulator/health-checks':
+          return send(res, 200, { mode: probes.mode, checks: probes.describe() });
         case 'POST /_emulator/health-checks':
           await probes.tick();
           return send(res, 200, state.backendHealth);
@@ -325,6 +328,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     setHealth: (health) => {
       forced = { ...forced, ...health };
       state.backendHealth = { ...state.backendHealth, ...health };
+      probes.publish();
       if (options.statePath) saveStateFile(options.statePath, state);
     },
     tickHealth: () => probes.tick(),
@@ -332,8 +336,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     backendAddresses: () => probes.addressMap(),
     reset: () => {
       forced = {};
-      probes.reset();
       state = structuredClone(initial);
+      probes.reset();
       counts = { calls: {}, errors: {}, total: 0 };
       faults.configure({});
       nonces.clear();

@@ -180,10 +180,27 @@ export interface CloudState {
   instances: BackendInstanceRecord[];
   casCertificates: CasCertificateRecord[];
   /**
-   * Health of a backend as DescribeHealthStatus reports it, keyed `${serverId}:${port}`; absent means
-   * `normal`. Set through the admin API until the data plane's real health checks take over.
+   * Health of a backend, keyed `${serverId}:${port}`. With real health checks off: what the admin API
+   * set, absent means `normal`. With them on (health-checker.ts): the worst status any listener's
+   * check found, overridden by what the admin API forced.
    */
-  backendHealth: Record<string, 'normal' | 'abnormal' | 'unavailable'>;
+  backendHealth: Record<string, HealthStatus>;
+  /**
+   * Present only while real health checks run: the status per (listener, backend), keyed by
+   * listenerBackendKey(), forced health applied; absent key = not checked yet (`unavailable`).
+   */
+  listenerHealth?: Record<string, HealthStatus>;
+}
+
+/** DescribeHealthStatus's ServerHealthStatus; `unavailable`: not checked (off, stopped, not finished). */
+export type HealthStatus = 'normal' | 'abnormal' | 'unavailable';
+
+/** `${loadBalancerId}/${listenerProtocol}:${listenerPort}/${serverId}:${port}` */
+export function listenerBackendKey(
+  l: Pick<ListenerRecord, 'loadBalancerId' | 'listenerProtocol' | 'listenerPort'>,
+  b: Pick<BackendServerRecord, 'serverId' | 'port'>,
+): string {
+  return `${l.loadBalancerId}/${l.listenerProtocol}:${l.listenerPort}/${b.serverId}:${b.port}`;
 }
 
 export function emptyState(): CloudState {
