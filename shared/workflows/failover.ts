@@ -7,7 +7,7 @@
 
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
-import type { BackendHealth } from '../cloud/slb/health';
+import { worstHealthByBackend } from '../cloud/slb/health';
 import type { VServerGroup } from '../cloud/slb/vserver-groups';
 import {
   decodeFailoverState,
@@ -17,7 +17,6 @@ import {
   type FailoverDecision,
   planFailover,
   resolvePool,
-  type SlbHealth,
   setWeightBatches,
   staleFailoverTagKeys,
 } from '../domain/failover';
@@ -78,20 +77,6 @@ export class FailoverRequestError extends Error {
 }
 
 const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
-const WORST: Record<SlbHealth, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
-
-/** A backend behind several listeners: the worst state wins. */
-function healthByBackend(entries: readonly BackendHealth[]): Map<string, { state: SlbHealth; ip?: string }> {
-  const out = new Map<string, { state: SlbHealth; ip?: string }>();
-  for (const e of entries) {
-    const k = key(e);
-    const prev = out.get(k);
-    if (!prev || WORST[e.state] > WORST[prev.state])
-      out.set(k, { state: e.state, ...(e.serverIp ? { ip: e.serverIp } : {}) });
-  }
-  return out;
-}
-
 /** The health-check settings a listener gives a group, as far as probes need them. */
 export interface ProbeSettings {
   path: string;
@@ -187,7 +172,7 @@ export async function runFailover(
       summaries.map((x) => slb.describeVServerGroup({ regionId, vServerGroupId: x.vServerGroupId })),
     );
   }
-  const health = healthByBackend(healthRows);
+  const health = worstHealthByBackend(healthRows);
   const now = deps.now();
   const report: FailoverReport = {
     loadBalancerId: request.loadBalancerId,

@@ -11,7 +11,7 @@
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
-import type { HealthState } from '../cloud/slb/health';
+import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
 import { decodeFailoverState, type FailoverBackend, planFailover, resolvePool } from '../domain/failover';
 import { describeAction } from '../domain/plan';
@@ -249,14 +249,7 @@ export async function runHealthAudit(
       else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
         lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
     }
-    const health = healthById.get(id) ?? [];
-    const worst = new Map<string, { state: HealthState; ip?: string }>();
-    const rank: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
-    for (const h of health) {
-      const prev = worst.get(key(h));
-      if (!prev || rank[h.state] > rank[prev.state])
-        worst.set(key(h), { state: h.state, ...(h.serverIp ? { ip: h.serverIp } : {}) });
-    }
+    const worst = worstHealthByBackend(healthById.get(id) ?? []);
     for (const [k, v] of worst) {
       if (memory.health[k] !== undefined && memory.health[k] !== v.state) healthChanged = true;
       memory.health[k] = v.state;

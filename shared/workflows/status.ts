@@ -4,7 +4,7 @@
 // Calls: the plan's reads, plus one DescribeServerCertificates and one DescribeHealthStatus per LB.
 
 import type { SlbClient } from '../cloud/slb';
-import type { HealthState } from '../cloud/slb/health';
+import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
@@ -74,13 +74,11 @@ export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Prom
       });
       continue;
     }
-    const health = await slb.describeHealthStatus({ regionId, loadBalancerId: o.loadBalancerId });
-    // A backend behind several listeners: the worst state wins.
-    const rank: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
-    const healthOf = (serverId: string, port: number): HealthState => {
-      const states = health.filter((h) => h.serverId === serverId && h.port === port).map((h) => h.state);
-      return states.sort((a, b) => rank[b] - rank[a])[0] ?? 'unavailable';
-    };
+    const worst = worstHealthByBackend(
+      await slb.describeHealthStatus({ regionId, loadBalancerId: o.loadBalancerId }),
+    );
+    const healthOf = (serverId: string, port: number): HealthState =>
+      worst.get(`${serverId}:${port}`)?.state ?? 'unavailable';
     loadBalancers.push({
       name: o.name,
       loadBalancerId: o.loadBalancerId,

@@ -48,3 +48,19 @@ export function healthApi(rpc: RpcCaller) {
     },
   };
 }
+
+const WORST: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
+
+/** One state per backend (`serverId:port`): behind several listeners, the worst one wins. */
+export function worstHealthByBackend(
+  entries: readonly BackendHealth[],
+): Map<string, { state: HealthState; ip?: string }> {
+  const out = new Map<string, { state: HealthState; ip?: string }>();
+  for (const e of entries) {
+    const k = `${e.serverId}:${e.port}`;
+    const prev = out.get(k);
+    if (!prev || WORST[e.state] > WORST[prev.state])
+      out.set(k, { state: e.state, ...(e.serverIp ? { ip: e.serverIp } : {}) });
+  }
+  return out;
+}
