@@ -13,7 +13,6 @@ import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from './local-cloud/server';
 import { startStack } from './stack';
 
-export const FUNCTIONS = ['cert-renewal', 'health-audit', 'failover', 'provision'] as const;
 const PREFERRED_PORT = 8787;
 const DAY = 86_400_000;
 

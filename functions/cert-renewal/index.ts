@@ -2,11 +2,9 @@
 // provisioning API's POST /rotate, `npm run invoke`). Notifies on any failure, and with a summary on
 // success when the spec's notify.onSuccess says so. Reserved concurrency 1 (s.yaml) serialises runs.
 
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { waitForServedCertificate } from '../../shared/cloud/tls-probe';
 import type { FcContext } from '../../shared/runtime/fc-events';
-import { functionEnv } from '../../shared/runtime/function-env';
+import { functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
 import { describeRenewal, type RenewalReport, runCertRenewal } from '../../shared/workflows/cert-renewal';
 
@@ -31,27 +29,8 @@ export async function handler(event: Buffer, context: FcContext): Promise<CertRe
   }
   const fx = functionEnv(context);
   for (const p of fx.notifyProblems) context.logger.warn(`cert-renewal: ${p}`);
-  const report = await runCertRenewal(
-    {
-      slb: fx.cloud.slb,
-      cas: fx.cloud.cas,
-      now: () => new Date(),
-      env: fx.env,
-      readFile: (p) => readFileSync(p, 'utf8'),
-      listenerAddress: fx.listenerAddress,
-      verify: (req) => waitForServedCertificate(req),
-    },
-    fx.spec,
-    {
-      dryRun,
-      ...(fx.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS
-        ? { verifyAttempts: Number(fx.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS) }
-        : {}),
-      ...(fx.env.SLB_AUTOPILOT_VERIFY_DELAY_MS
-        ? { verifyDelayMs: Number(fx.env.SLB_AUTOPILOT_VERIFY_DELAY_MS) }
-        : {}),
-    },
-  );
+  const [deps, options] = renewalRun(fx, dryRun);
+  const report = await runCertRenewal(deps, fx.spec, options);
   context.logger.info(JSON.stringify({ certRenewal: report }));
   const changed = report.references.some((r) => r.action !== 'notDue') || report.deleted.length > 0;
   if (report.failed || (fx.spec.notify.onSuccess && changed && !dryRun)) {

@@ -3,14 +3,13 @@
 // load balancer's groups, guarded by the planner. A malformed event is answered with an error naming the
 // field and changes nothing. Reserved concurrency 1 (s.yaml) serialises runs.
 
-import { probeAll } from '../../shared/cloud/probe';
 import {
   type FailoverEventCommand,
   FailoverEventError,
   parseFailoverEvents,
 } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
-import { functionEnv } from '../../shared/runtime/function-env';
+import { failoverDeps, functionEnv } from '../../shared/runtime/function-env';
 import {
   describeFailover,
   type FailoverReport,
@@ -48,21 +47,12 @@ export async function handler(event: Buffer, context: FcContext): Promise<Failov
     seen.add(c.dedupeKey);
     if (c.cloudEvent) context.logger.info(`failover: event ${c.cloudEvent.type} from ${c.cloudEvent.source}`);
     try {
-      const report = await runFailover(
-        {
-          slb: fx.cloud.slb,
-          probeAll: (targets) => probeAll(targets, 8),
-          resolveBackend: fx.backendAddress,
-          now: () => new Date(),
-        },
-        fx.spec,
-        {
-          loadBalancerId: c.loadBalancerId,
-          ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
-          command: c.command,
-          origin: c.origin,
-        },
-      );
+      const report = await runFailover(failoverDeps(fx), fx.spec, {
+        loadBalancerId: c.loadBalancerId,
+        ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
+        command: c.command,
+        origin: c.origin,
+      });
       reports.push(report);
       context.logger.info(JSON.stringify({ failover: report }));
       if (report.changed || report.failed) {

@@ -7,11 +7,9 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeAll } from '../../shared/cloud/probe';
-import { waitForServedCertificate } from '../../shared/cloud/tls-probe';
 import { cloudFromContext } from '../../shared/runtime/cloud-from-context';
 import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
-import { functionEnv } from '../../shared/runtime/function-env';
+import { failoverDeps, functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { createVerifier, type Verifier } from '../../shared/runtime/hmac-auth';
 import { errorResponse, HttpError, parseHttpEvent } from '../../shared/runtime/http';
 import { loadSpec } from '../../shared/runtime/spec-source';
@@ -63,40 +61,12 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
       readFile,
       rotate: async (dryRun) => {
         const fx = functionEnv(context, env);
-        return runCertRenewal(
-          {
-            slb: fx.cloud.slb,
-            cas: fx.cloud.cas,
-            now: () => new Date(),
-            env,
-            readFile,
-            listenerAddress: fx.listenerAddress,
-            verify: (r) => waitForServedCertificate(r),
-          },
-          fx.spec,
-          {
-            dryRun,
-            ...(env.SLB_AUTOPILOT_VERIFY_ATTEMPTS
-              ? { verifyAttempts: Number(env.SLB_AUTOPILOT_VERIFY_ATTEMPTS) }
-              : {}),
-            ...(env.SLB_AUTOPILOT_VERIFY_DELAY_MS
-              ? { verifyDelayMs: Number(env.SLB_AUTOPILOT_VERIFY_DELAY_MS) }
-              : {}),
-          },
-        );
+        const [deps, options] = renewalRun(fx, dryRun);
+        return runCertRenewal(deps, fx.spec, options);
       },
       failover: async (request) => {
         const fx = functionEnv(context, env);
-        return runFailover(
-          {
-            slb: fx.cloud.slb,
-            probeAll: (t) => probeAll(t, 8),
-            resolveBackend: fx.backendAddress,
-            now: () => new Date(),
-          },
-          fx.spec,
-          request,
-        );
+        return runFailover(failoverDeps(fx), fx.spec, request);
       },
       onUnexpectedError: (err) =>
         context.logger.error(

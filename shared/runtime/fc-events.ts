@@ -79,8 +79,6 @@ export interface FcContext {
   logger: FcLogger;
 }
 
-export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
-
 /** The event as text; FC always passes a Buffer, tests sometimes pass a string or an object. */
 export function eventText(event: unknown): string {
   if (Buffer.isBuffer(event)) return event.toString('utf8');

@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import type { Cloud } from '../cloud/index';
 import { type ListenerAddressResolver, listenerAddressResolver } from '../cloud/listener-address';
 import { createNotifier, type Notifier, notifierConfigFromEnv } from '../cloud/notify';
+import { probeAll } from '../cloud/probe';
+import { waitForServedCertificate } from '../cloud/tls-probe';
 import type { Spec } from '../domain/spec';
-import { type BackendAddressResolver, directBackendAddress } from '../workflows/failover';
+import type { RenewalDeps, RenewalOptions } from '../workflows/cert-renewal';
+import { type BackendAddressResolver, directBackendAddress, type FailoverDeps } from '../workflows/failover';
 import { cloudFromContext } from './cloud-from-context';
 import type { FcContext } from './fc-events';
 import { loadSpec } from './spec-source';
@@ -62,5 +65,39 @@ export function functionEnv(
     notifier: createNotifier(config),
     notifyProblems: problems,
     env,
+  };
+}
+
+/** What the renewal workflow needs from a function's environment, and how hard it verifies. */
+export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, RenewalOptions] {
+  return [
+    {
+      slb: fx.cloud.slb,
+      cas: fx.cloud.cas,
+      now: () => new Date(),
+      env: fx.env,
+      readFile,
+      listenerAddress: fx.listenerAddress,
+      verify: (req) => waitForServedCertificate(req),
+    },
+    {
+      dryRun,
+      ...(fx.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS
+        ? { verifyAttempts: Number(fx.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS) }
+        : {}),
+      ...(fx.env.SLB_AUTOPILOT_VERIFY_DELAY_MS
+        ? { verifyDelayMs: Number(fx.env.SLB_AUTOPILOT_VERIFY_DELAY_MS) }
+        : {}),
+    },
+  ];
+}
+
+/** What the failover workflow needs from a function's environment. */
+export function failoverDeps(fx: FunctionEnv): FailoverDeps {
+  return {
+    slb: fx.cloud.slb,
+    probeAll: (targets) => probeAll(targets, 8),
+    resolveBackend: fx.backendAddress,
+    now: () => new Date(),
   };
 }

@@ -129,12 +129,8 @@ export async function applySpec(
 
   // Certificates first, and without writing: a bad source stops the apply before any change.
   const resolver: CertificateResolver = createCertificateResolver({
-    slb,
-    cas: deps.cas,
+    ...deps,
     regionId,
-    now: deps.now,
-    env: deps.env,
-    readFile: deps.readFile,
     ownership: spec.ownership,
   });
   const needs = new Map<string, () => Promise<ResolvedCertificate>>();

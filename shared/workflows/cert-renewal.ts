@@ -151,17 +151,9 @@ export async function runCertRenewal(
     failed: false,
   };
   if (inUse.references.length === 0) return report;
-  const resolver = createCertificateResolver({
-    slb,
-    cas: deps.cas,
-    regionId,
-    now: deps.now,
-    env: deps.env,
-    readFile: deps.readFile,
-    ownership: spec.ownership,
-  });
+  const resolver = createCertificateResolver({ ...deps, regionId, ownership: spec.ownership });
   // CAS's record of a certificate gives its real start; SLB's only the upload time.
-  const cas = await deps.cas.listCertificates().catch(() => []);
+  const cas = await resolver.casCertificates().catch(() => []);
   const issued = (fp: string | undefined) =>
     cas.find(
       (c) =>
@@ -280,7 +272,12 @@ export async function runCertRenewal(
     ),
   );
   // References on load balancers the spec does not manage count too.
-  const others = await otherReferences(slb, regionId, new Set(inUse.references.map((r) => r.loadBalancerId)));
+  const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
+  const others = await otherReferences(
+    slb,
+    regionId,
+    inUse.loadBalancers.filter((lb) => !managed.has(lb.loadBalancerId)).map((lb) => lb.loadBalancerId),
+  );
   for (const id of others) referenced.add(id);
   const certificates = dryRun ? inUse.certificates : await slb.describeServerCertificates({ regionId });
   for (const c of certificates) {
@@ -385,9 +382,7 @@ async function verifyReference(
 }
 
 /** Certificates bound on load balancers outside the spec (never ours to delete from under them). */
-async function otherReferences(slb: SlbClient, regionId: string, managed: Set<string>): Promise<string[]> {
-  const all = await slb.describeLoadBalancers({ regionId });
-  const others = all.filter((lb) => !managed.has(lb.loadBalancerId)).map((lb) => lb.loadBalancerId);
+async function otherReferences(slb: SlbClient, regionId: string, others: string[]): Promise<string[]> {
   if (others.length === 0) return [];
   const out: string[] = [];
   const listeners = await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' });

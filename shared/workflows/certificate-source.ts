@@ -67,9 +67,10 @@ export interface CertificateResolver {
    * `domains`: what the certificate must cover (the listener's domains, or the extension domain).
    */
   prepare(source: CertificateSource, domains: readonly string[], where: string): Promise<Commit>;
-  resolve(source: CertificateSource, domains: readonly string[], where: string): Promise<ResolvedCertificate>;
   /** SLB certificates uploaded by this resolver */
   uploads(): ServerCertificate[];
+  /** CAS's listing, read once per resolver */
+  casCertificates(): ReturnType<CasClient['listCertificates']>;
 }
 
 /** SLB names: 1-80 characters. `<prefix><cn>-<yyyymmdd>` with the wildcard spelled out. */
@@ -87,6 +88,10 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
   // One CAS listing and one detail per certificate for the whole run, however many references share them.
   let casList: ReturnType<CasClient['listCertificates']> | undefined;
   const casDetails = new Map<number, ReturnType<CasClient['getCertificate']>>();
+  const casCertificates = () => {
+    casList ??= o.cas.listCertificates();
+    return casList;
+  };
 
   const inRegion = () => {
     regionCertificates ??= o.slb.describeServerCertificates({ regionId: o.regionId });
@@ -161,8 +166,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
     } else {
       const now = o.now().getTime();
       const need = domains.length > 0 ? domains : [ref.domain];
-      casList ??= o.cas.listCertificates();
-      const candidates = (await casList)
+      const candidates = (await casCertificates())
         .filter((c) => !c.expired && c.notBefore <= now && c.notAfter > now)
         .filter((c) => coversAll(c.sans.length > 0 ? c.sans : [c.commonName], [ref.domain, ...need]))
         .sort((a, b) => b.notAfter - a.notAfter);
@@ -260,7 +264,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
 
   return {
     prepare,
-    resolve: async (source, domains, where) => (await prepare(source, domains, where))(),
     uploads: () => [...uploaded],
+    casCertificates,
   };
 }

@@ -6,6 +6,7 @@
 
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
+import type { LoadBalancer } from '../cloud/slb/load-balancers';
 import type { CertificateSource, Spec } from '../domain/spec';
 
 export interface CertificateReference {
@@ -33,6 +34,8 @@ export interface CertificatesInUse {
   references: CertificateReference[];
   /** every SLB certificate in the region */
   certificates: ServerCertificate[];
+  /** every load balancer in the region, managed or not */
+  loadBalancers: LoadBalancer[];
 }
 
 export async function findCertificatesInUse(slb: SlbClient, spec: Spec): Promise<CertificatesInUse> {
@@ -44,7 +47,7 @@ export async function findCertificatesInUse(slb: SlbClient, spec: Spec): Promise
       : all.find((x) => x.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`);
     return lb ? [{ spec: s, lb }] : [];
   });
-  if (managed.length === 0) return { regionId, references: [], certificates: [] };
+  if (managed.length === 0) return { regionId, references: [], certificates: [], loadBalancers: all };
   const listeners = await slb.describeListeners({
     regionId,
     loadBalancerIds: managed.map((m) => m.lb.loadBalancerId),
@@ -105,5 +108,5 @@ export async function findCertificatesInUse(slb: SlbClient, spec: Spec): Promise
       }
     }
   }
-  return { regionId, references, certificates };
+  return { regionId, references, certificates, loadBalancers: all };
 }
