@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cloudFromContext } from '../../shared/runtime/cloud-from-context';
+import { ConfigError, loadConfig } from '../../shared/runtime/config';
 import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
 import { failoverDeps, functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { createVerifier, type Verifier } from '../../shared/runtime/hmac-auth';
@@ -23,7 +24,14 @@ const here = typeof __dirname === 'string' ? __dirname : process.cwd();
 let verifier: { secret: string; verifier: Verifier } | undefined;
 
 function verifierFor(env: Record<string, string | undefined>): Verifier {
-  const secret = env.SLB_AUTOPILOT_API_SECRET ?? '';
+  let secret: string;
+  try {
+    secret = loadConfig(env).SLB_AUTOPILOT_API_SECRET ?? '';
+  } catch (err) {
+    // Names the variables at fault, never a secret's value (config.ts redacts those).
+    if (err instanceof ConfigError) throw new HttpError(503, 'NotConfigured', err.message);
+    throw err;
+  }
   if (verifier?.secret !== secret) {
     if (!secret)
       throw new HttpError(
