@@ -31,6 +31,8 @@ export interface LocalDnsServer {
 }
 
 const TTL_CAP = 600;
+/** The header's 4-bit response codes (dns-packet encodes them from `flags`, not from `rcode`). */
+const RCODE = { NXDOMAIN: 3, REFUSED: 5 } as const;
 
 function zoneFor(state: CloudState, name: string): DnsDomainRecord | undefined {
   const lower = name.toLowerCase().replace(/\.$/, '');
@@ -97,7 +99,7 @@ export function answerQuery(
     authorities: [],
   };
   const zone = question ? zoneFor(state, question.name) : undefined;
-  if (!question || !zone) return { ...reply, flags: 0, rcode: 'REFUSED' } as dnsPacket.Packet;
+  if (!question || !zone) return { ...reply, flags: RCODE.REFUSED };
   const rr = relativeName(zone, question.name);
   const visible = state.dnsRecords.filter(
     (r) =>
@@ -139,7 +141,11 @@ export function answerQuery(
   // NODATA when the name exists (or is an empty non-terminal), NXDOMAIN otherwise.
   const exists =
     rr === '@' || visible.some((r) => r.rr.toLowerCase() === rr || r.rr.toLowerCase().endsWith(`.${rr}`));
-  return { ...reply, authorities: [soa], ...(exists ? {} : { rcode: 'NXDOMAIN' }) } as dnsPacket.Packet;
+  return {
+    ...reply,
+    authorities: [soa],
+    flags: dnsPacket.AUTHORITATIVE_ANSWER | (exists ? 0 : RCODE.NXDOMAIN),
+  };
 }
 
 export async function startDnsServer(options: DnsServerOptions): Promise<LocalDnsServer> {
