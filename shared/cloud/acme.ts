@@ -141,6 +141,7 @@ export async function checkCaa(
 
 /** Problem documents the CA sent, and its Retry-After, kept beside acme-client's plain errors. */
 interface ProblemLog {
+  now: () => Date;
   last?: { type: string; detail: string; retryAfter?: Date };
 }
 
@@ -151,6 +152,10 @@ function parseRetryAfter(v: unknown, now: Date): Date | undefined {
   return Number.isFinite(t) ? new Date(t) : undefined;
 }
 
+/** The problem log of the issuance in progress (issuances in one process run one at a time). */
+let activeProblems: ProblemLog | undefined;
+const patched = new WeakSet<object>();
+
 async function loadAcme(deps: AcmeIssueDeps, problems: ProblemLog): Promise<AcmeModule> {
   const acme = deps.acme ? await deps.acme() : await import('acme-client');
   const mod = ((acme as { default?: AcmeModule }).default ?? acme) as AcmeModule;
@@ -160,18 +165,22 @@ async function loadAcme(deps: AcmeIssueDeps, problems: ProblemLog): Promise<Acme
     const { Agent } = await import('node:https');
     axios.defaults.httpsAgent = new Agent({ ca: deps.caTrustPem });
   }
-  axios.interceptors.response.use((res) => {
-    const data = res.data as { type?: unknown; detail?: unknown } | undefined;
-    if (res.status >= 400 && data && typeof data.type === 'string')
-      problems.last = {
-        type: data.type,
-        detail: typeof data.detail === 'string' ? data.detail : '',
-        ...(parseRetryAfter(res.headers?.['retry-after'], deps.now())
-          ? { retryAfter: parseRetryAfter(res.headers?.['retry-after'], deps.now()) }
-          : {}),
-      };
-    return res;
-  });
+  activeProblems = problems;
+  if (!patched.has(axios)) {
+    patched.add(axios);
+    axios.interceptors.response.use((res) => {
+      const data = res.data as { type?: unknown; detail?: unknown } | undefined;
+      if (activeProblems && res.status >= 400 && data && typeof data.type === 'string') {
+        const retryAfter = parseRetryAfter(res.headers?.['retry-after'], activeProblems.now());
+        activeProblems.last = {
+          type: data.type,
+          detail: typeof data.detail === 'string' ? data.detail : '',
+          ...(retryAfter ? { retryAfter } : {}),
+        };
+      }
+      return res;
+    });
+  }
   return mod;
 }
 
@@ -211,7 +220,7 @@ export async function issueCertificate(
     zoneByDomain.set(d, z);
   }
 
-  const problems: ProblemLog = {};
+  const problems: ProblemLog = { now: deps.now };
   const acme = await loadAcme(deps, problems);
   const client = new acme.Client({
     directoryUrl: req.directoryUrl,

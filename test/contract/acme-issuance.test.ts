@@ -4,10 +4,16 @@
 // CA, TXT records that never propagate, a challenge the CA finds invalid, throttled DNS writes, and a
 // run that died leaving records behind. After every test no challenge record remains.
 import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Pebble, startPebble } from '../../scripts/local-cloud/acme/pebble';
+import { createTestCa } from '../../scripts/local-cloud/pki';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { ACME_ERRORS, type AcmeIssueDeps, AcmeIssueError, issueCertificate } from '../../shared/cloud/acme';
+import { certIdOf, fetchRenewalInfo } from '../../shared/cloud/acme-ari';
 import { Secret } from '../../shared/cloud/cas';
 import { localCloudLookup } from '../../shared/cloud/dns-lookup';
 import { coversAll, parseCertificate } from '../../shared/domain/certificate';
@@ -158,7 +164,9 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
     cloud.setFaults({ throttleRate: 0.25, seed: 3 });
     const issued = await issueCertificate(deps(), request(['mall.example.com', 'www.mall.example.com']));
     expect(parseCertificate(issued.certPem).sans).toHaveLength(2);
-    expect(Object.entries(cloud.calls().errors).some(([code, n]) => code.startsWith('Throttling') && n > 0)).toBe(true);
+    expect(
+      Object.entries(cloud.calls().errors).some(([code, n]) => code.startsWith('Throttling') && n > 0),
+    ).toBe(true);
   }, 30_000);
 
   it('a run that died left challenge records: the next run removes the stale ones and issues', async () => {
@@ -171,5 +179,114 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
       request(['mall.example.com']),
     );
     expect(parseCertificate(issued.certPem).sans).toEqual(['mall.example.com']);
+  }, 30_000);
+});
+
+describe('rate limits', () => {
+  it('an order the CA refuses for its rate limit fails at once with the CA’s retry time (no sleeping it out)', async () => {
+    // Pebble 2.4 has no rate limits: this one answer (newOrder) is the CA's documented problem document,
+    // every other exchange is with the real Pebble.
+    const acme = await import('acme-client');
+    const id = acme.axios.interceptors.request.use((config) => {
+      if (config.url?.includes('order-plz'))
+        config.adapter = async () => ({
+          status: 429,
+          statusText: 'Too Many Requests',
+          headers: { 'retry-after': '7200', 'content-type': 'application/problem+json' },
+          config,
+          data: {
+            type: 'urn:ietf:params:acme:error:rateLimited',
+            detail: 'too many certificates already issued for this exact set of domains',
+          },
+        });
+      return config;
+    });
+    try {
+      const now = new Date();
+      const err = await failure(issueCertificate(deps({ now: () => now }), request(['mall.example.com'])));
+      expect(err.kind).toBe(ACME_ERRORS.rateLimited);
+      expect(err.message).toContain('too many certificates');
+      expect(err.retryAfter?.getTime()).toBe(now.getTime() + 7200_000);
+    } finally {
+      acme.axios.interceptors.request.eject(id);
+    }
+  }, 30_000);
+});
+
+describe('ACME Renewal Information', () => {
+  it('computes the ARI certificate id from the AKI and serial (RFC 9773 example values)', async () => {
+    const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    x509.cryptoProvider.set(crypto);
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '0087654321',
+      name: 'CN=ari.example',
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.AuthorityKeyIdentifierExtension('69885b6b87464041e1b37b847ba0ae2cde01c8d4')],
+    });
+    expect(certIdOf(cert.toString('pem'))).toBe('aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+  });
+
+  it('Pebble’s directory offers no renewalInfo: no window, the usual rule applies', async () => {
+    const issued = await issueCertificate(deps(), request(['mall.example.com']));
+    expect(certIdOf(issued.certPem)).toMatch(/^[\w-]+\.[\w-]+$/);
+    const info = await fetchRenewalInfo({
+      directoryUrl: pebble.directoryUrl,
+      certPem: issued.certPem,
+      now: new Date(),
+      caTrustPem: pebble.tlsCaPem,
+    });
+    expect(info).toBeUndefined();
+  }, 30_000);
+
+  it('reads the suggested window and Retry-After where the CA offers ARI', async () => {
+    // A CA that offers ARI (Pebble 2.4 does not): a directory and a renewalInfo resource on loopback TLS.
+    const ca = await createTestCa({ now: new Date() });
+    const tls = await ca.issue({
+      commonName: '127.0.0.1',
+      sans: ['127.0.0.1'],
+      notBefore: new Date(Date.now() - 3600_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+    });
+    const issued = await issueCertificate(deps(), request(['mall.example.com']));
+    const wanted = certIdOf(issued.certPem);
+    const asked: string[] = [];
+    const server = createServer({ cert: tls.chainPem, key: tls.keyPem }, (req, res) => {
+      asked.push(req.url ?? '');
+      const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      if (req.url === '/dir') return res.end(JSON.stringify({ renewalInfo: `${base}/ari` }));
+      if (req.url === `/ari/${wanted}`) {
+        res.setHeader('retry-after', '21600');
+        return res.end(
+          JSON.stringify({
+            suggestedWindow: { start: '2026-12-02T00:00:00Z', end: '2026-12-03T00:00:00Z' },
+            explanationURL: 'https://ca.example/incident',
+          }),
+        );
+      }
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const now = new Date('2026-12-01T00:00:00Z');
+      const info = await fetchRenewalInfo({
+        directoryUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}/dir`,
+        certPem: issued.certPem,
+        now,
+        caTrustPem: ca.certPem,
+      });
+      expect(asked).toEqual(['/dir', `/ari/${wanted}`]);
+      expect(info).toEqual({
+        window: { start: new Date('2026-12-02T00:00:00Z'), end: new Date('2026-12-03T00:00:00Z') },
+        explanationUrl: 'https://ca.example/incident',
+        retryAfter: new Date(now.getTime() + 21_600_000),
+      });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   }, 30_000);
 });
