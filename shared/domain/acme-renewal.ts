@@ -25,7 +25,7 @@ export interface RenewalWindow {
 
 export type AriDecision =
   | { due: true; reason: string }
-  | { due: false; reason: string; /** when to look again */ notBefore: Date };
+  | { due: false; reason: string /** when to look again */; notBefore: Date };
 
 /**
  * Due once the window has started. RFC 9773 asks clients to pick a time inside the window; a daily

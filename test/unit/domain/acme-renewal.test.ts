@@ -1,6 +1,11 @@
 // ARI identifiers and decisions, and the rate-limit wait: pure tables.
 import { describe, expect, it } from 'vitest';
-import { ariCertId, ariDecision, rateLimitWaiting, serialDerFromHex } from '../../../shared/domain/acme-renewal';
+import {
+  ariCertId,
+  ariDecision,
+  rateLimitWaiting,
+  serialDerFromHex,
+} from '../../../shared/domain/acme-renewal';
 
 describe('ariCertId', () => {
   it('matches RFC 9773 §4.1’s example', () => {
