@@ -268,13 +268,18 @@ export async function issueCertificate(
 
   const added: string[] = [];
   try {
+    // The account key names the account: find it (RFC 8555 §7.3.1 onlyReturnExisting), else create it.
     try {
-      await client.createAccount({
-        termsOfServiceAgreed: true,
-        ...(req.email ? { contact: [`mailto:${req.email}`] } : {}),
-      });
-    } catch (err) {
-      throw classify(err, problems, 'account');
+      await client.createAccount({ onlyReturnExisting: true });
+    } catch {
+      try {
+        await client.createAccount({
+          termsOfServiceAgreed: true,
+          ...(req.email ? { contact: [`mailto:${req.email}`] } : {}),
+        });
+      } catch (err) {
+        throw classify(err, problems, 'account');
+      }
     }
     let order: Awaited<ReturnType<typeof client.createOrder>>;
     let authorizations: Awaited<ReturnType<typeof client.getAuthorizations>>;

@@ -96,6 +96,13 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
     expect(issued.dnsCalls).toEqual({ reads: 1 + DOMAINS.length, writes: 2 * DOMAINS.length });
   }, 30_000);
 
+  it('reuses the account its key names (no contact given, the account exists from an earlier run)', async () => {
+    const { email: _email, ...withoutEmail } = request(['mall.example.com']);
+    await issueCertificate(deps(), withoutEmail);
+    const again = await issueCertificate(deps(), withoutEmail);
+    expect(parseCertificate(again.certPem).sans).toEqual(['mall.example.com']);
+  }, 30_000);
+
   it('issues a wildcard with its base name (two values on one TXT name) and an RSA key', async () => {
     const issued = await issueCertificate(deps(), {
       ...request(['*.mall.example.com', 'mall.example.com']),
