@@ -85,6 +85,30 @@ const SPEC_TYPES: Record<string, 'yaml' | 'json'> = {
   'text/x-yaml': 'yaml',
 };
 
+/**
+ * Over HTTP a certificate comes from CAS or is an existing SLB certificate: a caller must not make the
+ * function open paths or read environment variables of its own (the operator CLI and the deployed spec
+ * may). Every offending field is listed.
+ */
+function refuseLocalCertificateSources(spec: Spec): void {
+  const issues: { path: string; message: string }[] = [];
+  const message =
+    'file and environment sources are not accepted over HTTP; use {cas: ...} or {serverCertificateId}';
+  spec.loadBalancers.forEach((lb, i) => {
+    lb.listeners.forEach((l, j) => {
+      if (l.protocol !== 'https') return;
+      const at = `loadBalancers[${i}].listeners[${j}]`;
+      if ('pem' in l.certificate) issues.push({ path: `${at}.certificate.pem`, message });
+      l.extensionDomains.forEach((d, k) => {
+        if ('pem' in d.certificate)
+          issues.push({ path: `${at}.extensionDomains[${k}].certificate.pem`, message });
+      });
+    });
+  });
+  if (issues.length > 0)
+    throw new HttpError(400, 'InvalidSpec', `${issues[0]?.path}: ${message}`, { issues });
+}
+
 function specFromBody(req: HttpRequest): Spec {
   const format = SPEC_TYPES[mediaType(req)];
   if (!format)
@@ -94,8 +118,9 @@ function specFromBody(req: HttpRequest): Spec {
       `content-type: must be one of ${Object.keys(SPEC_TYPES).join(', ')}`,
     );
   if (req.body.length === 0) throw new HttpError(400, 'BadRequest', 'body: the spec is empty');
+  let spec: Spec;
   try {
-    return parseSpec(req.body.toString('utf8'), { format, source: 'body' });
+    spec = parseSpec(req.body.toString('utf8'), { format, source: 'body' });
   } catch (err) {
     if (err instanceof SpecError)
       throw new HttpError(400, 'InvalidSpec', err.message.split('\n')[0] ?? 'body is not valid', {
@@ -103,6 +128,8 @@ function specFromBody(req: HttpRequest): Spec {
       });
     throw err;
   }
+  refuseLocalCertificateSources(spec);
+  return spec;
 }
 
 const jsonAction = (a: Action) => ({ ...a, description: describeAction(a) });

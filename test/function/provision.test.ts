@@ -250,6 +250,34 @@ describe('provision apply', () => {
     expect(r.raw.body).not.toMatch(/\n\s+at /);
   });
 
+  it.each([
+    ['POST', '/apply', { certFile: '/dev/zero', keyFile: '/dev/zero' }],
+    ['POST', '/plan', { certFile: '/etc/passwd', keyFile: '/etc/shadow' }],
+    ['POST', '/apply', { certEnv: 'SLB_AUTOPILOT_API_SECRET', keyEnv: 'HOME' }],
+  ])(
+    '%s %s refuses a PEM source (%o) with 400 naming the field, calling no cloud API',
+    async (method, path, pem) => {
+      const before = cloud().state();
+      const body = edit((s) => {
+        delete s.loadBalancers[0].id;
+        s.loadBalancers[0].create = { addressType: 'internet' };
+        s.loadBalancers[0].listeners[0].certificate = { pem };
+        s.loadBalancers[0].listeners[0].extensionDomains[0].certificate = { pem };
+      });
+      const r = await call({ method, path, body, contentType: yaml });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toBe('InvalidSpec');
+      expect(String(r.body.message)).toMatch(/^loadBalancers\[0\]\.listeners\[0\]\.certificate\.pem: /);
+      expect((r.body.issues as { path: string }[]).map((i) => i.path)).toEqual([
+        'loadBalancers[0].listeners[0].certificate.pem',
+        'loadBalancers[0].listeners[0].extensionDomains[0].certificate.pem',
+      ]);
+      expect(cloud().calls().total).toBe(0);
+      expect(cloud().state()).toEqual(before);
+      expect(r.raw.body).not.toContain(SECRET);
+    },
+  );
+
   it('names every spec problem with its field path', async () => {
     const r = await call({
       method: 'POST',
