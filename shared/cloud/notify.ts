@@ -7,6 +7,8 @@
 import { createHmac } from 'node:crypto';
 import { signedHeaders } from './request-signing';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export interface NotifierConfig {
   webhook?: { url: string; secret?: string };
   dingtalk?: { url: string; secret: string };
@@ -86,7 +88,7 @@ export function createNotifier(config: NotifierConfig): Notifier {
   async function post(url: string, body: string, headers: Record<string, string>): Promise<Response> {
     return doFetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+      headers: { 'content-type': JSON_TYPE, ...headers },
       body,
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'error',
@@ -104,8 +106,15 @@ export function createNotifier(config: NotifierConfig): Notifier {
     n: Notification,
   ): Promise<ChannelOutcome> {
     const body = JSON.stringify({ title: n.title, severity: n.severity, text: n.text, data: n.data });
-    const path = new URL(w.url).pathname;
-    const headers = w.secret ? signedHeaders(w.secret, { method: 'POST', path, body }, now()) : {};
+    const url = new URL(w.url);
+    const path = url.pathname;
+    const headers = w.secret
+      ? signedHeaders(
+          w.secret,
+          { method: 'POST', path, query: [...url.searchParams], contentType: JSON_TYPE, body },
+          now(),
+        )
+      : {};
     try {
       const res = await post(w.url, body, headers);
       await res.arrayBuffer();

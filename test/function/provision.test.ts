@@ -37,6 +37,7 @@ interface Call {
   contentType?: string;
   sign?: boolean;
   headers?: Record<string, string>;
+  query?: Record<string, string>;
   now?: Date;
 }
 
@@ -48,11 +49,24 @@ async function call(
     ...(c.contentType ? { 'content-type': c.contentType } : {}),
     ...(c.sign === false
       ? {}
-      : signedHeaders(SECRET, { method: c.method, path: c.path, body }, c.now ?? new Date())),
+      : signedHeaders(
+          SECRET,
+          {
+            method: c.method,
+            path: c.path,
+            ...(c.query ? { query: c.query } : {}),
+            ...(c.contentType ? { contentType: c.contentType } : {}),
+            body,
+          },
+          c.now ?? new Date(),
+        )),
     ...c.headers,
   };
   const context = fcContext('provision');
-  const raw = await handler(httpEvent({ method: c.method, path: c.path, headers, body }), context);
+  const raw = await handler(
+    httpEvent({ method: c.method, path: c.path, headers, body, ...(c.query ? { query: c.query } : {}) }),
+    context,
+  );
   return { status: raw.statusCode, body: JSON.parse(raw.body ?? '{}'), raw, logs: context.lines };
 }
 
@@ -217,14 +231,14 @@ describe('provision apply', () => {
       401,
       /x-slbap-timestamp, x-slbap-nonce and x-slbap-signature headers are required/,
     ],
-    ['a bad signature', { headers: { [SIGNATURE_HEADER]: `v1=${'0'.repeat(64)}` } }, 401, /does not match/],
+    ['a bad signature', { headers: { [SIGNATURE_HEADER]: `v2=${'0'.repeat(64)}` } }, 401, /does not match/],
     [
       'a signature made with another secret',
       { headers: { [TIMESTAMP_HEADER]: '1' } },
       401,
-      /outside the 300 s window/,
+      /outside the 60 s window/,
     ],
-    ['a stale timestamp', { now: old }, 401, /outside the 300 s window/],
+    ['a stale timestamp', { now: old }, 401, /outside the 60 s window/],
     ['a body over 256 KiB', { body: `# ${'x'.repeat(300 * 1024)}` }, 413, /body: larger than 262144 bytes/],
     [
       'a text/plain body',
@@ -300,7 +314,11 @@ describe('provision apply', () => {
 
   it('refuses a replayed request', async () => {
     const body = createdMall;
-    const headers = signedHeaders(SECRET, { method: 'POST', path: '/plan', body }, new Date());
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: yaml, body },
+      new Date(),
+    );
     const first = await call({
       method: 'POST',
       path: '/plan',
@@ -323,7 +341,11 @@ describe('provision apply', () => {
   });
 
   it('refuses a request whose signature covers another path or body', async () => {
-    const headers = signedHeaders(SECRET, { method: 'POST', path: '/plan', body: createdMall }, new Date());
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: yaml, body: createdMall },
+      new Date(),
+    );
     const moved = await call({
       method: 'POST',
       path: '/apply',
@@ -334,6 +356,71 @@ describe('provision apply', () => {
     });
     expect(moved.status).toBe(401);
     expect(writes()).toBe(0);
+  });
+
+  it.each([
+    ['32 identical characters', 'a'.repeat(32)],
+    ['a short pattern repeated', 'abcdefghij'.repeat(4)],
+    ['a short secret', 'short'],
+  ])('refuses to run with a weak secret (%s): 503 naming the variable, never the value', async (_n, weak) => {
+    process.env.SLB_AUTOPILOT_API_SECRET = weak;
+    const headers = signedHeaders(
+      weak,
+      { method: 'POST', path: '/apply', contentType: yaml, body: createdMall },
+      new Date(),
+    );
+    const r = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      sign: false,
+      headers,
+    });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toBe('NotConfigured');
+    expect(String(r.body.message)).toMatch(/^SLB_AUTOPILOT_API_SECRET: /);
+    expect(r.raw.body).not.toContain(weak);
+    expect(r.logs.join('\n')).not.toContain(weak);
+    expect(cloud().calls().total).toBe(0);
+  });
+
+  it('refuses a request whose query differs from the signed one', async () => {
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: yaml, query: { a: '1' }, body: createdMall },
+      new Date(),
+    );
+    const r = await call({
+      method: 'POST',
+      path: '/plan',
+      body: createdMall,
+      contentType: yaml,
+      sign: false,
+      headers,
+      query: { a: '2' },
+    });
+    expect(r.status).toBe(401);
+    const ok = await call({
+      method: 'POST',
+      path: '/plan',
+      body: createdMall,
+      contentType: yaml,
+      query: { a: '2' },
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('refuses a request signed for another content type (the body would be read differently)', async () => {
+    const body = JSON.stringify(parseYaml(createdMall));
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: 'application/json', body },
+      new Date(),
+    );
+    const r = await call({ method: 'POST', path: '/plan', body, contentType: yaml, sign: false, headers });
+    expect(r.status).toBe(401);
+    expect(String(r.body.message)).toMatch(/does not match/);
   });
 
   it('answers a malformed event with 400 and a missing secret with 503, never running unauthenticated', async () => {
