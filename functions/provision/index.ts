@@ -1,7 +1,8 @@
 // FC 3.0 handler for the provisioning API (HTTP trigger): the event becomes a request, the request goes
 // to the app (functions/provision/app.ts). Configuration, read once per instance:
-//   SLB_AUTOPILOT_API_SECRET   shared HMAC secret (at least 32 characters); without it every request is
-//                              refused with 503, the API never runs unauthenticated
+//   SLB_AUTOPILOT_API_SECRET   shared HMAC secret (32+ random characters); without it, or with a weak
+//                              one, every request is refused with 503, the API never runs unauthenticated
+//   SLB_AUTOPILOT_API_WINDOW_SECONDS  how old a signed request may be (default 60)
 //   SLB_AUTOPILOT_SPEC / _SPEC_FILE / spec.yaml beside the bundle: the spec /status reports on
 //   SLB_AUTOPILOT_LOCAL_CLOUD  talk to a local cloud instead of the real one (local runs, tests)
 
@@ -21,18 +22,22 @@ import { handleProvisionRequest, MAX_BODY_BYTES } from './app';
 const readFile = (path: string) => readFileSync(path, 'utf8');
 const here = typeof __dirname === 'string' ? __dirname : process.cwd();
 
-let verifier: { secret: string; verifier: Verifier } | undefined;
+let verifier: { key: string; verifier: Verifier } | undefined;
 
 function verifierFor(env: Record<string, string | undefined>): Verifier {
   let secret: string;
+  let windowSeconds: number;
   try {
-    secret = loadConfig(env).SLB_AUTOPILOT_API_SECRET ?? '';
+    const config = loadConfig(env);
+    secret = config.SLB_AUTOPILOT_API_SECRET ?? '';
+    windowSeconds = config.SLB_AUTOPILOT_API_WINDOW_SECONDS;
   } catch (err) {
     // Names the variables at fault, never a secret's value (config.ts redacts those).
     if (err instanceof ConfigError) throw new HttpError(503, 'NotConfigured', err.message);
     throw err;
   }
-  if (verifier?.secret !== secret) {
+  const key = `${windowSeconds}\n${secret}`;
+  if (verifier?.key !== key) {
     if (!secret)
       throw new HttpError(
         503,
@@ -40,7 +45,7 @@ function verifierFor(env: Record<string, string | undefined>): Verifier {
         'the provisioning API has no secret (SLB_AUTOPILOT_API_SECRET)',
       );
     try {
-      verifier = { secret, verifier: createVerifier({ secret, now: () => new Date() }) };
+      verifier = { key, verifier: createVerifier({ secret, windowSeconds, now: () => new Date() }) };
     } catch (err) {
       throw new HttpError(503, 'NotConfigured', `SLB_AUTOPILOT_API_SECRET: ${(err as Error).message}`);
     }
