@@ -9,6 +9,7 @@
 
 import { z } from 'zod';
 import { type Cloud, CloudError } from '../../shared/cloud/index';
+import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
 import { type Action, describeAction } from '../../shared/domain/plan';
 import { parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
 import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
@@ -58,11 +59,19 @@ function jsonBody<S extends z.ZodType>(req: HttpRequest, schema: S): z.infer<S> 
   if (req.body.length > 0) {
     if (mediaType(req) !== 'application/json')
       throw new HttpError(415, 'UnsupportedMediaType', 'content-type: must be application/json');
+    const text = req.body.toString('utf8');
     try {
-      raw = JSON.parse(req.body.toString('utf8'));
+      raw = JSON.parse(text);
     } catch {
       throw new HttpError(400, 'BadRequest', 'body: not JSON');
     }
+    const duplicate = findDuplicateJsonKey(text);
+    if (duplicate !== undefined)
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `body${duplicate.startsWith('[') ? '' : '.'}${duplicate}: is a duplicate key (each key once)`,
+      );
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -6,6 +6,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { findDuplicateJsonKey } from './json-keys';
 
 /** CLB instance specifications (performance-guaranteed; ignored when billed by CLCU). */
 export const LOAD_BALANCER_SPECS = [
@@ -411,6 +412,11 @@ export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; sou
       [{ path: '', message: `cannot be parsed as ${options.format ?? 'YAML'}: ${line}` }],
       source,
     );
+  }
+  if (options.format === 'json') {
+    const duplicate = findDuplicateJsonKey(text);
+    if (duplicate !== undefined)
+      throw new SpecError([{ path: duplicate, message: 'is a duplicate key (each key once)' }], source);
   }
   const result = specSchema.safeParse(data);
   if (!result.success) {

@@ -180,6 +180,13 @@ describe('provision rotate and failover', () => {
     ],
     ['/rotate', '{"dryRun":"yes"}', 400, /body\.dryRun: /],
     ['/rotate', 'not json', 400, /body: not JSON/],
+    [
+      '/failover',
+      `{"command":"toPrimary","loadBalancerId":"${MALL.loadBalancerId}","command":"toStandby"}`,
+      400,
+      /^body\.command: is a duplicate key/,
+    ],
+    ['/rotate', '{"dryRun":true,"dryRun":false}', 400, /^body\.dryRun: is a duplicate key/],
   ])('POST %s %s answers %i naming the problem, changing nothing', async (path, body, status, message) => {
     const before = cloud().state();
     const r = await call({ method: 'POST', path, body, contentType: 'application/json' });
@@ -291,6 +298,19 @@ describe('provision apply', () => {
       expect(r.raw.body).not.toContain(SECRET);
     },
   );
+
+  it('refuses a JSON spec with a repeated key, naming the key path, writing nothing', async () => {
+    const json = JSON.stringify(parseYaml(createdMall)).replace('"weight":0', '"weight":0,"weight":100');
+    const r = await call({ method: 'POST', path: '/apply', body: json, contentType: 'application/json' });
+    expect(r.status).toBe(400);
+    expect(r.body.issues).toEqual([
+      {
+        path: 'loadBalancers[0].vServerGroups[0].backends[1].weight',
+        message: 'is a duplicate key (each key once)',
+      },
+    ]);
+    expect(cloud().calls().total).toBe(0);
+  });
 
   it('names every spec problem with its field path', async () => {
     const r = await call({
