@@ -14,6 +14,7 @@ import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
 import { failoverDeps, functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { createVerifier, type Verifier } from '../../shared/runtime/hmac-auth';
 import { errorResponse, HttpError, parseHttpEvent } from '../../shared/runtime/http';
+import { logJson } from '../../shared/runtime/log';
 import { loadSpec } from '../../shared/runtime/spec-source';
 import { runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { runFailover } from '../../shared/workflows/failover';
@@ -82,16 +83,21 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
         return runFailover(failoverDeps(fx), fx.spec, request);
       },
       onUnexpectedError: (err) =>
-        context.logger.error(
-          `provision: unexpected ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
-        ),
+        logJson(context.logger, 'error', 'provision: unexpected error', {
+          error: err instanceof Error ? err : String(err),
+          requestId,
+        }),
     });
   } catch (err) {
     result = errorResponse(err, requestId);
   }
   // One line per request; no headers, no body (they may carry a spec's secrets' names, never values).
-  context.logger.info(
-    JSON.stringify({ method, path, status: result.statusCode, ms: Date.now() - started, requestId }),
-  );
+  logJson(context.logger, 'info', 'provision: request', {
+    method,
+    path,
+    status: result.statusCode,
+    ms: Date.now() - started,
+    requestId,
+  });
   return result;
 }

@@ -202,6 +202,13 @@ describe('local FC runtime', () => {
       expect(r.result).toEqual({ esm: true, event: { n: 1 }, name: 'fixture-esm-echo' });
     });
 
+    it('writes one line per log call: a line break in a message is escaped, never a new record', async () => {
+      const r = await runtime.invoke('echo', 'first\n2026-01-01T00:00:00.000Z forged [INFO] second');
+      const event = r.logs.find((l) => l.includes('[DEBUG] event'));
+      expect(event).toContain('[DEBUG] event first\\n2026-01-01T00:00:00.000Z forged [INFO] second');
+      expect(r.logs.every((l) => !l.includes('\n'))).toBe(true);
+    });
+
     it('masks credential secrets and secret-named environment values in logs', async () => {
       const r = await runtime.invoke('echo', { logSecret: true });
       expect(r.logs.some((l) => l.endsWith('[INFO] secret ***'))).toBe(true);
