@@ -7,6 +7,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { findDuplicateJsonKey } from './json-keys';
+import { notifyUrlProblem } from './notify-url';
 
 /** CLB instance specifications (performance-guaranteed; ignored when billed by CLCU). */
 export const LOAD_BALANCER_SPECS = [
@@ -263,8 +264,14 @@ export const renewalSchema = z.strictObject({
 export const notifySchema = z.strictObject({
   webhook: z
     .strictObject({
-      /** the URL itself, or the variable holding it when it carries a token */
-      url: z.url().optional(),
+      /** the URL itself, or the variable holding it when it carries a token; https (http to loopback) */
+      url: z
+        .url()
+        .superRefine((url, ctx) => {
+          const problem = notifyUrlProblem(url);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
       urlEnv: envName.optional(),
       /** requests are signed like the provisioning API (x-slbap-* headers) with this secret */
       secretEnv: envName.optional(),
