@@ -482,6 +482,7 @@ describe('local FC runtime', () => {
     it('fires on POST /_runtime/functions/{name}/timers/{trigger}', async () => {
       const res = await fetch(`${runtime.url}/_runtime/functions/fixture-ticker/timers/nightly`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
       });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { ok: boolean; result: { event: { triggerName: string } } };
@@ -516,12 +517,14 @@ describe('local FC runtime', () => {
     it('accepts it on POST /_runtime/functions/{name}/events, and async on request', async () => {
       const res = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alarm),
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { result: { event: unknown } }).result.event).toEqual(alarm);
       const queued = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events?async=true`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alarm),
       });
       expect(queued.status).toBe(202);
@@ -534,6 +537,7 @@ describe('local FC runtime', () => {
       const { id: _id, ...noId } = alarm;
       const res = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(noId),
       });
       expect(res.status).toBe(400);
@@ -542,6 +546,7 @@ describe('local FC runtime', () => {
       );
       const notJson = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: '{',
       });
       expect(notJson.status).toBe(400);
