@@ -1,7 +1,8 @@
 // The provisioning API behind the HTTP trigger. Every request is authenticated first (HMAC, see
 // shared/runtime/hmac-auth.ts); then:
 //   POST /plan      spec in (YAML or JSON), actions out; nothing is written
-//   POST /apply     idempotent; stops at the first failure and says what was done (502)
+//   POST /apply     idempotent; stops at the first failure and says what was done (502); refused (409)
+//                   when a load balancer already took an apply signed at or after this one
 //   GET  /status    the managed load balancers as observed, with health, weights, certificate expiry
 //   POST /rotate    certificate renewal now ({"dryRun": true} to see what it would do); 502 on failure
 //   POST /failover  {command: toStandby|toPrimary|auto, loadBalancerId, vServerGroupId?}, guarded
@@ -14,7 +15,7 @@ import { type Action, describeAction } from '../../shared/domain/plan';
 import { parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
 import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
-import type { Verifier } from '../../shared/runtime/hmac-auth';
+import type { VerifiedRequest, Verifier } from '../../shared/runtime/hmac-auth';
 import {
   errorResponse,
   HttpError,
@@ -22,6 +23,7 @@ import {
   jsonResponse,
   mediaType,
 } from '../../shared/runtime/http';
+import { AppliedAtConflict, claimAppliedAt } from '../../shared/workflows/applied-at';
 import { applySpec, observeAndPlan } from '../../shared/workflows/apply';
 import type { RenewalReport } from '../../shared/workflows/cert-renewal';
 import { CertificateSourceError } from '../../shared/workflows/certificate-source';
@@ -49,6 +51,11 @@ export interface ProvisionDeps {
   rotate: (dryRun: boolean) => Promise<RenewalReport>;
   /** a manual failover command, guarded like the automatic path */
   failover: (request: FailoverRequest) => Promise<FailoverReport>;
+  /**
+   * The pause between claiming load balancers for an apply and reading the claims back
+   * (SLB_AUTOPILOT_APPLY_SETTLE_MS), so concurrent claims of other instances have landed.
+   */
+  settleClaim: () => Promise<void>;
 }
 
 const rotateSchema = z.strictObject({ dryRun: z.boolean().default(false) });
@@ -145,7 +152,7 @@ const jsonAction = (a: Action) => ({ ...a, description: describeAction(a) });
 
 const ROUTES = ['POST /plan', 'POST /apply', 'GET /status', 'POST /rotate', 'POST /failover'];
 
-async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
+async function route(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
   const key = `${req.method} ${req.path}`;
   switch (key) {
     case 'POST /plan': {
@@ -159,11 +166,16 @@ async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResul
       const started = deps.now().getTime();
       let result: Awaited<ReturnType<typeof applySpec>>;
       try {
+        // Replays across instances: the load balancers record the signed time of the last apply.
+        const claim = await claimAppliedAt(cloud.slb, spec, signed, deps.settleClaim);
         result = await applySpec(
           { slb: cloud.slb, cas: cloud.cas, now: deps.now, env: deps.env, readFile: deps.readFile },
           spec,
+          { createTags: claim.createTags },
         );
       } catch (err) {
+        if (err instanceof AppliedAtConflict)
+          throw new HttpError(409, 'Conflict', err.message, { loadBalancerId: err.loadBalancerId });
         if (err instanceof CertificateSourceError)
           throw new HttpError(422, 'InvalidCertificateSource', err.message);
         throw err;
@@ -220,8 +232,8 @@ async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResul
 /** Authenticates, then routes; every failure becomes a JSON answer. */
 export async function handleProvisionRequest(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
   try {
-    deps.verifier.verify(req);
-    return await route(req, deps);
+    const signed = deps.verifier.verify(req);
+    return await route(req, signed, deps);
   } catch (err) {
     if (err instanceof CloudError)
       return errorResponse(

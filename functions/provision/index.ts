@@ -73,6 +73,8 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
       now: () => new Date(),
       env,
       readFile,
+      settleClaim: () =>
+        new Promise((resolve) => setTimeout(resolve, loadConfig(env).SLB_AUTOPILOT_APPLY_SETTLE_MS)),
       rotate: async (dryRun) => {
         const fx = functionEnv(context, env);
         const [deps, options] = renewalRun(fx, dryRun);

@@ -75,6 +75,12 @@ export const CONFIG_VARIABLES = {
     300,
     60,
   ),
+  SLB_AUTOPILOT_APPLY_SETTLE_MS: integer(
+    'provision: wait between claiming a load balancer for an apply and reading the claim back (ms)',
+    0,
+    10_000,
+    1000,
+  ),
   SLB_AUTOPILOT_VERIFY_ATTEMPTS: integer(
     'renewal: TLS handshakes per reference before a mismatch counts',
     1,

@@ -79,6 +79,8 @@ function useCloud(scenario: 'mall' | 'mall-unprovisioned') {
     process.env.SLB_AUTOPILOT_LOCAL_CLOUD = box.cloud.url;
     process.env.SLB_AUTOPILOT_API_SECRET = SECRET;
     process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+    // One instance per test here: no concurrent claims to wait for.
+    process.env.SLB_AUTOPILOT_APPLY_SETTLE_MS = '0';
   });
   afterEach(async () => {
     await box.cloud?.close();
@@ -203,7 +205,7 @@ describe('provision apply', () => {
       .filter(([a]) => !/^(Describe|List|Get)/.test(a))
       .reduce((n, [, k]) => n + k, 0);
 
-  it('takes the mall from nothing to serving in one authenticated apply; the second writes nothing', async () => {
+  it('takes the mall from nothing to serving in one authenticated apply; the second writes only its record', async () => {
     const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ done: 7, failed: null });
@@ -213,9 +215,18 @@ describe('provision apply', () => {
       [80, 'running'],
     ]);
     const after = writes();
-    const second = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    const tagged = cloud().calls().calls.TagResources ?? 0;
+    const second = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      now: new Date(Date.now() + 1000),
+    });
     expect(second.body).toMatchObject({ done: 0, actions: [], failed: null });
-    expect(writes()).toBe(after);
+    // The only write: the load balancer's record of this apply (its signed time, against replays).
+    expect(writes()).toBe(after + 1);
+    expect(cloud().calls().calls.TagResources).toBe(tagged + 1);
   });
 
   it('reports a failed apply with what was done and what was not (502), and a re-apply converges', async () => {
@@ -310,6 +321,35 @@ describe('provision apply', () => {
       },
     ]);
     expect(cloud().calls().total).toBe(0);
+  });
+
+  it.each<[string, Partial<Call>, number]>([
+    ['an unknown route', { method: 'POST', path: '/nope' }, 404],
+    ['a wrong method', { method: 'PUT', path: '/apply' }, 405],
+    ['bad JSON', { path: '/failover', body: '{"command":', contentType: 'application/json' }, 400],
+    ['an oversize body', { body: 'x'.repeat(257 * 1024) }, 413],
+    ['an unsigned request', { sign: false }, 401],
+    [
+      'a YAML bomb of aliases',
+      {
+        body: 'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n',
+      },
+      400,
+    ],
+  ])('answers %s with a JSON error naming the problem, no stack trace', async (_name, overrides, status) => {
+    const r = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      ...overrides,
+    });
+    expect(r.status).toBe(status);
+    expect(r.raw.headers?.['content-type']).toMatch(/^application\/json/);
+    expect(r.body).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+    expect(String(r.body.message).length).toBeGreaterThan(5);
+    expect(r.raw.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+    expect(writes()).toBe(0);
   });
 
   it('names every spec problem with its field path', async () => {
