@@ -11,7 +11,7 @@ export function isLoopbackHost(hostname: string): boolean {
   const v4 = parseIpv4(h) ?? mappedIpv4(h);
   if (v4) return v4[0] === 127;
   const v6 = parseIpv6(h);
-  return v6 !== undefined && v6.slice(0, 7).every((x) => x === 0) && v6[7] === 1;
+  return v6?.slice(0, 7).every((x) => x === 0) === true && v6[7] === 1;
 }
 
 function parseIpv4(s: string): number[] | undefined {
@@ -46,7 +46,7 @@ function parseIpv6(s: string): number[] | undefined {
 /** ::ffff:a.b.c.d (and its hex spelling, as URL normalises it) as IPv4 */
 function mappedIpv4(s: string): number[] | undefined {
   const v6 = parseIpv6(s);
-  if (!v6 || !v6.slice(0, 5).every((x) => x === 0) || v6[5] !== 0xffff) return undefined;
+  if (v6?.slice(0, 5).every((x) => x === 0) !== true || v6[5] !== 0xffff) return undefined;
   const [hi = 0, lo = 0] = v6.slice(6);
   return [hi >> 8, hi & 255, lo >> 8, lo & 255];
 }
