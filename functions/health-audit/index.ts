@@ -13,6 +13,7 @@ import { HEALTH_AUDIT_SOURCE } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
+import { logJson } from '../../shared/runtime/log';
 import {
   type AuditMemory,
   type AuditReport,
@@ -67,7 +68,8 @@ export async function runAudit(
     throw err;
   }
   const fx = functionEnv(context);
-  for (const p of fx.notifyProblems) context.logger.warn(`health-audit: ${p}`);
+  for (const p of fx.notifyProblems)
+    logJson(context.logger, 'warn', 'health-audit: notify setting', { problem: p });
   const failoverFunction = fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
   if (driftCheck) memory.lastDriftAt = undefined;
   const report = await runHealthAudit(
@@ -86,17 +88,20 @@ export async function runAudit(
           ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
         };
         const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
-        context.logger.info(
-          `health-audit: handed ${h.vServerGroupId} to ${failoverFunction} (${h.expected}, ${r.requestId ?? 'no request id'})`,
-        );
+        logJson(context.logger, 'info', 'health-audit: handed off', {
+          vServerGroupId: h.vServerGroupId,
+          to: failoverFunction,
+          expected: h.expected,
+          invocationRequestId: r.requestId ?? null,
+        });
       },
     },
     fx.spec,
     memory,
     { driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS },
   );
-  context.logger.info(JSON.stringify({ healthAudit: report }));
-  for (const w of report.warnings) context.logger.warn(`health-audit: ${w}`);
+  logJson(context.logger, 'info', 'health-audit: report', { healthAudit: report });
+  for (const w of report.warnings) logJson(context.logger, 'warn', 'health-audit: warning', { warning: w });
   if (report.summary !== memory.lastNotified) {
     const previous = memory.lastNotified;
     memory.lastNotified = report.summary;
@@ -111,7 +116,11 @@ export async function runAudit(
         data: report,
       });
       for (const o of outcomes)
-        if (!o.ok) context.logger.warn(`health-audit: notify ${o.channel}: ${o.error}`);
+        if (!o.ok)
+          logJson(context.logger, 'warn', 'health-audit: notify failed', {
+            channel: o.channel,
+            error: o.error,
+          });
     }
   }
   return { ok: true, report };

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminRequestProblem } from '../admin-guard';
 import { CAS_VERSION, casActions } from './cas';
 import { ALIDNS_VERSION, alidnsActions } from './dns';
 import { type DnsFaults, type LocalDnsServer, startDnsServer } from './dns/server';
@@ -317,7 +318,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/_emulator/')) {
-      void handleAdmin(req, res, url.pathname);
+      const refused = adminRequestProblem(req);
+      if (refused) send(res, refused.status, { error: refused.message });
+      else void handleAdmin(req, res, url.pathname);
     } else if (url.pathname === '/' && (req.method === 'POST' || req.method === 'GET')) {
       void handleRpc(req, res, url);
     } else {
