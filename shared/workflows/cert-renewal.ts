@@ -23,6 +23,7 @@ import type { CasClient } from '../cloud/cas';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
+import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
 import {
   markerRef,
@@ -50,11 +51,15 @@ import {
   type PairedOutcome,
   type PairedStep,
   resumePaired,
-  runPaired,
+  runPairedBatch,
 } from './paired-step';
 
 export const REPLACED_AT_TAG = 'slb-autopilot:replaced-at';
 export const CERTIFICATE_QUOTA = 100;
+/** SLB: at most 20 tags per resource (reference §5, "Tag rules") */
+const TAGS_PER_RESOURCE = 20;
+/** left free on a load balancer for tags others write while we rotate (the write lease, ...) */
+const TAGS_RESERVED = 2;
 const DAY_MS = 86_400_000;
 
 export interface RenewalDeps {
@@ -283,55 +288,75 @@ export async function runCertRenewal(
   }
 
   if (!dryRun) {
-    for (const p of plans) {
-      const { ref, report: r, commit } = p;
-      if (!commit) continue;
-      if (unsettled.has(ref.id)) {
-        r.action = 'failed';
-        r.error = 'an earlier switch of this reference is not settled yet (see `markers`): not rotated';
-        report.failed = true;
-        continue;
-      }
-      let resolved: Awaited<ReturnType<Commit>>;
-      try {
-        resolved = await commit();
-      } catch (err) {
-        r.action = 'failed';
-        r.error = err instanceof Error ? err.message : String(err);
-        r.failure = describeFailure(err);
-        report.failed = true;
-        continue;
-      }
-      if (resolved.uploaded && !report.uploaded.includes(resolved.serverCertificateId))
-        report.uploaded.push(resolved.serverCertificateId);
-      r.after = factsSummary(commit.facts, resolved.serverCertificateId);
-      const step = switchStep(deps, spec, options, ref, {
-        from: { id: ref.serverCertificateId, certificate: ref.current },
-        to: { id: resolved.serverCertificateId, fingerprint: commit.facts.fingerprint },
-        at: now,
-      });
-      const out = await runPaired(step, { verifyTimeoutMs: options.verifyTimeoutMs });
-      r.verification = verificationLines(out);
-      if (out.status === 'applied') {
-        if (!out.settled)
-          report.warnings.push(
-            `${ref.id}: rotated and verified, but its marker could not be removed (${out.rollbackError?.message}); the next run removes it`,
-          );
-        continue;
-      }
-      report.failed = true;
-      if (out.error) r.failure = describeFailure(out.error);
-      if (out.rollbackError) r.rollbackFailure = describeFailure(out.rollbackError);
-      const previous = ref.serverCertificateId;
-      if (out.status === 'rolledBack') {
-        r.action = 'rolledBack';
-        r.error = `${out.error?.phase === 'verify' ? 'the listener did not serve the new certificate' : `the switch failed (${out.error?.message})`}; rolled back to ${previous}, which is served again`;
-      } else if (out.status === 'unsettled') {
-        r.action = 'failed';
-        r.error = `the switch failed (${out.error?.message}) and so did the rollback to ${previous} (${out.rollbackError?.message}); the next run finishes it from the marker`;
-      } else {
-        r.action = 'failed';
-        r.error = `nothing switched: ${out.error?.message}`;
+    // One load balancer at a time, its references in batches that fit its tag quota: one marker write
+    // and one unmark write per batch, one paired step (bind, verify, rollback) per reference.
+    const byLoadBalancer = new Map<string, typeof plans>();
+    for (const p of plans)
+      byLoadBalancer.set(p.ref.loadBalancerId, [...(byLoadBalancer.get(p.ref.loadBalancerId) ?? []), p]);
+    for (const [loadBalancerId, queue] of byLoadBalancer) {
+      let tagsInUse = inUse.loadBalancers.find((l) => l.loadBalancerId === loadBalancerId)?.tags.length ?? 0;
+      while (queue.length > 0) {
+        const room = Math.floor((TAGS_PER_RESOURCE - TAGS_RESERVED - tagsInUse) / 2);
+        if (room < 1) {
+          for (const p of queue.splice(0))
+            fail(
+              report,
+              p.report,
+              `no room for the rotation marker on ${loadBalancerId} (${TAGS_PER_RESOURCE} tags at most)`,
+            );
+          break;
+        }
+        const batch: { step: PairedStep<Verification>; tags: Tag[]; plan: (typeof plans)[number] }[] = [];
+        for (const p of queue.splice(0, room)) {
+          const { ref, report: r, commit } = p;
+          if (!commit) continue;
+          if (unsettled.has(ref.id)) {
+            fail(
+              report,
+              r,
+              'an earlier switch of this reference is not settled yet (see `markers`): not rotated',
+            );
+            continue;
+          }
+          try {
+            const resolved = await commit();
+            if (resolved.uploaded && !report.uploaded.includes(resolved.serverCertificateId))
+              report.uploaded.push(resolved.serverCertificateId);
+            r.after = factsSummary(commit.facts, resolved.serverCertificateId);
+            const plan: SwitchPlan = {
+              from: { id: ref.serverCertificateId, certificate: ref.current },
+              to: { id: resolved.serverCertificateId, fingerprint: commit.facts.fingerprint },
+              at: now,
+            };
+            batch.push({
+              step: switchStep(deps, spec, options, ref, plan),
+              tags: markerTags(ref, plan),
+              plan: p,
+            });
+          } catch (err) {
+            fail(report, r, err instanceof Error ? err.message : String(err), err);
+          }
+        }
+        const lb = { regionId, resourceType: 'instance' as const, resourceIds: [loadBalancerId] };
+        const outcomes = await runPairedBatch(
+          {
+            steps: batch.map((b) => b.step),
+            mark: () => slb.tagResources({ ...lb, tags: batch.flatMap((b) => b.tags) }),
+            unmark: (settled) =>
+              slb.untagResources({
+                ...lb,
+                tagKeys: batch
+                  .filter((b) => settled.includes(b.step))
+                  .flatMap((b) => b.tags.map((t) => t.key)),
+              }),
+          },
+          { verifyTimeoutMs: options.verifyTimeoutMs },
+        );
+        outcomes.forEach((out, i) => {
+          const b = batch[i];
+          if (b) recordSwitch(report, b.plan.ref, b.plan.report, out);
+        });
+        tagsInUse += 2 * outcomes.filter((o) => !o.settled).length;
       }
     }
   }
@@ -426,7 +451,7 @@ interface SwitchPlan {
   at: Date;
 }
 
-/** One reference's switch as a paired step: marker, bind, verify, commit (grace starts), rollback. */
+/** One reference's switch as a paired step: bind, verify, commit (grace starts), rollback; the marker is its batch's. */
 function switchStep(
   deps: RenewalDeps,
   spec: Spec,
@@ -435,23 +460,11 @@ function switchStep(
   plan: SwitchPlan,
 ): PairedStep<Verification> {
   const { slb } = deps;
-  const lb = { regionId: ref.regionId, resourceType: 'instance' as const, resourceIds: [ref.loadBalancerId] };
-  const markerOf = markerRef(ref);
   const check = async (fingerprint: string | undefined, missing: Check<Verification>) =>
     fingerprint ? verifyReference(deps, ref, fingerprint, options) : missing;
   const previous = plan.from.certificate;
   return {
     id: ref.id,
-    mark: () =>
-      slb.tagResources({
-        ...lb,
-        tags: rotationMarkerTags({
-          ref: markerOf,
-          from: plan.from.id,
-          to: plan.to.id,
-          at: Math.floor(plan.at.getTime() / 1000),
-        }),
-      }),
     bind: () => bind(slb, ref, plan.to.id),
     verify: () =>
       check(plan.to.fingerprint, {
@@ -479,8 +492,55 @@ function switchStep(
           ],
         }),
     },
-    unmark: () => slb.untagResources({ ...lb, tagKeys: rotationMarkerKeys(markerOf) }),
   };
+}
+
+/** The marker of one switch: the two tags on its load balancer. */
+function markerTags(ref: CertificateReference, plan: SwitchPlan): Tag[] {
+  return rotationMarkerTags({
+    ref: markerRef(ref),
+    from: plan.from.id,
+    to: plan.to.id,
+    at: Math.floor(plan.at.getTime() / 1000),
+  });
+}
+
+function fail(report: RenewalReport, r: ReferenceReport, error: string, cause?: unknown): void {
+  report.failed = true;
+  r.action = 'failed';
+  r.error = error;
+  if (cause !== undefined) r.failure = describeFailure(cause);
+}
+
+/** A switch's outcome in its reference's report. */
+function recordSwitch(
+  report: RenewalReport,
+  ref: CertificateReference,
+  r: ReferenceReport,
+  out: PairedOutcome<Verification>,
+): void {
+  r.verification = verificationLines(out);
+  if (out.status === 'applied') {
+    if (!out.settled)
+      report.warnings.push(
+        `${ref.id}: rotated and verified, but its marker could not be removed (${out.rollbackError?.message}); the next run removes it`,
+      );
+    return;
+  }
+  report.failed = true;
+  if (out.error) r.failure = describeFailure(out.error);
+  if (out.rollbackError) r.rollbackFailure = describeFailure(out.rollbackError);
+  const previous = ref.serverCertificateId;
+  if (out.status === 'rolledBack') {
+    r.action = 'rolledBack';
+    r.error = `${out.error?.phase === 'verify' ? 'the listener did not serve the new certificate' : `the switch failed (${out.error?.message})`}; rolled back to ${previous}, which is served again`;
+  } else if (out.status === 'unsettled') {
+    r.action = 'failed';
+    r.error = `the switch failed (${out.error?.message}) and so did the rollback to ${previous} (${out.rollbackError?.message}); the next run finishes it from the marker`;
+  } else {
+    r.action = 'failed';
+    r.error = `nothing switched: ${out.error?.message}`;
+  }
 }
 
 function verificationLines(out: PairedOutcome<Verification>): Verification {
@@ -546,11 +606,20 @@ async function settleMarkers(
       // Someone bound another certificate since: theirs to keep, not ours to roll back.
       else if (bound !== m.to && bound !== m.from) await drop('changedElsewhere');
       else {
-        const step = switchStep(deps, spec, options, ref, {
-          from: { id: m.from, certificate: certificates.get(m.from) },
-          to: { id: m.to, fingerprint: certificates.get(m.to)?.fingerprint },
-          at: now,
-        });
+        const step: PairedStep<Verification> = {
+          ...switchStep(deps, spec, options, ref, {
+            from: { id: m.from, certificate: certificates.get(m.from) },
+            to: { id: m.to, fingerprint: certificates.get(m.to)?.fingerprint },
+            at: now,
+          }),
+          unmark: () =>
+            deps.slb.untagResources({
+              regionId: inUse.regionId,
+              resourceType: 'instance',
+              resourceIds: [lb.loadBalancerId],
+              tagKeys: rotationMarkerKeys(m.ref),
+            }),
+        };
         const out = await resumePaired(step, bound === m.to ? 'target' : 'previous', {
           verifyTimeoutMs: options.verifyTimeoutMs,
         });

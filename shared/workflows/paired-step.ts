@@ -238,3 +238,50 @@ export function describeFailure(err: unknown, depth = 0): FailureReport {
   if (e.cause !== undefined && depth < 5) out.cause = describeFailure(e.cause, depth + 1);
   return out;
 }
+
+export interface PairedBatch<V> {
+  /** run in order, each paired; their own `mark`/`unmark` are not used */
+  steps: PairedStep<V>[];
+  /** one durable marker for every step of the batch, before the first bind (one write, not one per step) */
+  mark: (steps: PairedStep<V>[]) => Promise<void>;
+  /** removes the markers of the steps that settled (the others stay for the next run) */
+  unmark: (settled: PairedStep<V>[]) => Promise<void>;
+}
+
+/**
+ * Steps that share one marker write and one unmark write (e.g. the references of one load balancer).
+ * A failed mark binds nothing; a failed unmark leaves settled steps marked, which the next run resolves
+ * (their bindings verify).
+ */
+export async function runPairedBatch<V>(
+  batch: PairedBatch<V>,
+  options: PairedOptions = {},
+): Promise<PairedOutcome<V>[]> {
+  const steps = batch.steps.map(({ mark: _m, unmark: _u, ...s }) => s);
+  if (steps.length === 0) return [];
+  try {
+    await batch.mark(batch.steps);
+  } catch (err) {
+    return steps.map((s) => ({
+      id: s.id,
+      status: 'notApplied',
+      settled: false,
+      error: new PairedStepError(s.id, 'mark', err),
+    }));
+  }
+  const outcomes: PairedOutcome<V>[] = [];
+  for (const s of steps) outcomes.push(await runPaired(s, options));
+  const settled = outcomes.flatMap((o, i) => (o.settled && batch.steps[i] ? [batch.steps[i]] : []));
+  if (settled.length > 0) {
+    try {
+      await batch.unmark(settled);
+    } catch (err) {
+      for (const o of outcomes) {
+        if (!o.settled) continue;
+        o.settled = false;
+        o.rollbackError ??= new PairedStepError(o.id, 'unmark', err);
+      }
+    }
+  }
+  return outcomes;
+}

@@ -62,6 +62,9 @@ const markers = () =>
     (t) => t.key.startsWith(ROTATION_TAG_PREFIX),
   );
 
+const markersAndOthers = () =>
+  cloud.state().loadBalancers.find((l) => l.loadBalancerId === MALL.loadBalancerId)?.tags ?? [];
+
 /** The process is gone: nothing it would still send reaches the cloud. */
 class Killed extends Error {
   constructor() {
@@ -177,13 +180,12 @@ async function cleanRun(): Promise<{ writes: number; handshakes: number }> {
 }
 
 describe('cert-renewal under injected failures', () => {
-  it('marks the load balancer before each switch and removes the marker once verified', async () => {
+  it('marks the load balancer once before its switches, and removes the markers once verified', async () => {
     const seen: string[][] = [];
     const verified = new Map<string, Set<string>>();
     const inner = recordingVerify(verified);
     const r = await runCertRenewal(
       deps(async (req) => {
-        // During a handshake the reference being verified is marked.
         seen.push(markers().map((t) => t.key));
         return inner(req);
       }),
@@ -192,19 +194,56 @@ describe('cert-renewal under injected failures', () => {
     );
     expect(r.failed).toBe(false);
     const de = cloud.state().domainExtensions.find((d) => d.domain === MALL.extensionDomain.domain);
-    expect(seen[0]).toEqual([`${ROTATION_TAG_PREFIX}443:from`, `${ROTATION_TAG_PREFIX}443:to`]);
-    expect(seen.at(-1)).toEqual([
+    // Every handshake ran while both references of the load balancer were marked.
+    const both = [
+      `${ROTATION_TAG_PREFIX}443:from`,
+      `${ROTATION_TAG_PREFIX}443:to`,
       `${ROTATION_TAG_PREFIX}${de?.domainExtensionId}:from`,
       `${ROTATION_TAG_PREFIX}${de?.domainExtensionId}:to`,
-    ]);
+    ].sort();
+    expect(seen.length).toBe(3);
+    for (const keys of seen) expect([...keys].sort()).toEqual(both);
     expect(markers()).toEqual([]);
-    // Every tag fits SLB's limits (key 64, value 128 characters).
+    // One marker write and one removal for the load balancer's two switches.
+    expect(cloud.calls().calls.TagResources).toBe(1);
+    expect(cloud.calls().calls.UntagResources).toBe(1);
     await assertServedIsVerifiedOrOriginal(verified, 'clean');
+  });
+
+  it.each([
+    [15, 'switches in batches that fit the tags left on the load balancer', 2],
+    [17, 'switches nothing when no room is left for the marker', 0],
+  ])('with %i tags on the load balancer: %s', async (count, _what, batches) => {
+    const layer = cloudLayerFor(cloud);
+    await layer.slb.tagResources({
+      regionId: MALL.regionId,
+      resourceType: 'instance',
+      resourceIds: [MALL.loadBalancerId],
+      tags: Array.from({ length: count - markersAndOthers().length }, (_, i) => ({
+        key: `team-${i}`,
+        value: 'x',
+      })),
+    });
+    const tagCalls = cloud.calls().calls.TagResources ?? 0;
+    const before = cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId;
+    const verified = new Map<string, Set<string>>();
+    const r = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
+    expect((cloud.calls().calls.TagResources ?? 0) - tagCalls).toBe(batches);
+    if (batches === 0) {
+      expect(r.references.map((x) => [x.action, x.error])).toEqual([
+        ['failed', `no room for the rotation marker on ${MALL.loadBalancerId} (20 tags at most)`],
+        ['failed', `no room for the rotation marker on ${MALL.loadBalancerId} (20 tags at most)`],
+      ]);
+      expect(cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId).toBe(before);
+    } else expect(r.references.map((x) => x.action)).toEqual(['rotated', 'rotated']);
+    expect(markers()).toEqual([]);
+    await assertServedIsVerifiedOrOriginal(verified, `${count} tags`);
   });
 
   it('refused writes: after every write, the next one fails; served is verified or original, then settled', async () => {
     const clean = await cleanRun();
-    expect(clean.writes).toBeGreaterThanOrEqual(7);
+    // upload, mark, two binds, unmark
+    expect(clean.writes).toBe(5);
     for (let n = 0; n < clean.writes; n++) {
       const label = `writes fail after ${n}`;
       const verified = new Map<string, Set<string>>();
@@ -263,23 +302,28 @@ describe('cert-renewal under injected failures', () => {
     }
   });
 
-  it('finishes a switch a dead run left bound but unverified: verified, the marker reported and removed', async () => {
-    // Killed right after the listener's bind (upload, mark, bind).
+  it('finishes the switches a dead run left: the bound one verified, the unbound one checked, markers removed', async () => {
+    // Killed right after the listener's bind (upload, mark, bind); the extension domain was marked only.
     const dying = dyingAfter(cloudLayerFor(cloud).slb, 3);
     const verified = new Map<string, Set<string>>();
+    const before = cloud.state();
     await runCertRenewal(
       deps(recordingVerify(verified, undefined, dying.alive), dying.slb),
       spec,
       OPTIONS,
     ).catch(() => undefined);
     const bound = cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId;
-    expect(markers().map((t) => t.value)).toEqual([
-      expect.stringMatching(/^id=[^;]+;at=\d+$/),
-      `id=${bound};at=${markers()[1]?.value.split('at=')[1]}`,
-    ]);
-    for (const t of markers()) {
-      expect(t.key.length).toBeLessThanOrEqual(64);
-      expect(t.value.length).toBeLessThanOrEqual(128);
+    const oldMobile = before.domainExtensions.find((d) => d.domain === MALL.extensionDomain.domain);
+    expect(bound).not.toBe(before.listeners.find((l) => l.listenerPort === 443)?.serverCertificateId);
+    const left = new Map(markers().map((t) => [t.key, t.value]));
+    expect(left.get(`${ROTATION_TAG_PREFIX}443:to`)).toMatch(new RegExp(`^id=${bound};at=\\d+$`));
+    expect(left.get(`${ROTATION_TAG_PREFIX}${oldMobile?.domainExtensionId}:from`)).toMatch(
+      new RegExp(`^id=${oldMobile?.serverCertificateId};at=\\d+$`),
+    );
+    // Within SLB's tag limits: key 64, value 128 characters.
+    for (const [k, v] of left) {
+      expect(k.length).toBeLessThanOrEqual(64);
+      expect(v.length).toBeLessThanOrEqual(128);
     }
     const again = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
     expect(again.markers).toEqual([
@@ -289,8 +333,16 @@ describe('cert-renewal under injected failures', () => {
         outcome: 'verified',
         settled: true,
       }),
+      expect.objectContaining({
+        reference: `${MALL.loadBalancerId}:443/${MALL.extensionDomain.domain}`,
+        from: oldMobile?.serverCertificateId,
+        outcome: 'previousVerified',
+        settled: true,
+      }),
     ]);
     expect(markers()).toEqual([]);
+    // The listener was verified and kept; the extension domain rotated in this run.
+    expect(again.references.map((x) => x.action)).toEqual(['notDue', 'rotated']);
   });
 
   it('rolls back a switch a dead run left when what it bound does not verify', async () => {

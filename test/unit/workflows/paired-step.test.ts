@@ -9,6 +9,7 @@ import {
   PairedStepError,
   resumePaired,
   runPaired,
+  runPairedBatch,
 } from '../../../shared/workflows/paired-step';
 
 type Fault = { phase: PairedPhase; kind: 'throw' | 'no' };
@@ -156,5 +157,61 @@ describe('resumePaired', () => {
     expect((await resumePaired(s, 'previous')).status).toBe('notApplied');
     expect(log).toEqual(['rollbackVerify', 'unmark']);
     expect(state).toEqual({ bound: 'old', marked: false });
+  });
+});
+
+describe('runPairedBatch', () => {
+  const batchOf = (n: number, fault?: Fault) => {
+    const made = Array.from({ length: n }, () => step(fault));
+    const calls: string[] = [];
+    return {
+      made,
+      calls,
+      batch: {
+        steps: made.map((m) => m.s),
+        mark: async (steps: unknown[]) => {
+          calls.push(`mark ${steps.length}`);
+          if (fault?.phase === 'mark') throw new Error('mark broke');
+        },
+        unmark: async (settled: unknown[]) => {
+          calls.push(`unmark ${settled.length}`);
+          if (fault?.phase === 'unmark') throw new Error('unmark broke');
+        },
+      },
+    };
+  };
+
+  it('marks once, runs every step paired, unmarks the settled ones once', async () => {
+    const { made, calls, batch } = batchOf(3);
+    const outs = await runPairedBatch(batch);
+    expect(outs.map((o) => [o.status, o.settled])).toEqual([
+      ['applied', true],
+      ['applied', true],
+      ['applied', true],
+    ]);
+    expect(calls).toEqual(['mark 3', 'unmark 3']);
+    // The steps' own mark and unmark are the batch's, not called per step.
+    for (const m of made) expect(m.log).toEqual(['bind', 'verify', 'commit']);
+  });
+
+  it('binds nothing when the mark fails', async () => {
+    const { made, batch } = batchOf(2, { phase: 'mark', kind: 'throw' });
+    const outs = await runPairedBatch(batch);
+    expect(outs.map((o) => [o.status, o.settled, o.error?.phase])).toEqual([
+      ['notApplied', false, 'mark'],
+      ['notApplied', false, 'mark'],
+    ]);
+    for (const m of made) expect(m.state.bound).toBe('old');
+  });
+
+  it('keeps the marker of an unsettled step, and reports settled steps unsettled when the unmark fails', async () => {
+    const { calls, batch } = batchOf(2, { phase: 'rollbackVerify', kind: 'no' });
+    for (const s of batch.steps) s.verify = async () => ({ ok: false, details: 'old served' });
+    const outs = await runPairedBatch(batch);
+    expect(outs.map((o) => o.status)).toEqual(['unsettled', 'unsettled']);
+    expect(calls).toEqual(['mark 2']);
+    const failing = batchOf(1, { phase: 'unmark', kind: 'throw' });
+    const [out] = await runPairedBatch(failing.batch);
+    expect(out).toMatchObject({ status: 'applied', settled: false, rollbackError: { phase: 'unmark' } });
   });
 });
