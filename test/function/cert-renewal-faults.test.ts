@@ -160,24 +160,10 @@ async function followUp(verified: Map<string, Set<string>>, label: string) {
 }
 
 /** Writes and handshakes of an undisturbed rotation of the mall. */
-async function cleanRun(): Promise<{ writes: number; handshakes: number }> {
-  let handshakes = 0;
-  const verified = new Map<string, Set<string>>();
-  const inner = recordingVerify(verified);
-  const r = await runCertRenewal(
-    deps((req) => {
-      handshakes++;
-      return inner(req);
-    }),
-    spec,
-    OPTIONS,
-  );
-  expect(r.references.map((x) => x.action)).toEqual(['rotated', 'rotated']);
-  expect(markers()).toEqual([]);
-  const w = writes();
-  cloud.reset();
-  return { writes: w, handshakes };
-}
+/** An undisturbed rotation of the mall: upload, mark, two binds, unmark; three handshakes (2 + 1 domains). */
+const WRITES = 5;
+const HANDSHAKES = 3;
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('cert-renewal under injected failures', () => {
   it('marks the load balancer once before its switches, and removes the markers once verified', async () => {
@@ -240,45 +226,55 @@ describe('cert-renewal under injected failures', () => {
     await assertServedIsVerifiedOrOriginal(verified, `${count} tags`);
   });
 
-  it('refused writes: after every write, the next one fails; served is verified or original, then settled', async () => {
-    const clean = await cleanRun();
-    // upload, mark, two binds, unmark
-    expect(clean.writes).toBe(5);
-    for (let n = 0; n < clean.writes; n++) {
+  it('an undisturbed rotation makes the writes and handshakes the cases below step through', async () => {
+    let handshakes = 0;
+    const verified = new Map<string, Set<string>>();
+    const inner = recordingVerify(verified);
+    const r = await runCertRenewal(
+      deps((req) => {
+        handshakes++;
+        return inner(req);
+      }),
+      spec,
+      OPTIONS,
+    );
+    expect(r.references.map((x) => x.action)).toEqual(['rotated', 'rotated']);
+    expect(writes()).toBe(WRITES);
+    expect(handshakes).toBe(HANDSHAKES);
+  });
+
+  it.each(range(0, WRITES - 1))(
+    'writes refused after the first %i: served is verified or original, then settled',
+    async (n) => {
       const label = `writes fail after ${n}`;
       const verified = new Map<string, Set<string>>();
       cloud.setFaults({ failWritesAfter: n });
       const r = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
-      // Refused before the last write (the marker's removal) the rotation itself is done: a warning.
+      // Refused at the last write (the markers' removal) the rotation itself is done: a warning.
       expect(r.failed || r.warnings.some((w) => w.includes('marker')), label).toBe(true);
       await assertServedIsVerifiedOrOriginal(verified, label);
       await followUp(verified, label);
-      cloud.reset();
-    }
-  });
+    },
+  );
 
-  it('handshakes: each one throws or sees the wrong certificate in turn, rollbacks included', async () => {
-    const clean = await cleanRun();
-    expect(clean.handshakes).toBe(3);
-    // The clean run's handshakes, then the rollback's ones after a failure.
-    for (let at = 1; at <= clean.handshakes + 3; at++) {
-      for (const mode of ['throw', 'mismatch'] as const) {
-        const label = `handshake ${at} ${mode}`;
-        const verified = new Map<string, Set<string>>();
-        const r = await runCertRenewal(deps(recordingVerify(verified, { at, mode })), spec, OPTIONS);
-        if (at <= clean.handshakes) expect(r.failed, label).toBe(true);
-        await assertServedIsVerifiedOrOriginal(verified, label);
-        for (const ref of r.references.filter((x) => x.action === 'rolledBack'))
-          expect(ref.failure?.phase, label).toBe('verify');
-        await followUp(verified, label);
-        cloud.reset();
-      }
-    }
-  });
+  // The clean run's handshakes, then the ones of the rollbacks that follow a failure.
+  it.each(range(1, HANDSHAKES + 3).flatMap((at) => [[at, 'throw'] as const, [at, 'mismatch'] as const]))(
+    'handshake %i: %s; served is verified or original, then settled',
+    async (at, mode) => {
+      const label = `handshake ${at} ${mode}`;
+      const verified = new Map<string, Set<string>>();
+      const r = await runCertRenewal(deps(recordingVerify(verified, { at, mode })), spec, OPTIONS);
+      if (at <= HANDSHAKES) expect(r.failed, label).toBe(true);
+      await assertServedIsVerifiedOrOriginal(verified, label);
+      for (const ref of r.references.filter((x) => x.action === 'rolledBack'))
+        expect(ref.failure?.phase, label).toBe('verify');
+      await followUp(verified, label);
+    },
+  );
 
-  it('the process dies after each write; the next run finishes the switch it left', async () => {
-    const clean = await cleanRun();
-    for (let n = 1; n <= clean.writes; n++) {
+  it.each(range(1, WRITES))(
+    'the process dies after write %i; the next run finishes what it left',
+    async (n) => {
       const label = `killed after write ${n}`;
       const verified = new Map<string, Set<string>>();
       const dying = dyingAfter(cloudLayerFor(cloud).slb, n);
@@ -298,9 +294,8 @@ describe('cert-renewal under injected failures', () => {
       await assertServedIsVerifiedOrOriginal(verified, label);
       const served = await servedNow();
       for (const d of DOMAINS) expect(served.get(d), label).not.toBe(original.get(d));
-      cloud.reset();
-    }
-  });
+    },
+  );
 
   it('finishes the switches a dead run left: the bound one verified, the unbound one checked, markers removed', async () => {
     // Killed right after the listener's bind (upload, mark, bind); the extension domain was marked only.
