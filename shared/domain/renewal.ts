@@ -1,3 +1,5 @@
+// Renewal decisions, pure: when a certificate is due, and the rotation marker.
+//
 // The rotation marker: tags on a load balancer that say a certificate switch on one of its references is
 // in flight, written before the bind and removed once the switch is verified or rolled back. A run that
 // dies in between (FC timeout, crash) leaves them, and the next run finishes the switch first.
@@ -7,6 +9,27 @@
 //   slb-autopilot:rotation:<ref>:from = id=<certificate bound before>;at=<unix seconds>
 //   slb-autopilot:rotation:<ref>:to   = id=<certificate being bound>;at=<unix seconds>
 // where <ref> is the listener port (its default certificate) or the domain extension id.
+
+const DAY_MS = 86_400_000;
+
+/** Due, and why: the renewal window, or more than two thirds of the lifetime used. */
+export function renewalDue(
+  expiresMs: number,
+  issuedMs: number | undefined,
+  nowMs: number,
+  renewBeforeDays: number,
+): { due: boolean; why: string } {
+  const left = expiresMs - nowMs;
+  const days = Math.round(left / DAY_MS);
+  if (left <= 0) return { due: true, why: 'expired' };
+  if (left <= renewBeforeDays * DAY_MS)
+    return { due: true, why: `expires in ${days} days (window ${renewBeforeDays})` };
+  if (issuedMs !== undefined && expiresMs > issuedMs) {
+    const used = (nowMs - issuedMs) / (expiresMs - issuedMs);
+    if (used > 2 / 3) return { due: true, why: `${Math.round(used * 100)}% of its lifetime used` };
+  }
+  return { due: false, why: `expires in ${days} days` };
+}
 
 export const ROTATION_TAG_PREFIX = 'slb-autopilot:rotation:';
 export const TAG_KEY_MAX = 64;

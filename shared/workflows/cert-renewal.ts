@@ -29,6 +29,7 @@ import {
   markerRef,
   parseRotationMarkers,
   type RotationMarker,
+  renewalDue,
   rotationMarkerKeys,
   rotationMarkerTags,
 } from '../domain/renewal';
@@ -171,25 +172,6 @@ const factsSummary = (f: CertificateFacts, id?: string): CertificateSummary => (
   expires: f.notAfter.toISOString(),
   fingerprint: f.fingerprint,
 });
-
-/** Due, and why: the renewal window, or more than two thirds of the lifetime used. */
-export function renewalDue(
-  expiresMs: number,
-  issuedMs: number | undefined,
-  nowMs: number,
-  renewBeforeDays: number,
-): { due: boolean; why: string } {
-  const left = expiresMs - nowMs;
-  const days = Math.round(left / DAY_MS);
-  if (left <= 0) return { due: true, why: 'expired' };
-  if (left <= renewBeforeDays * DAY_MS)
-    return { due: true, why: `expires in ${days} days (window ${renewBeforeDays})` };
-  if (issuedMs !== undefined && expiresMs > issuedMs) {
-    const used = (nowMs - issuedMs) / (expiresMs - issuedMs);
-    if (used > 2 / 3) return { due: true, why: `${Math.round(used * 100)}% of its lifetime used` };
-  }
-  return { due: false, why: `expires in ${days} days` };
-}
 
 export async function runCertRenewal(
   deps: RenewalDeps,

@@ -340,6 +340,24 @@ describe('cert-renewal under injected failures', () => {
     expect(again.references.map((x) => x.action)).toEqual(['notDue', 'rotated']);
   });
 
+  it('a dry run reports the markers a dead run left and changes nothing', async () => {
+    const dying = dyingAfter(cloudLayerFor(cloud).slb, 3);
+    await runCertRenewal(
+      deps(recordingVerify(new Map(), undefined, dying.alive), dying.slb),
+      spec,
+      OPTIONS,
+    ).catch(() => undefined);
+    const before = cloud.state();
+    const writesBefore = writes();
+    const r = await runCertRenewal(deps(recordingVerify(new Map())), spec, { ...OPTIONS, dryRun: true });
+    expect(r.markers.map((m) => [m.outcome, m.settled])).toEqual([
+      ['wouldSettle', false],
+      ['wouldSettle', false],
+    ]);
+    expect(writes()).toBe(writesBefore);
+    expect(cloud.state()).toEqual(before);
+  });
+
   it('rolls back a switch a dead run left when what it bound does not verify', async () => {
     // The front end keeps serving the old certificate whatever is bound (a failed propagation).
     cloud.setFaults({ staleFrontEnds: [`${MALL.loadBalancerId}:443`] });
