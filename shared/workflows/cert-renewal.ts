@@ -9,9 +9,10 @@
 //   switch    only the due references: the listener's default certificate (a partial update of that one
 //             attribute) or the extension domain's
 //   verify    a real TLS handshake with SNI for each domain. Each switch is a paired step
-//             (paired-step.ts): a marker tag on the load balancer first, then the bind, its verify and
-//             its rollback, so any failure after the bind (a throw, a TLS error, a failed write, a
-//             timeout) binds the previous certificate again and verifies that
+//             (paired-step.ts): marker tags on the load balancer first (one write for a batch of its
+//             references), then per reference the bind, its verify and its rollback, so any failure
+//             after the bind (a throw, a TLS error, a failed write, a timeout) binds the previous
+//             certificate again and verifies that; the markers go once the batch is settled
 //   markers   a run that died between bind and verify left its marker: the next run finishes that
 //             switch first (verify what is bound, or roll back), before deciding anything
 //   clean up  delete an old certificate only when we own it, nothing in the region references it, its
