@@ -10,14 +10,15 @@
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { createCasClient } from '../../shared/cloud/cas';
-import type { RpcCaller, RpcRequest } from '../../shared/cloud/rpc-types';
+import { createDnsClient } from '../../shared/cloud/dns';
+import type { Product, RpcCaller, RpcRequest } from '../../shared/cloud/rpc-types';
 import { createSlbClient } from '../../shared/cloud/slb';
 
 export interface FunctionFacts {
   name: string;
   /** repository files with code in the bundle */
   sources: string[];
-  /** RAM actions, sorted: `slb:…`, `yundun-cert:…` (CAS's RAM namespace), `fc:InvokeFunction` */
+  /** RAM actions, sorted: `slb:…`, `yundun-cert:…` (CAS's RAM namespace), `alidns:…`, `fc:InvokeFunction` */
   actions: string[];
   /** the bundle holds the HTTP/TCP probe or the TLS probe: it connects to private addresses */
   reachesProbe: boolean;
@@ -34,6 +35,9 @@ export interface RamPolicy {
 
 const PROBES = ['shared/cloud/probe.ts', 'shared/cloud/tls-probe.ts'];
 const FC_INVOKER = 'shared/cloud/fc-invoker.ts';
+/** Each product's RAM namespace (CAS's is `yundun-cert`, not `cas`). */
+const RAM_NAMESPACE: Record<Product, string> = { slb: 'slb', cas: 'yundun-cert', alidns: 'alidns' };
+
 /** The only function another one invokes (health-audit hands failover work to it). */
 export const INVOKED_FUNCTION = 'slb-autopilot-failover';
 
@@ -89,7 +93,7 @@ async function record(client: Record<string, unknown>, method: string): Promise<
 }
 
 /** The client methods called in the code (`slb.x(`, `deps.slb.x(`, esbuild's renamed `slb2.x(`). */
-function called(code: string, client: 'slb' | 'cas', known: object): string[] {
+function called(code: string, client: string, known: object): string[] {
   const found = new Set<string>();
   for (const m of code.matchAll(new RegExp(`\\b${client}\\d*\\s*\\.\\s*([a-zA-Z]+)\\(`, 'g')))
     if (m[1] && m[1] in known) found.add(m[1]);
@@ -105,11 +109,14 @@ export async function functionFacts(root: string, name: string): Promise<Functio
       return {};
     },
   };
-  const slb = createSlbClient(recorder) as unknown as Record<string, unknown>;
-  const cas = createCasClient(recorder) as unknown as Record<string, unknown>;
-  for (const m of called(code, 'slb', slb)) await record(slb, m);
-  for (const m of called(code, 'cas', cas)) await record(cas, m);
-  const actions = new Set(sent.map((r) => `${r.product === 'cas' ? 'yundun-cert' : 'slb'}:${r.action}`));
+  const clients = {
+    slb: createSlbClient(recorder),
+    cas: createCasClient(recorder),
+    dns: createDnsClient(recorder),
+  } as unknown as Record<string, Record<string, unknown>>;
+  for (const [name, client] of Object.entries(clients))
+    for (const m of called(code, name, client)) await record(client, m);
+  const actions = new Set(sent.map((r) => `${RAM_NAMESPACE[r.product]}:${r.action}`));
   if (sources.includes(FC_INVOKER)) actions.add('fc:InvokeFunction');
   const variables = new Set<string>();
   for (const m of code.matchAll(/(?:\.|\[["'])(SLB_AUTOPILOT_[A-Z0-9_]+)\b/g)) if (m[1]) variables.add(m[1]);
@@ -123,16 +130,16 @@ export async function functionFacts(root: string, name: string): Promise<Functio
   };
 }
 
-/** The least-privilege policy for these facts: reads, writes, CAS, and FC on the failover function only. */
+/** The least-privilege policy for these facts: SLB reads, SLB writes, CAS and DNS, and FC on the failover function only. */
 export function policyFor(facts: FunctionFacts): RamPolicy {
   const slb = facts.actions.filter((a) => a.startsWith('slb:'));
   const reads = slb.filter((a) => /^slb:(Describe|List)/.test(a));
   const writes = slb.filter((a) => !reads.includes(a));
-  const cas = facts.actions.filter((a) => a.startsWith('yundun-cert:'));
+  const services = facts.actions.filter((a) => a.startsWith('yundun-cert:') || a.startsWith('alidns:'));
   const statements: RamPolicy['Statement'] = [];
   if (reads.length) statements.push({ Effect: 'Allow', Action: reads, Resource: '*' });
   if (writes.length) statements.push({ Effect: 'Allow', Action: writes, Resource: '*' });
-  if (cas.length) statements.push({ Effect: 'Allow', Action: cas, Resource: '*' });
+  if (services.length) statements.push({ Effect: 'Allow', Action: services, Resource: '*' });
   if (facts.actions.includes('fc:InvokeFunction'))
     statements.push({
       Effect: 'Allow',
