@@ -107,6 +107,7 @@ describe('routing and errors', () => {
       calls: { Echo: 1, AddInstance: 1 },
       errors: { MissingParameter: 1 },
       total: 2,
+      warnings: [],
     });
   });
 });
@@ -177,7 +178,7 @@ describe('admin API', () => {
     expect((await admin('POST', 'health', { 'i-1:80': 'sick' })).json.error).toContain('health.i-1:80');
     await callSlb(cloud, 'Echo', {});
     await admin('POST', 'reset');
-    expect((await admin('GET', 'calls')).json).toEqual({ calls: {}, errors: {}, total: 0 });
+    expect((await admin('GET', 'calls')).json).toEqual({ calls: {}, errors: {}, total: 0, warnings: [] });
     expect((await admin('GET', 'state')).json.backendHealth).toEqual({});
   });
 });

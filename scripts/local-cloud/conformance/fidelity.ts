@@ -41,7 +41,9 @@ export function checkOfficialRequest(version: string, action: string, params: Wi
   const model = api?.actions[action];
   if (!api || !model) return [];
   const findings = checkRequest(api, model, action, params);
-  const missing = findings.find((f) => f.missing);
+  // Only whole parameters: a field missing inside a JSON parameter (BackendServers[0].ServerId) is the
+  // handler's to refuse, in the codes the service uses for malformed JSON entries.
+  const missing = findings.find((f) => f.missing && /^[\w.]+$/.test(f.param));
   if (missing) throw missingParameter(missing.param);
   return findings;
 }

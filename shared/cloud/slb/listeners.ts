@@ -89,12 +89,18 @@ export interface CreateListenerRequest extends ListenerSettings {
   loadBalancerId: string;
   /** 1-65535 */
   listenerPort: number;
-  /** 1-65535; required unless vServerGroupId or forwardPort is given */
+  /** 1-65535; required unless vServerGroupId is given (a redirect gets REDIRECT_BACKEND_PORT) */
   backendServerPort?: number;
   /** HTTP only: redirect to this HTTPS listener port */
   forwardPort?: number;
   tags?: Tag[];
 }
+
+/**
+ * The official request rules require BackendServerPort whenever VServerGroupId is absent, redirects
+ * included, although a redirect never reaches a backend. Terraform sends 80 for the same reason.
+ */
+export const REDIRECT_BACKEND_PORT = 80;
 
 const KNOWN = new Set([
   'LoadBalancerId',
@@ -338,7 +344,14 @@ export function listenerApi(rpc: RpcCaller) {
         req,
         {
           ...createParams(req),
-          ...(req.forwardPort !== undefined ? { ListenerForward: 'on', ForwardPort: req.forwardPort } : {}),
+          ...(req.forwardPort !== undefined
+            ? {
+                ListenerForward: 'on',
+                ForwardPort: req.forwardPort,
+                BackendServerPort:
+                  req.backendServerPort ?? (req.vServerGroupId ? undefined : REDIRECT_BACKEND_PORT),
+              }
+            : {}),
         },
         true,
       );

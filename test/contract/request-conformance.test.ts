@@ -1,0 +1,61 @@
+// Requests as our typed cloud layer sends them, captured on the wire by the local cloud and checked
+// against the official request description (reference/openapi/): every parameter exists for the action,
+// values parse as their type, requirements (unconditional and the encoded conditional rules) are met.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WireExchange } from '../../scripts/local-cloud/conformance/fidelity';
+import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import type { Cloud } from '../../shared/cloud/index';
+import { RateBudget } from '../../shared/cloud/rate-budget';
+import { REDIRECT_BACKEND_PORT } from '../../shared/cloud/slb/listeners';
+import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
+
+const regionId = MALL.regionId;
+const lbId = MALL.loadBalancerId;
+let cloud: TestCloud;
+let layer: Cloud;
+
+beforeAll(async () => {
+  cloud = await startTestCloud({ scenario: 'mall', recordWire: true });
+  layer = cloudLayerFor(cloud, {
+    budget: new RateBudget({ write: { capacity: 1000, refillPerSecond: 1000 } }),
+  });
+});
+afterAll(() => cloud.close());
+
+/** The exchanges of the calls `act` makes. */
+async function sent(act: () => Promise<unknown>): Promise<WireExchange[]> {
+  const before = cloud.wireLog().length;
+  await act();
+  return cloud.wireLog().slice(before);
+}
+
+const findings = (exchanges: readonly WireExchange[]) =>
+  exchanges.flatMap((x) => x.requestFindings.map((f) => `${x.action} ${f.param}: ${f.message}`));
+
+describe('requests our cloud layer sends', () => {
+  it('creates a redirect listener with a BackendServerPort, as the official rules require without a VServerGroupId', async () => {
+    // Prepare: the mall's HTTPS listener is the target; port 8080 is free
+    const req = { regionId, loadBalancerId: lbId, listenerPort: 8080, forwardPort: MALL.https.port };
+    // Act
+    const exchanges = await sent(() => layer.slb.createHttpListener(req));
+    // Assess
+    expect(findings(exchanges)).toEqual([]);
+    expect(exchanges.map((x) => [x.action, x.httpStatus, x.params.BackendServerPort])).toEqual([
+      ['CreateLoadBalancerHTTPListener', 200, String(REDIRECT_BACKEND_PORT)],
+    ]);
+    expect((await layer.slb.describeHttpListener(req)).forwardPort).toBe(MALL.https.port);
+    await layer.slb.deleteListener({ ...req, protocol: 'http' });
+  });
+
+  it('sends CAS no RegionId: CAS 2020-04-07 actions take none', async () => {
+    // Act
+    const exchanges = await sent(async () => {
+      const [first] = await layer.cas.listCertificates();
+      if (first) await layer.cas.getCertificate(first.certId);
+    });
+    // Assess
+    expect(exchanges.map((x) => x.action)).toEqual(['ListUserCertificateOrder', 'GetUserCertificateDetail']);
+    expect(findings(exchanges)).toEqual([]);
+    expect(exchanges.every((x) => !('RegionId' in x.params))).toBe(true);
+  });
+});
