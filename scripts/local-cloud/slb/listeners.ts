@@ -240,6 +240,7 @@ function statusOf(ctx: ActionContext, l: ListenerRecord): string {
   return l.busyUntil !== undefined && l.busyUntil > ctx.now.getTime() ? 'configuring' : l.status;
 }
 
+/** Health-check fields of an answer; HealthCheckMethod only with checks on (official response notes). */
 function healthCheckBody(hc: HealthCheckSettings): Record<string, unknown> {
   return {
     HealthCheck: hc.healthCheck,
@@ -251,8 +252,25 @@ function healthCheckBody(hc: HealthCheckSettings): Record<string, unknown> {
     HealthCheckInterval: hc.healthCheckInterval,
     HealthCheckTimeout: hc.healthCheckTimeout,
     HealthCheckHttpCode: hc.healthCheckHttpCode,
-    HealthCheckMethod: hc.healthCheckMethod,
+    ...(hc.healthCheck === 'on' ? { HealthCheckMethod: hc.healthCheckMethod } : {}),
   };
+}
+
+const ACL_FIELDS = ['AclStatus', 'AclType', 'AclId'] as const;
+
+/** The attributes without the ACL fields, and the ACL fields (AclId only while AclStatus is on). */
+function splitAcl(extra: Readonly<Record<string, string | number>>): {
+  rest: Record<string, string | number>;
+  acl: Record<string, string | number>;
+} {
+  const rest = { ...extra };
+  const acl: Record<string, string | number> = {};
+  for (const k of ACL_FIELDS) {
+    const v = rest[k];
+    delete rest[k];
+    if (v !== undefined && (k !== 'AclId' || extra.AclStatus === 'on')) acl[k] = v;
+  }
+  return { rest, acl };
 }
 
 function describeAttribute(protocol: 'http' | 'https') {
@@ -271,7 +289,8 @@ function describeAttribute(protocol: 'http' | 'https') {
       ...(l.vServerGroupId !== undefined ? { VServerGroupId: l.vServerGroupId } : {}),
       ...(l.description !== undefined ? { Description: l.description } : {}),
       ...healthCheckBody(l.healthCheck),
-      ...l.extra,
+      ...splitAcl(l.extra).rest,
+      ...splitAcl(l.extra).acl,
       SecurityStatus: 'off',
       Rules: {
         Rule: rules.map((r) => ({
@@ -299,7 +318,7 @@ function describeAttribute(protocol: 'http' | 'https') {
           }
         : {
             ListenerForward: l.listenerForward ?? 'off',
-            ...(l.forwardPort !== undefined ? { ForwardPort: l.forwardPort } : {}),
+            ...(l.listenerForward === 'on' ? { ForwardPort: l.forwardPort } : {}),
           }),
     };
   };
@@ -419,7 +438,16 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
   const body: Record<string, unknown> = { MaxResults: max, NextToken: next, TotalCount: all.length };
   if (page.length > 0) {
     body.Listeners = page.map((l) => {
-      const config = { ...healthCheckBody(l.healthCheck), ...l.extra };
+      // The listing nests the protocol's settings in a config object, but the ACL fields sit on the
+      // listener itself; the config also tells the health-check protocol (official response model).
+      const { rest, acl } = splitAcl(l.extra);
+      const config = {
+        ...healthCheckBody(l.healthCheck),
+        ...(l.healthCheck.healthCheck === 'on'
+          ? { HealthCheckType: 'http', HealthCheckHttpVersion: 'HTTP 1.0' }
+          : {}),
+        ...rest,
+      };
       return {
         LoadBalancerId: l.loadBalancerId,
         ListenerPort: l.listenerPort,
@@ -430,6 +458,7 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
         ...(l.backendServerPort !== undefined ? { BackendServerPort: l.backendServerPort } : {}),
         ...(l.vServerGroupId !== undefined ? { VServerGroupId: l.vServerGroupId } : {}),
         ...(l.description !== undefined ? { Description: l.description } : {}),
+        ...acl,
         Tags: l.tags.map((t) => ({ TagKey: t.key, TagValue: t.value })),
         ...(l.listenerProtocol === 'https'
           ? {
@@ -443,7 +472,7 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
               HTTPListenerConfig: {
                 ...config,
                 ListenerForward: l.listenerForward ?? 'off',
-                ForwardPort: l.forwardPort,
+                ...(l.listenerForward === 'on' ? { ForwardPort: l.forwardPort } : {}),
               },
             }),
       };
