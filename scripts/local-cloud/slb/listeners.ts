@@ -1,4 +1,5 @@
 // SLB 2014-05-15 actions: HTTP and HTTPS listeners (reference §6.2, §6.3).
+import { HEALTH_CHECK_URI } from '../conformance/rules';
 import { ApiError, invalidParameter, missingParameter } from '../errors';
 import { type ActionContext, type ActionTable, read, write } from '../handler';
 import type { Params } from '../params';
@@ -7,7 +8,6 @@ import { assertWritable, findListener, findLoadBalancer, matchesTags, tagsBody }
 
 const ON_OFF = ['on', 'off'] as const;
 const HTTP_CODES = ['http_2xx', 'http_3xx', 'http_4xx', 'http_5xx'];
-const URI = /^\/[A-Za-z0-9\-/.%?#&=_]{0,79}$/;
 const DOMAIN = /^[A-Za-z0-9.-]{1,80}$/;
 
 /** Attributes kept verbatim in `extra`, with their checks. */
@@ -101,8 +101,11 @@ function readExtra(p: Params, protocol: 'http' | 'https'): Record<string, string
 /** Health-check fields present in the request (only those; Set* is a partial update). */
 function readHealthCheck(p: Params): Partial<HealthCheckSettings> {
   const uri = p.str('HealthCheckURI');
-  if (uri !== undefined && !URI.test(uri))
-    throw invalidParameter('HealthCheckURI', 'must be 1-80 characters starting with /');
+  if (uri !== undefined && !HEALTH_CHECK_URI.test(uri))
+    throw invalidParameter(
+      'HealthCheckURI',
+      'must be 2-80 characters starting with / (not / alone), of letters, digits and - / . % ? # &',
+    );
   const domain = p.str('HealthCheckDomain');
   if (domain !== undefined && domain !== '$_ip' && !DOMAIN.test(domain))
     throw invalidParameter('HealthCheckDomain', 'is not a valid domain');
@@ -244,7 +247,8 @@ function statusOf(ctx: ActionContext, l: ListenerRecord): string {
 function healthCheckBody(hc: HealthCheckSettings): Record<string, unknown> {
   return {
     HealthCheck: hc.healthCheck,
-    HealthCheckURI: hc.healthCheckURI,
+    // Checks without a URI probe `/`, and the service says so.
+    HealthCheckURI: hc.healthCheckURI ?? (hc.healthCheck === 'on' ? '/' : undefined),
     HealthCheckDomain: hc.healthCheckDomain,
     HealthCheckConnectPort: hc.healthCheckConnectPort,
     HealthyThreshold: hc.healthyThreshold,

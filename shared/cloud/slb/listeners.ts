@@ -154,7 +154,8 @@ function healthCheckParams(hc: Partial<HealthCheck> | undefined): Record<string,
   if (!hc) return {};
   return {
     HealthCheck: hc.enabled === undefined ? undefined : hc.enabled ? 'on' : 'off',
-    HealthCheckURI: hc.uri,
+    // A single `/` is the service's default and the one path the API refuses as a value.
+    HealthCheckURI: hc.uri === '/' ? undefined : hc.uri,
     HealthCheckDomain: hc.domain,
     HealthCheckConnectPort: hc.connectPort,
     HealthyThreshold: hc.healthyThreshold,

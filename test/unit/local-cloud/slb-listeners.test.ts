@@ -275,6 +275,10 @@ describe('CreateLoadBalancerHTTPSListener / CreateLoadBalancerHTTPListener', () 
     ],
     ['HealthCheck yes', { ...HTTPS_MIN, HealthCheck: 'yes' }, 'InvalidParameter', 'HealthCheck'],
     ['URI without /', { ...HTTPS_MIN, HealthCheckURI: 'healthz' }, 'InvalidParameter', 'HealthCheckURI'],
+    // Official rule: letters, digits and - / . % ? # & only, and never / alone.
+    ['URI with =', { ...HTTPS_MIN, HealthCheckURI: '/hz?x=1' }, 'InvalidParameter', 'HealthCheckURI'],
+    ['URI with _', { ...HTTPS_MIN, HealthCheckURI: '/health_z' }, 'InvalidParameter', 'HealthCheckURI'],
+    ['URI /', { ...HTTPS_MIN, HealthCheckURI: '/' }, 'InvalidParameter', 'HealthCheckURI'],
     ['bad domain', { ...HTTPS_MIN, HealthCheckDomain: 'a b' }, 'InvalidParameter', 'HealthCheckDomain'],
     [
       'connect port 0',
