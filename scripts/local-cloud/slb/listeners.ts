@@ -344,13 +344,8 @@ function setAttribute(protocol: 'http' | 'https') {
     const certificateId = protocol === 'https' ? p.str('ServerCertificateId') : undefined;
     if (certificateId !== undefined) requireCertificate(ctx, certificateId, 'ServerCertificateId');
     const caCertificateId = protocol === 'https' ? p.str('CACertificateId') : undefined;
-    const listenerForward = protocol === 'http' ? p.oneOf('ListenerForward', ON_OFF) : undefined;
-    const forwardPort = protocol === 'http' ? p.int('ForwardPort', { min: 1, max: 65535 }) : undefined;
-    if (listenerForward === 'on') {
-      const port = forwardPort ?? l.forwardPort;
-      if (port === undefined) throw missingParameter('ForwardPort');
-      assertForwardTarget(ctx, l.loadBalancerId, port);
-    }
+    // ListenerForward and ForwardPort are not parameters of this action (official request model):
+    // they are ignored here, and the server records them as a fidelity warning.
     const scheduler = p.oneOf('Scheduler', ['wrr', 'rr']);
     const description = readDescription(p);
     const mergedExtra = { ...l.extra, ...extra };
@@ -365,8 +360,6 @@ function setAttribute(protocol: 'http' | 'https') {
     else if (vServerGroupId !== undefined) l.vServerGroupId = vServerGroupId;
     if (certificateId !== undefined) l.serverCertificateId = certificateId;
     if (caCertificateId !== undefined) l.caCertificateId = caCertificateId;
-    if (listenerForward !== undefined) l.listenerForward = listenerForward;
-    if (forwardPort !== undefined) l.forwardPort = forwardPort;
     l.healthCheck = { ...l.healthCheck, ...hc };
     l.extra = mergedExtra;
     markChanged(ctx, l);

@@ -80,8 +80,8 @@ export interface SetListenerRequest extends ListenerRef, ListenerSettings {
   vServerGroup?: 'on' | 'off';
   /** HTTPS: the CA certificate for mutual TLS */
   caCertificateId?: string;
-  /** HTTP: redirect to this HTTPS listener port (1-65535); `null` turns the redirect off */
-  forwardPort?: number | null;
+  // No redirect here: SetLoadBalancerHTTPListenerAttribute takes no ListenerForward or ForwardPort
+  // (official request model); a redirect changes by deleting and recreating the listener.
 }
 
 export interface CreateListenerRequest extends ListenerSettings {
@@ -239,11 +239,6 @@ export function listenerApi(rpc: RpcCaller) {
         ...settingsParams(req),
         VServerGroup: req.vServerGroup ?? (req.vServerGroupId ? 'on' : undefined),
         CACertificateId: req.caCertificateId,
-        ...(req.forwardPort === null
-          ? { ListenerForward: 'off' }
-          : req.forwardPort !== undefined
-            ? { ListenerForward: 'on', ForwardPort: req.forwardPort }
-            : {}),
       },
       true,
     );
