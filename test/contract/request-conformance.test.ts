@@ -2,6 +2,8 @@
 // against the official request description (reference/openapi/): every parameter exists for the action,
 // values parse as their type, requirements (unconditional and the encoded conditional rules) are met.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionsOurCodeSends } from '../../scripts/local-cloud/conformance/coverage';
+import { driveCloudLayer } from '../../scripts/local-cloud/conformance/drive';
 import type { WireExchange } from '../../scripts/local-cloud/conformance/fidelity';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { Cloud } from '../../shared/cloud/index';
@@ -33,6 +35,27 @@ const findings = (exchanges: readonly WireExchange[]) =>
   exchanges.flatMap((x) => x.requestFindings.map((f) => `${x.action} ${f.param}: ${f.message}`));
 
 describe('requests our cloud layer sends', () => {
+  it('sends every action our code names, through every typed method, each as the official description allows', async () => {
+    // Act
+    let ran: string[] = [];
+    const exchanges = await sent(async () => {
+      ran = await driveCloudLayer(layer);
+    });
+    // Assess: nothing undocumented, mistyped or missing
+    expect(findings(exchanges)).toEqual([]);
+    expect(exchanges.filter((x) => x.httpStatus !== 200).map((x) => `${x.action} ${x.code}`)).toEqual([]);
+    // every action named in shared/cloud/ was sent, and every typed method ran
+    const sentActions = new Set(exchanges.map((x) => x.action));
+    const named = actionsOurCodeSends().map((a) => a.action);
+    expect(named.filter((a) => !sentActions.has(a))).toEqual([]);
+    expect(named.length).toBeGreaterThanOrEqual(44);
+    const methods = [
+      ...Object.keys(layer.slb).map((m) => `slb.${m}`),
+      ...Object.keys(layer.cas).map((m) => `cas.${m}`),
+    ];
+    expect(methods.filter((m) => !ran.includes(m))).toEqual([]);
+  });
+
   it('creates a redirect listener with a BackendServerPort, as the official rules require without a VServerGroupId', async () => {
     // Prepare: the mall's HTTPS listener is the target; port 8080 is free
     const req = { regionId, loadBalancerId: lbId, listenerPort: 8080, forwardPort: MALL.https.port };
