@@ -15,6 +15,13 @@ const BUSY_CODES = new Set([
   'IncorrectStatus.DomainExtension',
   'OperationFailed.TokenIsProcessing',
 ]);
+/**
+ * Our code for a 200 answer that lacks the resource asked for: right after a create or a delete,
+ * Describe*ListenerAttribute can answer 200 without `ListenerPort` (Terraform treats that as "not
+ * found yet" and retries). Retryable, so the retry policy bounds how long we wait for it.
+ */
+export const NOT_YET_VISIBLE = 'ResourceNotYetVisible';
+
 // MalformedResponse: the SDK could not parse the body as JSON and threw before keeping the HTTP status;
 // in practice that is a gateway's HTML error page in front of the API, i.e. a 5xx we cannot see.
 const TRANSIENT_CODES = new Set([
@@ -22,6 +29,7 @@ const TRANSIENT_CODES = new Set([
   'InternalError',
   'InternalInvokeError',
   'MalformedResponse',
+  NOT_YET_VISIBLE,
 ]);
 /** Node/undici/httpx transport failures: the request may not have reached the API. */
 const NETWORK_CODES = new Set([
@@ -87,6 +95,16 @@ export class CloudError extends Error {
   get throttled(): boolean {
     return isThrottling(this.code);
   }
+}
+
+/** A 200 answer without the resource: `field` is what it lacked. */
+export function notYetVisible(action: string, field: string, requestId?: unknown): CloudError {
+  return new CloudError({
+    action,
+    code: NOT_YET_VISIBLE,
+    message: `the answer has no ${field}: the resource is not visible yet`,
+    ...(typeof requestId === 'string' ? { requestId } : {}),
+  });
 }
 
 interface SdkErrorShape {

@@ -32,6 +32,11 @@ export interface RpcRequest {
   params: Record<string, RpcParamValue>;
   /** true for actions that change state: they draw from the write budget and are held back by dry run */
   write: boolean;
+  /**
+   * Checks a successful body; a CloudError thrown here (e.g. notYetVisible) counts as that attempt's
+   * failure and is retried like an API error.
+   */
+  check?: (body: RpcResponse) => void;
 }
 
 /** The parsed JSON body of a successful response (PascalCase, as on the wire). */

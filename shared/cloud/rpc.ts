@@ -114,7 +114,9 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
         runtime,
       );
       budget.succeeded(key, request.action, request.write);
-      return (res.body ?? {}) as RpcResponse;
+      const body = (res.body ?? {}) as RpcResponse;
+      request.check?.(body);
+      return body;
     } catch (err) {
       const e = toCloudError(request.action, err);
       accounting.failure(e.code);

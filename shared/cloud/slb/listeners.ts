@@ -1,6 +1,7 @@
 // Typed SLB actions: HTTP and HTTPS listeners. Set* calls are partial updates: only the fields given
 // are sent, so a read-modify-write never touches other attributes.
-import type { RpcCaller, RpcParamValue } from '../rpc-types';
+import { notYetVisible } from '../errors';
+import type { RpcCaller, RpcParamValue, RpcResponse } from '../rpc-types';
 import { list, num, obj, reqNum, str, type Tag, tagParam, tags } from './wire';
 
 export type ListenerProtocol = 'http' | 'https' | 'tcp' | 'udp';
@@ -216,6 +217,7 @@ export function listenerApi(rpc: RpcCaller) {
     req: { regionId: string; loadBalancerId: string; listenerPort: number },
     params: Record<string, RpcParamValue>,
     write: boolean,
+    check?: (body: RpcResponse) => void,
   ) =>
     rpc.call({
       product: 'slb',
@@ -223,6 +225,17 @@ export function listenerApi(rpc: RpcCaller) {
       regionId: req.regionId,
       params: { LoadBalancerId: req.loadBalancerId, ListenerPort: req.listenerPort, ...params },
       write,
+      ...(check ? { check } : {}),
+    });
+
+  /** A listener's attributes; a 200 without ListenerPort is a listener not visible yet (retried). */
+  const describeAttribute = (
+    action: string,
+    req: { regionId: string; loadBalancerId: string; listenerPort: number },
+  ) =>
+    listenerCall(action, req, {}, false, (body) => {
+      if (body.ListenerPort === undefined || body.ListenerPort === null || body.ListenerPort === '')
+        throw notYetVisible(action, 'ListenerPort', body.RequestId);
     });
 
   /** ListenerProtocol is only needed when two protocols share the port. */
@@ -299,7 +312,7 @@ export function listenerApi(rpc: RpcCaller) {
       loadBalancerId: string;
       listenerPort: number;
     }): Promise<HttpsListenerDetail> {
-      const body = await listenerCall('DescribeLoadBalancerHTTPSListenerAttribute', req, {}, false);
+      const body = await describeAttribute('DescribeLoadBalancerHTTPSListenerAttribute', req);
       return {
         ...toListener({ ...body, LoadBalancerId: body.LoadBalancerId ?? req.loadBalancerId }, 'https'),
         listenerProtocol: 'https',
@@ -323,7 +336,7 @@ export function listenerApi(rpc: RpcCaller) {
       loadBalancerId: string;
       listenerPort: number;
     }): Promise<Listener> {
-      const body = await listenerCall('DescribeLoadBalancerHTTPListenerAttribute', req, {}, false);
+      const body = await describeAttribute('DescribeLoadBalancerHTTPListenerAttribute', req);
       return {
         ...toListener({ ...body, LoadBalancerId: body.LoadBalancerId ?? req.loadBalancerId }, 'http'),
         listenerProtocol: 'http',
