@@ -70,6 +70,26 @@ describe('requests our cloud layer sends', () => {
     await layer.slb.deleteListener({ ...req, protocol: 'http' });
   });
 
+  it('lists tags of more than 20 resources in batches of 20 ResourceId.N', async () => {
+    // Prepare: the mall's load balancer among 24 ids that name nothing
+    const ids = [lbId, ...Array.from({ length: 24 }, (_, i) => `lb-none${i}`)];
+    // Act
+    const exchanges = await sent(() =>
+      layer.slb.listTagResources({ regionId, resourceType: 'instance', resourceIds: ids }),
+    );
+    // Assess
+    expect(findings(exchanges)).toEqual([]);
+    expect(
+      exchanges.map((x) => [
+        x.httpStatus,
+        Object.keys(x.params).filter((k) => k.startsWith('ResourceId.')).length,
+      ]),
+    ).toEqual([
+      [200, 20],
+      [200, 5],
+    ]);
+  });
+
   it('sends CAS no RegionId: CAS 2020-04-07 actions take none', async () => {
     // Act
     const exchanges = await sent(async () => {
