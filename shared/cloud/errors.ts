@@ -107,6 +107,15 @@ export function notYetVisible(action: string, field: string, requestId?: unknown
   });
 }
 
+/**
+ * SignatureDoesNotMatch carries the server's string to sign after `server string to sign is:`; under
+ * HMAC-SHA1 V1 that holds every request parameter (a PrivateKey included), so it never leaves here.
+ */
+function withoutStringToSign(message: string): string {
+  const at = message.indexOf('server string to sign is:');
+  return at < 0 ? message : `${message.slice(0, at).trimEnd()} (server string to sign withheld)`;
+}
+
 interface SdkErrorShape {
   code?: unknown;
   statusCode?: unknown;
@@ -144,7 +153,7 @@ export function toCloudError(action: string, err: unknown): CloudError {
   const own = typeof e.message === 'string' && e.message !== '' ? e.message : 'request failed';
   const message =
     typeof e.data?.Message === 'string'
-      ? e.data.Message
+      ? withoutStringToSign(e.data.Message)
       : network
         ? `network error (${String(e.name ?? e.code)})`
         : own;

@@ -56,6 +56,13 @@ describe('signatures', () => {
     expect(err.data).toMatchObject({ Code: 'SignatureDoesNotMatch', HostId: 'slb.aliyuncs.com' });
     expect(String(err.data.Recommend)).toContain('q=SignatureDoesNotMatch');
     expect(err.data.RequestId).toBeTypeOf('string');
+    // Official SDKs split the message at the colon and compare the string to sign with their own.
+    const [wording, stringToSign, ...rest] = String(err.data.Message).split(':');
+    expect([wording, rest]).toEqual([
+      'Specified signature is not matched with our calculation. server string to sign is',
+      [],
+    ]);
+    expect(stringToSign).toMatch(v2 ? /^POST&%2F&AccessKeyId%3D/ : /^ACS3-HMAC-SHA256\n[0-9a-f]{64}$/);
   });
 
   it('answers InvalidAccessKeyId.NotFound (404) to an unknown key', async () => {
