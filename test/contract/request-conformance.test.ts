@@ -56,6 +56,26 @@ describe('requests our cloud layer sends', () => {
     expect(methods.filter((m) => !ran.includes(m))).toEqual([]);
   });
 
+  it('sends the same conforming requests under HMAC-SHA1 V1 signing (parameters in the signed query)', async () => {
+    // Prepare: a cloud of its own, as the drive creates named resources
+    const v1 = await startTestCloud({ scenario: 'mall', recordWire: true });
+    try {
+      const v1Layer = cloudLayerFor(v1, {
+        signatureAlgorithm: 'v2',
+        budget: new RateBudget({ write: { capacity: 1000, refillPerSecond: 1000 } }),
+      });
+      // Act
+      await driveCloudLayer(v1Layer);
+      // Assess
+      const log = v1.wireLog();
+      expect(findings(log)).toEqual([]);
+      expect(new Set(log.map((x) => x.action)).size).toBe(actionsOurCodeSends().length);
+      expect(log.some((x) => 'Signature' in x.params || 'SignatureNonce' in x.params)).toBe(false);
+    } finally {
+      await v1.close();
+    }
+  });
+
   it('creates a redirect listener with a BackendServerPort, as the official rules require without a VServerGroupId', async () => {
     // Prepare: the mall's HTTPS listener is the target; port 8080 is free
     const req = { regionId, loadBalancerId: lbId, listenerPort: 8080, forwardPort: MALL.https.port };
