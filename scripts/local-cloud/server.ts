@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CAS_VERSION, casActions } from './cas';
 import {
+  assertOfficialRequirements,
   checkOfficialRequest,
   checkOfficialResponse,
   type FidelityWarning,
@@ -206,7 +207,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
             params,
             httpStatus: status,
             code,
-            body,
+            // a copy as it went out: a body may share arrays with the state that later calls change
+            body: JSON.parse(JSON.stringify(body)) as Record<string, unknown>,
             requestFindings,
             responseFindings,
           });
@@ -266,6 +268,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params[k] = v;
       }
       requestFindings = checkOfficialRequest(product.version, action, params);
+      assertOfficialRequirements(requestFindings);
       // Reads change nothing, so only writes need the snapshot to roll back to (it is the costly part).
       const snapshot = def.write ? structuredClone(state) : undefined;
       const ctx: ActionContext = {

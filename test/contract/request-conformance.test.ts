@@ -9,7 +9,7 @@ import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { Cloud } from '../../shared/cloud/index';
 import { RateBudget } from '../../shared/cloud/rate-budget';
 import { REDIRECT_BACKEND_PORT } from '../../shared/cloud/slb/listeners';
-import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
+import { callSlb, cloudLayerFor, sdkError, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const regionId = MALL.regionId;
 const lbId = MALL.loadBalancerId;
@@ -120,5 +120,49 @@ describe('requests our cloud layer sends', () => {
     expect(exchanges.map((x) => x.action)).toEqual(['ListUserCertificateOrder', 'GetUserCertificateDetail']);
     expect(findings(exchanges)).toEqual([]);
     expect(exchanges.every((x) => !('RegionId' in x.params))).toBe(true);
+  });
+});
+
+describe('what the local cloud does with requests the official description refuses', () => {
+  it('answers a missing required parameter with MissingParameter, and still warns of an undocumented one', async () => {
+    // Prepare
+    const before = cloud.state();
+    // Act
+    const err = await sdkError(
+      callSlb(cloud, 'CreateLoadBalancerHTTPListener', {
+        RegionId: regionId,
+        LoadBalancerId: lbId,
+        ListenerPort: 8088,
+        BackendServerPort: 80,
+        Colour: 'blue',
+      }),
+    );
+    const warnings = cloud.takeWarnings();
+    // Assess
+    expect([err.code, err.statusCode, err.data.Message]).toEqual([
+      'MissingParameter',
+      400,
+      'The input parameter "HealthCheck" that is mandatory for processing this request is not supplied.',
+    ]);
+    expect(warnings).toEqual([
+      {
+        action: 'CreateLoadBalancerHTTPListener',
+        side: 'request',
+        field: 'Colour',
+        message: 'CreateLoadBalancerHTTPListener takes no parameter Colour',
+      },
+    ]);
+    expect(cloud.state()).toEqual(before);
+  });
+
+  it('records a value the official rules refuse but a handler let through as a warning', async () => {
+    // Act: the local cloud's DescribeLoadBalancers does not filter by InternetChargeType, so it does
+    // not refuse a value outside the documented ones
+    await callSlb(cloud, 'DescribeLoadBalancers', { RegionId: regionId, InternetChargeType: 'free' });
+    const warnings = cloud.takeWarnings();
+    // Assess
+    expect(warnings.map((w) => [w.action, w.field])).toEqual([
+      ['DescribeLoadBalancers', 'InternetChargeType'],
+    ]);
   });
 });

@@ -32,20 +32,19 @@ export interface WireExchange {
   responseFindings: ResponseFinding[];
 }
 
-/**
- * The request's findings against the official data; throws MissingParameter for the first parameter
- * the official rules require and the request lacks. Empty for an action or version without a model.
- */
+/** The request's findings against the official data; empty for an action or version without a model. */
 export function checkOfficialRequest(version: string, action: string, params: WireParams): RequestFinding[] {
   const api = apiModel(version);
   const model = api?.actions[action];
-  if (!api || !model) return [];
-  const findings = checkRequest(api, model, action, params);
+  return api && model ? checkRequest(api, model, action, params) : [];
+}
+
+/** Throws MissingParameter for the first parameter the official rules require and the request lacks. */
+export function assertOfficialRequirements(findings: readonly RequestFinding[]): void {
   // Only whole parameters: a field missing inside a JSON parameter (BackendServers[0].ServerId) is the
   // handler's to refuse, in the codes the service uses for malformed JSON entries.
   const missing = findings.find((f) => f.missing && /^[\w.]+$/.test(f.param));
   if (missing) throw missingParameter(missing.param);
-  return findings;
 }
 
 /** Findings in an answer: a success against the action's response shape, an error against the error body. */
