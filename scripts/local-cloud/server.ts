@@ -8,6 +8,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { adminRequestProblem } from '../admin-guard';
 import { CAS_VERSION, casActions } from './cas';
+import {
+  assertOfficialRequirements,
+  checkOfficialRequest,
+  checkOfficialResponse,
+  type FidelityWarning,
+  fidelityWarnings,
+  type WireExchange,
+} from './conformance/fidelity';
+import type { RequestFinding } from './conformance/request';
 import { ALIDNS_VERSION, alidnsActions } from './dns';
 import { type DnsFaults, type LocalDnsServer, startDnsServer } from './dns/server';
 import { ApiError } from './errors';
@@ -75,13 +84,20 @@ export interface LocalCloudOptions {
   healthChecks?: 'off' | 'manual' | 'auto';
   /** serve the zones of the Alidns API on a loopback DNS server (default true; see dns/server.ts) */
   dnsServer?: boolean;
+  /** keep every RPC exchange as received and answered, for wireLog() (conformance tests) */
+  recordWire?: boolean;
 }
 
 export interface CallCounts {
   calls: Record<string, number>;
   errors: Record<string, number>;
   total: number;
+  /** where a request or an answer departed from the official API description (conformance/fidelity.ts) */
+  warnings: FidelityWarning[];
 }
+
+/** Enough to see what went wrong without growing without bound in long runs. */
+const MAX_WARNINGS = 1000;
 
 export interface LocalCloud {
   readonly port: number;
@@ -93,6 +109,10 @@ export interface LocalCloud {
   /** a deep copy of the current state, unredacted (in-process access for tests) */
   state(): CloudState;
   calls(): CallCounts;
+  /** the fidelity warnings so far, cleared by this call (tests assert none are left) */
+  takeWarnings(): FidelityWarning[];
+  /** every RPC exchange since start or reset (only with recordWire) */
+  wireLog(): WireExchange[];
   setFaults(config: FaultConfig): void;
   setHealth(health: CloudState['backendHealth']): void;
   /**
@@ -158,7 +178,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const nonces = new NonceRegistry();
   const faults = new FaultInjector();
-  let counts: CallCounts = { calls: {}, errors: {}, total: 0 };
+  let counts: CallCounts = { calls: {}, errors: {}, total: 0, warnings: [] };
+  let wire: WireExchange[] = [];
   const countError = (code: string) => {
     counts.errors[code] = (counts.errors[code] ?? 0) + 1;
   };
@@ -186,16 +207,44 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     for (const [k, v] of url.searchParams) query[k] = v;
     const version = headerValue(req, 'x-acs-version') ?? query.Version;
     const product = Object.values(products).find((p) => p.version === version);
+    // What the official description says of this exchange, filled in as the call proceeds.
+    let action: string | undefined;
+    let params: Record<string, string> = {};
+    let requestFindings: RequestFinding[] = [];
+    const reply = (status: number, body: Record<string, unknown>, code?: string) => {
+      const responseFindings = version && action ? checkOfficialResponse(version, action, status, body) : [];
+      if (action) {
+        const found = fidelityWarnings(action, status < 400, requestFindings, responseFindings);
+        counts.warnings.push(...found.slice(0, Math.max(0, MAX_WARNINGS - counts.warnings.length)));
+        if (options.recordWire && version)
+          wire.push({
+            version,
+            action,
+            params,
+            httpStatus: status,
+            code,
+            // a copy as it went out: a body may share arrays with the state that later calls change
+            body: JSON.parse(JSON.stringify(body)) as Record<string, unknown>,
+            requestFindings,
+            responseFindings,
+          });
+      }
+      send(res, status, body);
+    };
     const fail = (err: ApiError, def: ProductDef | undefined) => {
       countError(err.code);
       const recommend = `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(err.code)}&product=${def?.recommendProduct ?? 'Slb'}&requestId=${requestId}`;
-      send(res, err.httpStatus, {
-        RequestId: requestId,
-        HostId: def?.hostId ?? 'slb.aliyuncs.com',
-        Code: err.code,
-        Message: err.message,
-        Recommend: recommend,
-      });
+      reply(
+        err.httpStatus,
+        {
+          RequestId: requestId,
+          HostId: def?.hostId ?? 'slb.aliyuncs.com',
+          Code: err.code,
+          Message: err.message,
+          Recommend: recommend,
+        },
+        err.code,
+      );
     };
     try {
       const body = await readBody(req);
@@ -214,7 +263,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       checkTimestamp(caller.timestamp, nowMs);
       nonces.use(caller.accessKeyId, caller.nonce, nowMs);
 
-      const action = headerValue(req, 'x-acs-action') ?? query.Action;
+      action = headerValue(req, 'x-acs-action') ?? query.Action;
       const def = action ? product.actions[action] : undefined;
       if (!action || !def) {
         throw new ApiError(
@@ -229,11 +278,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       faults.check(action, def.write, nowMs);
 
       // Parameters: the query (minus the signing ones) plus a form body, if the client sent one.
-      const params: Record<string, string> = { ...query };
+      params = { ...query };
       for (const k of SIGNATURE_QUERY_KEYS) delete params[k];
       if (body.length > 0 && (headerValue(req, 'content-type') ?? '').includes('x-www-form-urlencoded')) {
         for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params[k] = v;
       }
+      requestFindings = checkOfficialRequest(product.version, action, params);
+      assertOfficialRequirements(requestFindings);
       // Reads change nothing, so only writes need the snapshot to roll back to (it is the costly part).
       const snapshot = def.write ? structuredClone(state) : undefined;
       const ctx: ActionContext = {
@@ -255,7 +306,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
       if (def.write && options.statePath) saveStateFile(options.statePath, state);
       if (def.write) await syncFrontEnds();
-      send(res, 200, { RequestId: requestId, ...result });
+      reply(200, { RequestId: requestId, ...result });
     } catch (err) {
       if (err instanceof ApiError) fail(err, product);
       else
@@ -344,6 +395,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     regionId: DEFAULT_REGION,
     state: () => structuredClone(state),
     calls: () => structuredClone(counts),
+    takeWarnings: () => counts.warnings.splice(0),
+    wireLog: () => structuredClone(wire),
     setFaults: (config) => {
       faults.configure(parseFaultConfig(config));
       void syncFrontEnds();
@@ -363,7 +416,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       forced = {};
       state = structuredClone(initial);
       probes.reset();
-      counts = { calls: {}, errors: {}, total: 0 };
+      counts = { calls: {}, errors: {}, total: 0, warnings: [] };
+      wire = [];
       faults.configure({});
       dns?.setFaults({});
       nonces.clear();

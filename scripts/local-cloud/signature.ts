@@ -131,10 +131,21 @@ function verifyV3(
   const stringToSign = `ACS3-HMAC-SHA256\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
   const expected = createHmac('sha256', pair.secret).update(stringToSign).digest('hex');
   if (!safeEqual(expected, signature)) {
-    throw new ApiError('SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
+    throw signatureMismatch(stringToSign);
   }
   checkToken(pair, header(req.headers, 'x-acs-security-token'));
   return { scheme: 'v3', accessKeyId, nonce, timestamp };
+}
+
+/**
+ * The real service's wording, string to sign included: official SDKs split this message at the colon
+ * to compare the server's string to sign with their own (the Python core SDK fails on anything else).
+ */
+function signatureMismatch(stringToSign: string): ApiError {
+  return new ApiError(
+    'SignatureDoesNotMatch',
+    `Specified signature is not matched with our calculation. server string to sign is:${stringToSign}`,
+  );
 }
 
 function verifyV1(req: SignedRequest, keys: ReadonlyMap<string, KeyPair>): VerifiedCaller {
@@ -164,7 +175,7 @@ function verifyV1(req: SignedRequest, keys: ReadonlyMap<string, KeyPair>): Verif
   const stringToSign = `${req.method}&${percentEncode('/')}&${percentEncode(canonical)}`;
   const expected = createHmac('sha1', `${pair.secret}&`).update(stringToSign).digest('base64');
   if (!signature || !safeEqual(expected, signature)) {
-    throw new ApiError('SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
+    throw signatureMismatch(stringToSign);
   }
   checkToken(pair, req.query.SecurityToken);
   return { scheme: 'v1', accessKeyId: accessKeyId!, nonce: nonce!, timestamp: timestamp! };

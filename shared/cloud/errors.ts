@@ -15,6 +15,13 @@ const BUSY_CODES = new Set([
   'IncorrectStatus.DomainExtension',
   'OperationFailed.TokenIsProcessing',
 ]);
+/**
+ * Our code for a 200 answer that lacks the resource asked for: right after a create or a delete,
+ * Describe*ListenerAttribute can answer 200 without `ListenerPort` (Terraform treats that as "not
+ * found yet" and retries). Retryable, so the retry policy bounds how long we wait for it.
+ */
+export const NOT_YET_VISIBLE = 'ResourceNotYetVisible';
+
 // MalformedResponse: the SDK could not parse the body as JSON and threw before keeping the HTTP status;
 // in practice that is a gateway's HTML error page in front of the API, i.e. a 5xx we cannot see.
 const TRANSIENT_CODES = new Set([
@@ -22,6 +29,7 @@ const TRANSIENT_CODES = new Set([
   'InternalError',
   'InternalInvokeError',
   'MalformedResponse',
+  NOT_YET_VISIBLE,
 ]);
 /** Node/undici/httpx transport failures: the request may not have reached the API. */
 const NETWORK_CODES = new Set([
@@ -89,6 +97,25 @@ export class CloudError extends Error {
   }
 }
 
+/** A 200 answer without the resource: `field` is what it lacked. */
+export function notYetVisible(action: string, field: string, requestId?: unknown): CloudError {
+  return new CloudError({
+    action,
+    code: NOT_YET_VISIBLE,
+    message: `the answer has no ${field}: the resource is not visible yet`,
+    ...(typeof requestId === 'string' ? { requestId } : {}),
+  });
+}
+
+/**
+ * SignatureDoesNotMatch carries the server's string to sign after `server string to sign is:`; under
+ * HMAC-SHA1 V1 that holds every request parameter (a PrivateKey included), so it never leaves here.
+ */
+function withoutStringToSign(message: string): string {
+  const at = message.indexOf('server string to sign is:');
+  return at < 0 ? message : `${message.slice(0, at).trimEnd()} (server string to sign withheld)`;
+}
+
 interface SdkErrorShape {
   code?: unknown;
   statusCode?: unknown;
@@ -126,7 +153,7 @@ export function toCloudError(action: string, err: unknown): CloudError {
   const own = typeof e.message === 'string' && e.message !== '' ? e.message : 'request failed';
   const message =
     typeof e.data?.Message === 'string'
-      ? e.data.Message
+      ? withoutStringToSign(e.data.Message)
       : network
         ? `network error (${String(e.name ?? e.code)})`
         : own;

@@ -1,7 +1,7 @@
 // The one RPC caller: every SLB and CAS action goes through here, over @alicloud/openapi-client's
-// callApi. It picks the endpoint, always sends RegionId, sets explicit timeouts (the library's 3 s
-// default is too short for some writes), draws from the shared rate budget, retries what is
-// retryable with full-jitter backoff, and counts every attempt.
+// callApi. It picks the endpoint, sends RegionId to the APIs that take it, sets explicit timeouts (the
+// library's 3 s default is too short for some writes), draws from the shared rate budget, retries what
+// is retryable with full-jitter backoff, and counts every attempt.
 
 import { type CallAccounting, DEFAULT_ACCOUNTING } from './accounting';
 import { type Clock, SYSTEM_CLOCK } from './clock';
@@ -104,16 +104,19 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     accounting.attempt(request.action, isRetry);
     try {
       const c = client(endpoint, await credentials.get());
+      const product = PRODUCTS[request.product];
       const query = OpenApi.query(
-        request.product === 'alidns' ? request.params : { RegionId: request.regionId, ...request.params },
+        product.regionParam ? { RegionId: request.regionId, ...request.params } : request.params,
       );
       const res = await c.callApi(
-        rpcParams(request.action, PRODUCTS[request.product].version, protocol),
+        rpcParams(request.action, product.version, protocol),
         new OpenApi.OpenApiRequest({ query }),
         runtime,
       );
       budget.succeeded(key, request.action, request.write);
-      return (res.body ?? {}) as RpcResponse;
+      const body = (res.body ?? {}) as RpcResponse;
+      request.check?.(body);
+      return body;
     } catch (err) {
       const e = toCloudError(request.action, err);
       accounting.failure(e.code);

@@ -54,7 +54,14 @@ export type Action =
       changes: ListenerChanges;
     }
   | { kind: 'startListener'; lb: LbRef; protocol: 'http' | 'https'; port: number }
-  | { kind: 'deleteListener'; lb: LbRef; protocol: 'http' | 'https'; port: number }
+  | {
+      kind: 'deleteListener';
+      lb: LbRef;
+      protocol: 'http' | 'https';
+      port: number;
+      /** deleted to be created again at once (a change no Set action makes) */
+      replace?: true;
+    }
   | { kind: 'deleteVServerGroup'; lb: LbRef; group: string; vServerGroupId: string }
   | { kind: 'createRule'; lb: LbRef; port: number; rule: RuleModel }
   | { kind: 'setRuleGroup'; lb: LbRef; port: number; rule: string; ruleId: string; vServerGroup: string }
@@ -290,6 +297,17 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
       });
       continue;
     }
+    // No Set action changes a redirect (SetLoadBalancerHTTPListenerAttribute has no ListenerForward or
+    // ForwardPort in the official model; Terraform marks both ForceNew): the listener is replaced.
+    if (d.redirectPort !== ol.redirectPort) {
+      out.actions.push(
+        { kind: 'deleteListener', lb, protocol: d.protocol, port: d.port, replace: true },
+        { kind: 'createListener', lb, listener: d },
+        ...d.rules.map((r): Action => ({ kind: 'createRule', lb, port: d.port, rule: r })),
+      );
+      starts.push({ kind: 'startListener', lb, protocol: d.protocol, port: d.port });
+      continue;
+    }
     const changes = listenerChanges(d, ol);
     if (Object.keys(changes).length > 0)
       out.actions.push({ kind: 'setListenerAttribute', lb, protocol: d.protocol, port: d.port, changes });
@@ -395,7 +413,9 @@ export function describeAction(a: Action): string {
     case 'startListener':
       return `${where}: start ${a.protocol.toUpperCase()} ${a.port}`;
     case 'deleteListener':
-      return `${where}: delete ${a.protocol.toUpperCase()} ${a.port} (ours, no longer in the spec)`;
+      return a.replace
+        ? `${where}: replace ${a.protocol.toUpperCase()} ${a.port}: delete it to create it again (its redirect changes)`
+        : `${where}: delete ${a.protocol.toUpperCase()} ${a.port} (ours, no longer in the spec)`;
     case 'deleteVServerGroup':
       return `${where}: delete VServer group ${a.group} (ours, no longer in the spec)`;
     case 'createRule':

@@ -97,10 +97,16 @@ export const certificateSourceSchema = z.union(
 
 export const healthCheckSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** 1-80 characters, starts with / */
+  /**
+   * `/` (the service's default, which the API does not accept as a value and is therefore not sent) or
+   * 2-80 characters starting with `/`: letters, digits and `- / . % ? # &` only (official request rule).
+   */
   path: z
     .string()
-    .regex(/^\/[A-Za-z0-9\-/.%?#&=_]{0,79}$/, 'must be 1-80 characters starting with /')
+    .regex(
+      /^\/([A-Za-z0-9\-/.%?#&]{1,79})?$/,
+      'must be / or 2-80 characters starting with /, of letters, digits and - / . % ? # & only (no = or _)',
+    )
     .default('/'),
   domain: z
     .string()

@@ -172,6 +172,30 @@ describe('apply', () => {
     expect((await observeAndPlan(deps.slb, parseSpec(mallYaml))).plan.actions).toEqual([]);
   });
 
+  it('turns the redirect into a plain listener by replacing it: no Set action changes a redirect', async () => {
+    // Prepare: the mall's HTTP 80 redirects to 443; the spec now wants it to serve the group
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const spec = parseSpec(
+      edit(mallYaml, (s) => {
+        const http = s.loadBalancers[0].listeners[1];
+        delete http.redirectToHttps;
+        http.vServerGroup = s.loadBalancers[0].vServerGroups[0].name;
+      }),
+    );
+    // Act
+    const result = await applySpec(depsFor(cloud), spec);
+    // Assess
+    expect(result.failed).toBeUndefined();
+    expect(result.done.map((a) => a.kind)).toEqual(['deleteListener', 'createListener', 'startListener']);
+    const http = cloud.state().listeners.find((l) => l.listenerPort === 80);
+    expect([http?.listenerForward, http?.vServerGroupId, http?.status]).toEqual([
+      undefined,
+      MALL.vServerGroup.vServerGroupId,
+      'running',
+    ]);
+    expect((await observeAndPlan(depsFor(cloud).slb, spec)).plan.actions).toEqual([]);
+  });
+
   it('removes a backend dropped from the spec of a group it created, but not from an adopted group', async () => {
     cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
     await applySpec(depsFor(cloud), parseSpec(createdMall));

@@ -56,6 +56,13 @@ describe('signatures', () => {
     expect(err.data).toMatchObject({ Code: 'SignatureDoesNotMatch', HostId: 'slb.aliyuncs.com' });
     expect(String(err.data.Recommend)).toContain('q=SignatureDoesNotMatch');
     expect(err.data.RequestId).toBeTypeOf('string');
+    // Official SDKs split the message at the colon and compare the string to sign with their own.
+    const [wording, stringToSign, ...rest] = String(err.data.Message).split(':');
+    expect([wording, rest]).toEqual([
+      'Specified signature is not matched with our calculation. server string to sign is',
+      [],
+    ]);
+    expect(stringToSign).toMatch(v2 ? /^POST&%2F&AccessKeyId%3D/ : /^ACS3-HMAC-SHA256\n[0-9a-f]{64}$/);
   });
 
   it('answers InvalidAccessKeyId.NotFound (404) to an unknown key', async () => {
@@ -107,6 +114,7 @@ describe('routing and errors', () => {
       calls: { Echo: 1, AddInstance: 1 },
       errors: { MissingParameter: 1 },
       total: 2,
+      warnings: [],
     });
   });
 });
@@ -178,7 +186,7 @@ describe('admin API', () => {
     expect((await admin('POST', 'health', { 'i-1:80': 'sick' })).json.error).toContain('health.i-1:80');
     await callSlb(cloud, 'Echo', {});
     await admin('POST', 'reset');
-    expect((await admin('GET', 'calls')).json).toEqual({ calls: {}, errors: {}, total: 0 });
+    expect((await admin('GET', 'calls')).json).toEqual({ calls: {}, errors: {}, total: 0, warnings: [] });
     expect((await admin('GET', 'state')).json.backendHealth).toEqual({});
   });
 });

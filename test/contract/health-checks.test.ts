@@ -178,12 +178,12 @@ describe('local cloud health checks, through DescribeHealthStatus', () => {
     await ticks(1);
     expect(k8s.state().requests - before).toBe(1);
 
-    await addHttpListener(8080, { HealthCheckURI: '/' });
+    await addHttpListener(8080, { HealthCheckURI: '/index.html' });
     before = k8s.state().requests;
     await ticks(1);
     expect(k8s.state().requests - before).toBe(2);
 
-    // /healthz fails, / does not: each listener reports its own check; backendHealth keeps the worst.
+    // /healthz fails, /index.html does not: each listener reports its own check; backendHealth keeps the worst.
     ecs.fail(503);
     await ticks(unhealthyThreshold);
     expect(await health(443)).toEqual({ [K8S]: 'normal', [ECS]: 'abnormal' });

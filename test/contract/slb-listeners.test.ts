@@ -296,25 +296,13 @@ describe('listeners through our typed client', () => {
     expect(l.healthCheck).toMatchObject({ enabled: true, uri: MALL.healthCheck.healthCheckURI });
   });
 
-  it('creates an HTTP redirect, turns it off, runs the lifecycle and deletes it', async () => {
-    await layer.slb.createHttpListener({
-      regionId,
-      loadBalancerId: lbId,
-      listenerPort: 81,
-      forwardPort: 443,
-    });
-    const redirecting = await layer.slb.describeHttpListener({
-      regionId,
-      loadBalancerId: lbId,
-      listenerPort: 81,
-    });
-    await layer.slb.setHttpListenerAttribute({
-      regionId,
-      loadBalancerId: lbId,
-      listenerPort: 81,
-      forwardPort: null,
-      vServerGroupId: groupId,
-    });
+  it('creates an HTTP redirect, replaces it by a plain listener, runs the lifecycle and deletes it', async () => {
+    const at81 = { regionId, loadBalancerId: lbId, listenerPort: 81 };
+    await layer.slb.createHttpListener({ ...at81, forwardPort: 443 });
+    const redirecting = await layer.slb.describeHttpListener(at81);
+    // No Set action changes a redirect (official request model): delete and recreate.
+    await layer.slb.deleteListener({ ...at81, protocol: 'http' });
+    await layer.slb.createHttpListener({ ...at81, vServerGroupId: groupId });
     const plain = await layer.slb.describeHttpListener({ regionId, loadBalancerId: lbId, listenerPort: 81 });
     await layer.slb.startListener({ regionId, loadBalancerId: lbId, listenerPort: 81 });
     const started = listenerOf(81)?.status;
@@ -324,6 +312,23 @@ describe('listeners through our typed client', () => {
     expect([redirecting.forwardPort, redirecting.status]).toEqual([443, 'stopped']);
     expect([plain.forwardPort, plain.vServerGroupId]).toEqual([undefined, groupId]);
     expect([started, stopped, listenerOf(81)]).toEqual(['running', 'stopped', undefined]);
+  });
+
+  it('does not apply ListenerForward or ForwardPort sent to SetLoadBalancerHTTPListenerAttribute, and warns', async () => {
+    // Prepare: the mall's HTTP listener redirects to 443
+    const at80 = { RegionId: regionId, LoadBalancerId: lbId, ListenerPort: MALL.http.port };
+    // Act
+    await callSlb(cloud, 'SetLoadBalancerHTTPListenerAttribute', { ...at80, ListenerForward: 'off' });
+    const warnings = cloud.takeWarnings();
+    // Assess
+    expect(listenerOf(MALL.http.port)).toMatchObject({ listenerForward: 'on', forwardPort: MALL.https.port });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        action: 'SetLoadBalancerHTTPListenerAttribute',
+        side: 'request',
+        field: 'ListenerForward',
+      }),
+    ]);
   });
 
   it('surfaces a refused create as a CloudError with the API code', async () => {

@@ -143,7 +143,24 @@ describe('listeners', () => {
       'LoadBalancerId',
     ],
     [
-      { LoadBalancerId: MALL.loadBalancerId, ListenerPort: 70000, Bandwidth: -1, HealthCheck: 'on' },
+      {
+        LoadBalancerId: MALL.loadBalancerId,
+        ListenerPort: 8443,
+        HealthCheck: 'on',
+        Bandwidth: -1,
+        ServerCertificateId: 'x',
+      },
+      'MissingParameter',
+      'BackendServerPort',
+    ],
+    [
+      {
+        LoadBalancerId: MALL.loadBalancerId,
+        ListenerPort: 70000,
+        Bandwidth: -1,
+        HealthCheck: 'on',
+        BackendServerPort: 80,
+      },
       'InvalidParameter',
       'ListenerPort',
     ],
@@ -155,6 +172,7 @@ describe('listeners', () => {
         HealthCheck: 'on',
         HealthCheckInterval: 51,
         ServerCertificateId: 'x',
+        BackendServerPort: 80,
       },
       'InvalidParameter',
       'HealthCheckInterval',

@@ -99,7 +99,7 @@ describe('VServer groups', () => {
     await callSlb(cloud, 'SetVServerGroupAttribute', {
       RegionId: regionId,
       VServerGroupId: groupId,
-      BackendServers: JSON.stringify([{ serverId: MALL.ecs.serverId, port: '8050', weight: '30' }]),
+      BackendServers: JSON.stringify([{ ServerId: MALL.ecs.serverId, Port: '8050', Weight: '30' }]),
     });
     const g = await layer.slb.describeVServerGroup({ regionId, vServerGroupId: groupId });
     expect(g.backendServers.find((b) => b.serverId === MALL.ecs.serverId)?.weight).toBe(30);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { callProvision } from '../../scripts/remote';
 import { type Stack, startStack } from '../../scripts/stack';
+import { trackCloud, untrackCloud } from '../support/fidelity';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -16,8 +17,13 @@ beforeAll(async () => {
     healthChecks: 'manual',
     env: { SLB_AUTOPILOT_VERIFY_DELAY_MS: '50' },
   });
+  // The functions' calls are checked against the official API like every other test's.
+  trackCloud(stack.cloud);
 }, 60_000);
-afterAll(() => stack?.close());
+afterAll(async () => {
+  await stack?.close();
+  if (stack) untrackCloud(stack.cloud);
+});
 
 const K8S = `${MALL.k8s.serverId}:30250`;
 const ECS = `${MALL.ecs.serverId}:8050`;

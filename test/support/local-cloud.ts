@@ -12,6 +12,7 @@ import { CloudError } from '../../shared/cloud/errors';
 import type { Cloud, CloudOptions } from '../../shared/cloud/index';
 import { OpenApi, rpcParams } from '../../shared/cloud/openapi';
 import { RateBudget } from '../../shared/cloud/rate-budget';
+import { trackCloud, untrackCloud } from './fidelity';
 
 export interface TestCloud extends LocalCloud {
   accessKeyId: string;
@@ -20,9 +21,16 @@ export interface TestCloud extends LocalCloud {
 
 export async function startTestCloud(options: LocalCloudOptions = {}): Promise<TestCloud> {
   const cloud = await startLocalCloud({ scenario: 'empty', ...options });
+  trackCloud(cloud);
+  const close = cloud.close.bind(cloud);
   return Object.assign(cloud, {
     accessKeyId: DEFAULT_ACCESS_KEY_ID,
     accessKeySecret: DEFAULT_ACCESS_KEY_SECRET,
+    /** closes, then fails on any fidelity warning left from the last calls */
+    close: async () => {
+      await close();
+      untrackCloud(cloud);
+    },
   });
 }
 

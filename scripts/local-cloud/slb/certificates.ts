@@ -30,9 +30,7 @@ function body(c: ServerCertificateRecord): Record<string, unknown> {
     AliCloudCertificateId: c.aliCloudCertificateId,
     AliCloudCertificateName: c.aliCloudCertificateName,
     RegionId: c.regionId,
-    RegionIdAlias: c.regionId,
     ResourceGroupId: c.resourceGroupId,
-    Tags: tagsBody(c.tags),
   };
 }
 
@@ -124,7 +122,10 @@ function describeServerCertificates(ctx: ActionContext): Record<string, unknown>
       (group === undefined || c.resourceGroupId === group) &&
       matchesTags(c.tags, tagFilter),
   );
-  return { ServerCertificates: { ServerCertificate: found.map(body) } };
+  // Only the listing carries Tags (official response models); the upload answer does not.
+  return {
+    ServerCertificates: { ServerCertificate: found.map((c) => ({ ...body(c), Tags: tagsBody(c.tags) })) },
+  };
 }
 
 function findCertificate(ctx: ActionContext): ServerCertificateRecord {

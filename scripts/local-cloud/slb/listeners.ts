@@ -1,4 +1,5 @@
 // SLB 2014-05-15 actions: HTTP and HTTPS listeners (reference §6.2, §6.3).
+import { HEALTH_CHECK_URI } from '../conformance/rules';
 import { ApiError, invalidParameter, missingParameter } from '../errors';
 import { type ActionContext, type ActionTable, read, write } from '../handler';
 import type { Params } from '../params';
@@ -7,7 +8,6 @@ import { assertWritable, findListener, findLoadBalancer, matchesTags, tagsBody }
 
 const ON_OFF = ['on', 'off'] as const;
 const HTTP_CODES = ['http_2xx', 'http_3xx', 'http_4xx', 'http_5xx'];
-const URI = /^\/[A-Za-z0-9\-/.%?#&=_]{0,79}$/;
 const DOMAIN = /^[A-Za-z0-9.-]{1,80}$/;
 
 /** Attributes kept verbatim in `extra`, with their checks. */
@@ -101,8 +101,11 @@ function readExtra(p: Params, protocol: 'http' | 'https'): Record<string, string
 /** Health-check fields present in the request (only those; Set* is a partial update). */
 function readHealthCheck(p: Params): Partial<HealthCheckSettings> {
   const uri = p.str('HealthCheckURI');
-  if (uri !== undefined && !URI.test(uri))
-    throw invalidParameter('HealthCheckURI', 'must be 1-80 characters starting with /');
+  if (uri !== undefined && !HEALTH_CHECK_URI.test(uri))
+    throw invalidParameter(
+      'HealthCheckURI',
+      'must be 2-80 characters starting with / (not / alone), of letters, digits and - / . % ? # &',
+    );
   const domain = p.str('HealthCheckDomain');
   if (domain !== undefined && domain !== '$_ip' && !DOMAIN.test(domain))
     throw invalidParameter('HealthCheckDomain', 'is not a valid domain');
@@ -240,10 +243,12 @@ function statusOf(ctx: ActionContext, l: ListenerRecord): string {
   return l.busyUntil !== undefined && l.busyUntil > ctx.now.getTime() ? 'configuring' : l.status;
 }
 
+/** Health-check fields of an answer; HealthCheckMethod only with checks on (official response notes). */
 function healthCheckBody(hc: HealthCheckSettings): Record<string, unknown> {
   return {
     HealthCheck: hc.healthCheck,
-    HealthCheckURI: hc.healthCheckURI,
+    // Checks without a URI probe `/`, and the service says so.
+    HealthCheckURI: hc.healthCheckURI ?? (hc.healthCheck === 'on' ? '/' : undefined),
     HealthCheckDomain: hc.healthCheckDomain,
     HealthCheckConnectPort: hc.healthCheckConnectPort,
     HealthyThreshold: hc.healthyThreshold,
@@ -251,8 +256,25 @@ function healthCheckBody(hc: HealthCheckSettings): Record<string, unknown> {
     HealthCheckInterval: hc.healthCheckInterval,
     HealthCheckTimeout: hc.healthCheckTimeout,
     HealthCheckHttpCode: hc.healthCheckHttpCode,
-    HealthCheckMethod: hc.healthCheckMethod,
+    ...(hc.healthCheck === 'on' ? { HealthCheckMethod: hc.healthCheckMethod } : {}),
   };
+}
+
+const ACL_FIELDS = ['AclStatus', 'AclType', 'AclId'] as const;
+
+/** The attributes without the ACL fields, and the ACL fields (AclId only while AclStatus is on). */
+function splitAcl(extra: Readonly<Record<string, string | number>>): {
+  rest: Record<string, string | number>;
+  acl: Record<string, string | number>;
+} {
+  const rest = { ...extra };
+  const acl: Record<string, string | number> = {};
+  for (const k of ACL_FIELDS) {
+    const v = rest[k];
+    delete rest[k];
+    if (v !== undefined && (k !== 'AclId' || extra.AclStatus === 'on')) acl[k] = v;
+  }
+  return { rest, acl };
 }
 
 function describeAttribute(protocol: 'http' | 'https') {
@@ -271,7 +293,8 @@ function describeAttribute(protocol: 'http' | 'https') {
       ...(l.vServerGroupId !== undefined ? { VServerGroupId: l.vServerGroupId } : {}),
       ...(l.description !== undefined ? { Description: l.description } : {}),
       ...healthCheckBody(l.healthCheck),
-      ...l.extra,
+      ...splitAcl(l.extra).rest,
+      ...splitAcl(l.extra).acl,
       SecurityStatus: 'off',
       Rules: {
         Rule: rules.map((r) => ({
@@ -299,7 +322,7 @@ function describeAttribute(protocol: 'http' | 'https') {
           }
         : {
             ListenerForward: l.listenerForward ?? 'off',
-            ...(l.forwardPort !== undefined ? { ForwardPort: l.forwardPort } : {}),
+            ...(l.listenerForward === 'on' ? { ForwardPort: l.forwardPort } : {}),
           }),
     };
   };
@@ -321,13 +344,8 @@ function setAttribute(protocol: 'http' | 'https') {
     const certificateId = protocol === 'https' ? p.str('ServerCertificateId') : undefined;
     if (certificateId !== undefined) requireCertificate(ctx, certificateId, 'ServerCertificateId');
     const caCertificateId = protocol === 'https' ? p.str('CACertificateId') : undefined;
-    const listenerForward = protocol === 'http' ? p.oneOf('ListenerForward', ON_OFF) : undefined;
-    const forwardPort = protocol === 'http' ? p.int('ForwardPort', { min: 1, max: 65535 }) : undefined;
-    if (listenerForward === 'on') {
-      const port = forwardPort ?? l.forwardPort;
-      if (port === undefined) throw missingParameter('ForwardPort');
-      assertForwardTarget(ctx, l.loadBalancerId, port);
-    }
+    // ListenerForward and ForwardPort are not parameters of this action (official request model):
+    // they are ignored here, and the server records them as a fidelity warning.
     const scheduler = p.oneOf('Scheduler', ['wrr', 'rr']);
     const description = readDescription(p);
     const mergedExtra = { ...l.extra, ...extra };
@@ -342,8 +360,6 @@ function setAttribute(protocol: 'http' | 'https') {
     else if (vServerGroupId !== undefined) l.vServerGroupId = vServerGroupId;
     if (certificateId !== undefined) l.serverCertificateId = certificateId;
     if (caCertificateId !== undefined) l.caCertificateId = caCertificateId;
-    if (listenerForward !== undefined) l.listenerForward = listenerForward;
-    if (forwardPort !== undefined) l.forwardPort = forwardPort;
     l.healthCheck = { ...l.healthCheck, ...hc };
     l.extra = mergedExtra;
     markChanged(ctx, l);
@@ -419,7 +435,16 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
   const body: Record<string, unknown> = { MaxResults: max, NextToken: next, TotalCount: all.length };
   if (page.length > 0) {
     body.Listeners = page.map((l) => {
-      const config = { ...healthCheckBody(l.healthCheck), ...l.extra };
+      // The listing nests the protocol's settings in a config object, but the ACL fields sit on the
+      // listener itself; the config also tells the health-check protocol (official response model).
+      const { rest, acl } = splitAcl(l.extra);
+      const config = {
+        ...healthCheckBody(l.healthCheck),
+        ...(l.healthCheck.healthCheck === 'on'
+          ? { HealthCheckType: 'http', HealthCheckHttpVersion: 'HTTP 1.0' }
+          : {}),
+        ...rest,
+      };
       return {
         LoadBalancerId: l.loadBalancerId,
         ListenerPort: l.listenerPort,
@@ -430,6 +455,7 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
         ...(l.backendServerPort !== undefined ? { BackendServerPort: l.backendServerPort } : {}),
         ...(l.vServerGroupId !== undefined ? { VServerGroupId: l.vServerGroupId } : {}),
         ...(l.description !== undefined ? { Description: l.description } : {}),
+        ...acl,
         Tags: l.tags.map((t) => ({ TagKey: t.key, TagValue: t.value })),
         ...(l.listenerProtocol === 'https'
           ? {
@@ -443,7 +469,7 @@ function describeListeners(ctx: ActionContext): Record<string, unknown> {
               HTTPListenerConfig: {
                 ...config,
                 ListenerForward: l.listenerForward ?? 'off',
-                ForwardPort: l.forwardPort,
+                ...(l.listenerForward === 'on' ? { ForwardPort: l.forwardPort } : {}),
               },
             }),
       };

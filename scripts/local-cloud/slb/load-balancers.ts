@@ -7,7 +7,15 @@ import { assertWritable, findLoadBalancer, isoSeconds, matchesTags, tagsBody } f
 
 const NAME = /^[A-Za-z\u4e00-\u9fa5][\w\-./\u4e00-\u9fa5]{0,79}$/;
 
-function summary(lb: LoadBalancerRecord): Record<string, unknown> {
+/** The region without its country prefix, as RegionIdAlias shows it (`cn-hangzhou` -> `hangzhou`). */
+const regionAlias = (regionId: string): string => regionId.replace(/^cn-/, '');
+
+/**
+ * What DescribeLoadBalancers lists and DescribeLoadBalancerAttribute shows of a load balancer. The two
+ * differ (official response models): the listing has InternetChargeType in code form ('3' by bandwidth,
+ * '4' by traffic) with the word in InternetChargeTypeAlias; the attribute has only the word.
+ */
+function summary(lb: LoadBalancerRecord, form: 'listing' | 'attribute'): Record<string, unknown> {
   const created = Date.parse(lb.createTime);
   return {
     LoadBalancerId: lb.loadBalancerId,
@@ -20,15 +28,19 @@ function summary(lb: LoadBalancerRecord): Record<string, unknown> {
     VpcId: lb.vpcId,
     VSwitchId: lb.vSwitchId,
     Bandwidth: lb.bandwidth,
-    InternetChargeType: lb.internetChargeType === 'paybytraffic' ? '4' : '3',
-    InternetChargeTypeAlias: lb.internetChargeType,
+    ...(form === 'listing'
+      ? {
+          InternetChargeType: lb.internetChargeType === 'paybytraffic' ? '4' : '3',
+          InternetChargeTypeAlias: lb.internetChargeType,
+        }
+      : { InternetChargeType: lb.internetChargeType }),
     InstanceChargeType: lb.instanceChargeType,
     PayType: lb.payType,
     LoadBalancerSpec: lb.loadBalancerSpec,
     MasterZoneId: lb.masterZoneId,
     SlaveZoneId: lb.slaveZoneId,
     RegionId: lb.regionId,
-    RegionIdAlias: lb.regionId,
+    RegionIdAlias: regionAlias(lb.regionId),
     ResourceGroupId: lb.resourceGroupId,
     CreateTime: lb.createTime,
     CreateTimeStamp: created,
@@ -81,7 +93,7 @@ function describeLoadBalancers(ctx: ActionContext): Record<string, unknown> {
     PageNumber: pageNumber,
     PageSize: pageSize,
     TotalCount: all.length,
-    LoadBalancers: { LoadBalancer: page.map(summary) },
+    LoadBalancers: { LoadBalancer: page.map((lb) => summary(lb, 'listing')) },
   };
 }
 
@@ -91,7 +103,7 @@ function describeLoadBalancerAttribute(ctx: ActionContext): Record<string, unkno
     .filter((l) => l.loadBalancerId === lb.loadBalancerId)
     .sort((a, b) => a.listenerPort - b.listenerPort);
   return {
-    ...summary(lb),
+    ...summary(lb, 'attribute'),
     BackendServers: { BackendServer: [] },
     ListenerPorts: { ListenerPort: listeners.map((l) => l.listenerPort) },
     ListenerPortsAndProtocal: {

@@ -112,6 +112,7 @@ function listTagResources(ctx: ActionContext): Record<string, unknown> {
   const filter = ctx.params.tags();
   if (ids.length === 0 && filter.length === 0)
     throw new ApiError('MissingParameter', 'ResourceId.N or Tag.N must be given.');
+  if (ids.length > 20) throw invalidParameter('ResourceId', 'accepts at most 20 ids');
   const token = ctx.params.str('NextToken');
   const start = token === undefined ? 0 : Number(token);
   if (!Number.isInteger(start) || start < 0) throw invalidParameter('NextToken', 'is not valid');

@@ -118,17 +118,24 @@ export function parseBackends(
 const sameMember = (a: BackendServerRecord, b: BackendServerRecord) =>
   a.serverId === b.serverId && a.port === b.port && (a.type === 'ecs' || a.serverIp === b.serverIp);
 
-export function backendsBody(members: readonly BackendServerRecord[]): {
+/**
+ * The members as an answer lists them. Per the official response models, only
+ * DescribeVServerGroupAttribute carries `ServerIp`, and RemoveVServerGroupBackendServers no `Description`.
+ */
+export function backendsBody(
+  members: readonly BackendServerRecord[],
+  fields: { serverIp?: boolean; description?: boolean } = {},
+): {
   BackendServer: Record<string, unknown>[];
 } {
   return {
     BackendServer: members.map((b) => ({
       ServerId: b.serverId,
-      ServerIp: b.serverIp,
+      ...(fields.serverIp ? { ServerIp: b.serverIp } : {}),
       Port: b.port,
       Weight: b.weight,
       Type: b.type,
-      ...(b.description !== undefined ? { Description: b.description } : {}),
+      ...(b.description !== undefined && fields.description !== false ? { Description: b.description } : {}),
     })),
   };
 }
@@ -226,7 +233,7 @@ function describeVServerGroupAttribute(ctx: ActionContext): Record<string, unkno
     VServerGroupName: g.vServerGroupName,
     LoadBalancerId: g.loadBalancerId,
     CreateTime: g.createTime,
-    BackendServers: backendsBody(g.backendServers),
+    BackendServers: backendsBody(g.backendServers, { serverIp: true }),
     Tags: tagsBody(g.tags),
   };
 }
@@ -249,7 +256,10 @@ function removeBackends(ctx: ActionContext): Record<string, unknown> {
   assertGroupWritable(ctx, g);
   // Entries that are not members are silently ignored, as on the real service.
   g.backendServers = g.backendServers.filter((x) => !members.some((m) => sameMember(x, m)));
-  return { VServerGroupId: g.vServerGroupId, BackendServers: backendsBody(g.backendServers) };
+  return {
+    VServerGroupId: g.vServerGroupId,
+    BackendServers: backendsBody(g.backendServers, { description: false }),
+  };
 }
 
 function modifyBackends(ctx: ActionContext): Record<string, unknown> {

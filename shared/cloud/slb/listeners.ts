@@ -1,6 +1,7 @@
 // Typed SLB actions: HTTP and HTTPS listeners. Set* calls are partial updates: only the fields given
 // are sent, so a read-modify-write never touches other attributes.
-import type { RpcCaller, RpcParamValue } from '../rpc-types';
+import { notYetVisible } from '../errors';
+import type { RpcCaller, RpcParamValue, RpcResponse } from '../rpc-types';
 import { list, num, obj, reqNum, str, type Tag, tagParam, tags } from './wire';
 
 export type ListenerProtocol = 'http' | 'https' | 'tcp' | 'udp';
@@ -80,8 +81,8 @@ export interface SetListenerRequest extends ListenerRef, ListenerSettings {
   vServerGroup?: 'on' | 'off';
   /** HTTPS: the CA certificate for mutual TLS */
   caCertificateId?: string;
-  /** HTTP: redirect to this HTTPS listener port (1-65535); `null` turns the redirect off */
-  forwardPort?: number | null;
+  // No redirect here: SetLoadBalancerHTTPListenerAttribute takes no ListenerForward or ForwardPort
+  // (official request model); a redirect changes by deleting and recreating the listener.
 }
 
 export interface CreateListenerRequest extends ListenerSettings {
@@ -89,12 +90,18 @@ export interface CreateListenerRequest extends ListenerSettings {
   loadBalancerId: string;
   /** 1-65535 */
   listenerPort: number;
-  /** 1-65535; required unless vServerGroupId or forwardPort is given */
+  /** 1-65535; required unless vServerGroupId is given (a redirect gets REDIRECT_BACKEND_PORT) */
   backendServerPort?: number;
   /** HTTP only: redirect to this HTTPS listener port */
   forwardPort?: number;
   tags?: Tag[];
 }
+
+/**
+ * The official request rules require BackendServerPort whenever VServerGroupId is absent, redirects
+ * included, although a redirect never reaches a backend. Terraform sends 80 for the same reason.
+ */
+export const REDIRECT_BACKEND_PORT = 80;
 
 const KNOWN = new Set([
   'LoadBalancerId',
@@ -148,7 +155,8 @@ function healthCheckParams(hc: Partial<HealthCheck> | undefined): Record<string,
   if (!hc) return {};
   return {
     HealthCheck: hc.enabled === undefined ? undefined : hc.enabled ? 'on' : 'off',
-    HealthCheckURI: hc.uri,
+    // A single `/` is the service's default and the one path the API refuses as a value.
+    HealthCheckURI: hc.uri === '/' ? undefined : hc.uri,
     HealthCheckDomain: hc.domain,
     HealthCheckConnectPort: hc.connectPort,
     HealthyThreshold: hc.healthyThreshold,
@@ -209,6 +217,7 @@ export function listenerApi(rpc: RpcCaller) {
     req: { regionId: string; loadBalancerId: string; listenerPort: number },
     params: Record<string, RpcParamValue>,
     write: boolean,
+    check?: (body: RpcResponse) => void,
   ) =>
     rpc.call({
       product: 'slb',
@@ -216,6 +225,17 @@ export function listenerApi(rpc: RpcCaller) {
       regionId: req.regionId,
       params: { LoadBalancerId: req.loadBalancerId, ListenerPort: req.listenerPort, ...params },
       write,
+      ...(check ? { check } : {}),
+    });
+
+  /** A listener's attributes; a 200 without ListenerPort is a listener not visible yet (retried). */
+  const describeAttribute = (
+    action: string,
+    req: { regionId: string; loadBalancerId: string; listenerPort: number },
+  ) =>
+    listenerCall(action, req, {}, false, (body) => {
+      if (body.ListenerPort === undefined || body.ListenerPort === null || body.ListenerPort === '')
+        throw notYetVisible(action, 'ListenerPort', body.RequestId);
     });
 
   /** ListenerProtocol is only needed when two protocols share the port. */
@@ -232,11 +252,6 @@ export function listenerApi(rpc: RpcCaller) {
         ...settingsParams(req),
         VServerGroup: req.vServerGroup ?? (req.vServerGroupId ? 'on' : undefined),
         CACertificateId: req.caCertificateId,
-        ...(req.forwardPort === null
-          ? { ListenerForward: 'off' }
-          : req.forwardPort !== undefined
-            ? { ListenerForward: 'on', ForwardPort: req.forwardPort }
-            : {}),
       },
       true,
     );
@@ -297,7 +312,7 @@ export function listenerApi(rpc: RpcCaller) {
       loadBalancerId: string;
       listenerPort: number;
     }): Promise<HttpsListenerDetail> {
-      const body = await listenerCall('DescribeLoadBalancerHTTPSListenerAttribute', req, {}, false);
+      const body = await describeAttribute('DescribeLoadBalancerHTTPSListenerAttribute', req);
       return {
         ...toListener({ ...body, LoadBalancerId: body.LoadBalancerId ?? req.loadBalancerId }, 'https'),
         listenerProtocol: 'https',
@@ -321,7 +336,7 @@ export function listenerApi(rpc: RpcCaller) {
       loadBalancerId: string;
       listenerPort: number;
     }): Promise<Listener> {
-      const body = await listenerCall('DescribeLoadBalancerHTTPListenerAttribute', req, {}, false);
+      const body = await describeAttribute('DescribeLoadBalancerHTTPListenerAttribute', req);
       return {
         ...toListener({ ...body, LoadBalancerId: body.LoadBalancerId ?? req.loadBalancerId }, 'http'),
         listenerProtocol: 'http',
@@ -338,7 +353,14 @@ export function listenerApi(rpc: RpcCaller) {
         req,
         {
           ...createParams(req),
-          ...(req.forwardPort !== undefined ? { ListenerForward: 'on', ForwardPort: req.forwardPort } : {}),
+          ...(req.forwardPort !== undefined
+            ? {
+                ListenerForward: 'on',
+                ForwardPort: req.forwardPort,
+                BackendServerPort:
+                  req.backendServerPort ?? (req.vServerGroupId ? undefined : REDIRECT_BACKEND_PORT),
+              }
+            : {}),
         },
         true,
       );

@@ -53,37 +53,44 @@ export function tagApi(rpc: RpcCaller) {
       }
     },
 
-    /** Every (resource, tag) row matching, all pages. */
+    /** Every (resource, tag) row matching, all pages; at most 20 ResourceId.N per call, so batched. */
     async listTagResources(req: {
       regionId: string;
       resourceType: TaggableResource;
       resourceIds?: string[];
       tags?: Tag[];
     }): Promise<{ resourceId: string; key: string; value: string }[]> {
+      const ids = req.resourceIds ?? [];
+      const batches =
+        ids.length > 0
+          ? Array.from({ length: Math.ceil(ids.length / 20) }, (_, i) => ids.slice(i * 20, i * 20 + 20))
+          : [undefined];
       const out: { resourceId: string; key: string; value: string }[] = [];
-      let token: string | undefined;
-      do {
-        const body = await rpc.call({
-          product: 'slb',
-          action: 'ListTagResources',
-          regionId: req.regionId,
-          params: {
-            ResourceType: req.resourceType,
-            ResourceId: req.resourceIds,
-            Tag: tagParam(req.tags),
-            NextToken: token,
-          },
-          write: false,
-        });
-        out.push(
-          ...list(body, 'TagResources', 'TagResource').map((r) => ({
-            resourceId: str(r.ResourceId) ?? '',
-            key: str(r.TagKey) ?? '',
-            value: str(r.TagValue) ?? '',
-          })),
-        );
-        token = str(body.NextToken) || undefined;
-      } while (token);
+      for (const batch of batches) {
+        let token: string | undefined;
+        do {
+          const body = await rpc.call({
+            product: 'slb',
+            action: 'ListTagResources',
+            regionId: req.regionId,
+            params: {
+              ResourceType: req.resourceType,
+              ResourceId: batch,
+              Tag: tagParam(req.tags),
+              NextToken: token,
+            },
+            write: false,
+          });
+          out.push(
+            ...list(body, 'TagResources', 'TagResource').map((r) => ({
+              resourceId: str(r.ResourceId) ?? '',
+              key: str(r.TagKey) ?? '',
+              value: str(r.TagValue) ?? '',
+            })),
+          );
+          token = str(body.NextToken) || undefined;
+        } while (token);
+      }
       return out;
     },
   };

@@ -73,6 +73,25 @@ describe('toCloudError', () => {
     expect(e.cause).toBe(err);
   });
 
+  it('withholds the string to sign of SignatureDoesNotMatch: under V1 it holds every parameter', () => {
+    // Prepare: the real service's wording, with a private key among the signed parameters
+    const message =
+      'Specified signature is not matched with our calculation. server string to sign is:POST&%2F&PrivateKey%3D-----BEGIN';
+    // Act
+    const e = toCloudError(
+      'UploadServerCertificate',
+      Object.assign(new Error(message), {
+        code: 'SignatureDoesNotMatch',
+        statusCode: 400,
+        data: { Code: 'SignatureDoesNotMatch', Message: message },
+      }),
+    );
+    // Assess
+    expect(e.message).toBe(
+      'UploadServerCertificate: SignatureDoesNotMatch: Specified signature is not matched with our calculation. (server string to sign withheld)',
+    );
+  });
+
   it('passes a CloudError through', () => {
     const e = new CloudError({ action: 'A', code: 'InternalError', message: 'm' });
     expect(toCloudError('B', e)).toBe(e);

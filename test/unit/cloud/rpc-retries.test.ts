@@ -243,7 +243,7 @@ describe('what reaches the wire', () => {
     ]).toEqual(['cn-shanghai', 'rsp-1', 'owner', 'autopilot']);
   });
 
-  it('sends CAS calls with the CAS version', async () => {
+  it('sends CAS calls with the CAS version and no RegionId (CAS actions take none)', async () => {
     // Prepare
     const { rpc } = setup([]);
     // Act
@@ -256,7 +256,7 @@ describe('what reaches the wire', () => {
     });
     // Assess
     expect(seen[0]?.headers['x-acs-version']).toBe('2020-04-07');
-    expect(seen[0]?.query.get('RegionId')).toBe('cn-hangzhou');
+    expect(seen[0]?.query.get('RegionId')).toBeNull();
   });
 
   it('takes credentials from a provider with getCredential(), asked on each call', async () => {

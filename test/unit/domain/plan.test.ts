@@ -35,6 +35,35 @@ describe('planLoadBalancer', () => {
     expect(planLoadBalancer(lb(), observed).actions.map((a) => a.kind)).toEqual(kinds);
   });
 
+  it.each([
+    ['to another HTTPS port', { redirectPort: 443 }, { redirectPort: 8443 }],
+    ['off', { redirectPort: 443 }, { vServerGroup: 'web' }],
+    ['on', { vServerGroup: 'web' }, { redirectPort: 443 }],
+  ] as const)(
+    'replaces an HTTP listener whose redirect turns %s: no Set action changes a redirect',
+    (_, was, wants) => {
+      // Prepare
+      const http = (over: Partial<ListenerModel>) =>
+        listener({ protocol: 'http', port: 80, http2: undefined, vServerGroup: undefined, ...over });
+      const desired = lb({ listeners: [listener(), http(wants)] });
+      const observed = lb({ listeners: [listener(), http(was)] });
+      // Act
+      const plan = planLoadBalancer(desired, observed);
+      // Assess
+      expect(
+        plan.actions.map((a) => [
+          a.kind,
+          'port' in a ? a.port : (a as { listener?: { port: number } }).listener?.port,
+        ]),
+      ).toEqual([
+        ['deleteListener', 80],
+        ['createListener', 80],
+        ['startListener', 80],
+      ]);
+      expect(plan.actions[0]).toMatchObject({ replace: true });
+    },
+  );
+
   it('creates rules and extension domains the spec adds, and repoints a rule at its group', () => {
     const desired = lb({
       listeners: [

@@ -133,6 +133,24 @@ describe('bad specs', () => {
     expect(found.map((i) => i.path)).toContain(path);
   });
 
+  it.each(['/hz?x=1', '/health_z', 'healthz', '//'.padEnd(82, 'a')])(
+    'refuses health-check path %s with the official characters in the message',
+    (path) => {
+      const found = issues(mallWith((s) => (s.loadBalancers[0].listeners[0].healthCheck.path = path)));
+      expect(found).toEqual([
+        {
+          path: 'loadBalancers[0].listeners[0].healthCheck.path',
+          message: expect.stringContaining('letters, digits and - / . % ? # & only'),
+        },
+      ]);
+    },
+  );
+
+  it.each(['/', '/ready?probe&full', '/a-b/c.html#x', '/%7Euser'])('accepts health-check path %s', (path) => {
+    const spec = parseSpec(mallWith((s) => (s.loadBalancers[0].listeners[0].healthCheck.path = path)));
+    expect(spec.loadBalancers[0]?.listeners[0]?.healthCheck?.path).toBe(path);
+  });
+
   it('reports every problem at once', () => {
     const found = issues(
       mallWith((s) => {

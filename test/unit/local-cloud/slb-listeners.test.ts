@@ -275,6 +275,10 @@ describe('CreateLoadBalancerHTTPSListener / CreateLoadBalancerHTTPListener', () 
     ],
     ['HealthCheck yes', { ...HTTPS_MIN, HealthCheck: 'yes' }, 'InvalidParameter', 'HealthCheck'],
     ['URI without /', { ...HTTPS_MIN, HealthCheckURI: 'healthz' }, 'InvalidParameter', 'HealthCheckURI'],
+    // Official rule: letters, digits and - / . % ? # & only, and never / alone.
+    ['URI with =', { ...HTTPS_MIN, HealthCheckURI: '/hz?x=1' }, 'InvalidParameter', 'HealthCheckURI'],
+    ['URI with _', { ...HTTPS_MIN, HealthCheckURI: '/health_z' }, 'InvalidParameter', 'HealthCheckURI'],
+    ['URI /', { ...HTTPS_MIN, HealthCheckURI: '/' }, 'InvalidParameter', 'HealthCheckURI'],
     ['bad domain', { ...HTTPS_MIN, HealthCheckDomain: 'a b' }, 'InvalidParameter', 'HealthCheckDomain'],
     [
       'connect port 0',
@@ -516,12 +520,14 @@ describe('Set*ListenerAttribute', () => {
     ).toBe('InvalidParameter');
   });
 
-  it('turns the HTTP redirect off and back on to an HTTPS port', () => {
+  it('keeps the HTTP redirect whatever Set says: the action has no ListenerForward or ForwardPort', () => {
     const state = withListeners();
     const at80 = { LoadBalancerId: LB, ListenerPort: '80' };
-    run('SetLoadBalancerHTTPListenerAttribute', state, { ...at80, ListenerForward: 'off' });
-    expect(state.listeners[1]?.listenerForward).toBe('off');
-    run('SetLoadBalancerHTTPListenerAttribute', state, { ...at80, ListenerForward: 'on' });
+    run('SetLoadBalancerHTTPListenerAttribute', state, {
+      ...at80,
+      ListenerForward: 'off',
+      ForwardPort: '8443',
+    });
     expect(state.listeners[1]).toMatchObject({ listenerForward: 'on', forwardPort: 443 });
   });
 
@@ -567,13 +573,6 @@ describe('Set*ListenerAttribute', () => {
       { Bandwidth: '0' },
       'InvalidParameter',
       'Bandwidth',
-    ],
-    [
-      'a redirect to an HTTP port',
-      'SetLoadBalancerHTTPListenerAttribute',
-      { ListenerForward: 'on', ForwardPort: '80' },
-      'InvalidParameter',
-      'ForwardPort',
     ],
     [
       'an unknown listener',
