@@ -13,6 +13,7 @@ import { actionModel } from './local-cloud/conformance/model';
 import { responseRulesFor } from './local-cloud/conformance/response';
 import { rulesFor } from './local-cloud/conformance/rules';
 import { connectLocalCloud } from './local-cloud/connect';
+import { ALIDNS_VERSION, alidnsActions } from './local-cloud/dns';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { startLocalCloud } from './local-cloud/server';
 import { SLB_VERSION, slbActions } from './local-cloud/slb';
@@ -48,14 +49,18 @@ async function main(): Promise<number> {
     const sends = actionsOurCodeSends();
     // Errors: through the same RPC caller, without the required parameters, then naming nothing.
     for (const { version, action } of sends) {
-      const product = version === SLB_VERSION ? 'slb' : 'cas';
+      const product = version === SLB_VERSION ? 'slb' : version === CAS_VERSION ? 'cas' : 'alidns';
       for (const params of [{}, nothingNamed(version, action), malformed(version, action)])
         await layer.rpc
           .call({ product, action, regionId: MALL.regionId, params, write: false })
           .catch(() => undefined);
     }
     const log = cloud.wireLog();
-    const implemented = new Set([...Object.keys(slbActions), ...Object.keys(casActions)]);
+    const implemented = new Set([
+      ...Object.keys(slbActions),
+      ...Object.keys(casActions),
+      ...Object.keys(alidnsActions),
+    ]);
 
     const rows = sends.map(({ version, action }) => {
       const ours = log.slice(0, driven).filter((x) => x.action === action);
@@ -71,7 +76,14 @@ async function main(): Promise<number> {
         ...responseFindings.map((f) => `response ${f.path}: ${f.message}`),
       ];
       return {
-        product: version === SLB_VERSION ? 'slb' : version === CAS_VERSION ? 'cas' : version,
+        product:
+          version === SLB_VERSION
+            ? 'slb'
+            : version === CAS_VERSION
+              ? 'cas'
+              : version === ALIDNS_VERSION
+                ? 'dns'
+                : version,
         action,
         requests: ours.length,
         responses: all.length,

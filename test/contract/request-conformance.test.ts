@@ -52,6 +52,7 @@ describe('requests our cloud layer sends', () => {
     const methods = [
       ...Object.keys(layer.slb).map((m) => `slb.${m}`),
       ...Object.keys(layer.cas).map((m) => `cas.${m}`),
+      ...Object.keys(layer.dns).map((m) => `dns.${m}`),
     ];
     expect(methods.filter((m) => !ran.includes(m))).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { CAS_VERSION, casActions } from '../../scripts/local-cloud/cas';
 import { driveCloudLayer } from '../../scripts/local-cloud/conformance/drive';
 import type { WireExchange } from '../../scripts/local-cloud/conformance/fidelity';
 import { actionModel } from '../../scripts/local-cloud/conformance/model';
+import { ALIDNS_VERSION, alidnsActions } from '../../scripts/local-cloud/dns';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { SLB_VERSION, slbActions } from '../../scripts/local-cloud/slb';
 import { RateBudget } from '../../shared/cloud/rate-budget';
@@ -26,24 +27,34 @@ const problems = (exchanges: readonly WireExchange[]) =>
 
 describe('answers of the local cloud', () => {
   it('serves every implemented action a success that matches the official response shape', async () => {
-    // Act: every typed call of our cloud layer, then the one CAS action it never sends
+    // Act: every typed call of our cloud layer, then the CAS and DNS actions it never sends
     const layer = cloudLayerFor(cloud, {
       budget: new RateBudget({ write: { capacity: 1000, refillPerSecond: 1000 } }),
     });
     await driveCloudLayer(layer);
     const [cert] = await layer.cas.listCertificates({ keyword: 'conformance-upload' });
     await callApi(cloud, 'cas', 'DeleteUserCertificate', { CertId: cert?.certId });
+    await callApi(cloud, 'alidns', 'DescribeDomainInfo', { DomainName: MALL.dns.zone });
     // Assess
     const log = cloud.wireLog();
     expect(problems(log)).toEqual([]);
     const served = new Set(log.filter((x) => x.httpStatus === 200).map((x) => x.action));
-    const implemented = [...Object.keys(slbActions), ...Object.keys(casActions)].sort();
+    const implemented = [
+      ...Object.keys(slbActions),
+      ...Object.keys(casActions),
+      ...Object.keys(alidnsActions),
+    ].sort();
     expect(implemented.filter((a) => !served.has(a))).toEqual([]);
   });
 
   const implemented = [
     ...Object.keys(slbActions).map((action) => ({ product: 'slb' as const, version: SLB_VERSION, action })),
     ...Object.keys(casActions).map((action) => ({ product: 'cas' as const, version: CAS_VERSION, action })),
+    ...Object.keys(alidnsActions).map((action) => ({
+      product: 'alidns' as const,
+      version: ALIDNS_VERSION,
+      action,
+    })),
   ];
 
   /** Every parameter the action requires, with a value of its type that names nothing. */

@@ -59,13 +59,13 @@ export function openApiConfig(cloud: TestCloud, o: ClientOptions = {}): unknown 
 /** One RPC call through the unmodified official client; returns the body, rethrows the SDK's error. */
 export async function callApi(
   cloud: TestCloud,
-  product: 'slb' | 'cas',
+  product: 'slb' | 'cas' | 'alidns',
   action: string,
   query: Record<string, unknown>,
   o: ClientOptions = {},
 ): Promise<Record<string, unknown>> {
   const client = new OpenApi.Client(openApiConfig(cloud, o));
-  const version = product === 'slb' ? '2014-05-15' : '2020-04-07';
+  const version = { slb: '2014-05-15', cas: '2020-04-07', alidns: '2015-01-09' }[product];
   const request = new OpenApi.OpenApiRequest({ query: OpenApi.query(query) });
   const res = await client.callApi(
     rpcParams(action, version, 'HTTPS'),

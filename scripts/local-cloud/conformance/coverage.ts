@@ -3,7 +3,7 @@
 // hand-kept list, so a new typed action cannot slip past the conformance checks.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiModel } from './model';
 
@@ -15,16 +15,22 @@ function sources(dir: string): string[] {
   );
 }
 
-/** `{version, action}` for each official SLB/CAS action named in shared/cloud/**, sorted. */
+/** `{version, action}` for each official SLB/CAS/DNS action named in shared/cloud/**, sorted. */
 export function actionsOurCodeSends(
-  versions: readonly string[] = ['2014-05-15', '2020-04-07'],
+  versions: readonly string[] = ['2014-05-15', '2020-04-07', '2015-01-09'],
 ): { version: string; action: string }[] {
-  const literals = new Set<string>();
-  for (const file of sources(CLOUD_LAYER_DIR))
-    for (const m of readFileSync(file, 'utf8').matchAll(/'([A-Z][A-Za-z]+)'/g)) literals.add(m[1] as string);
+  // Alibaba Cloud DNS shares action names with SLB (TagResources, ...): its actions are the ones its
+  // own client (dns.ts) names; SLB's and CAS's are named everywhere else.
+  const literals = (dns: boolean) => {
+    const out = new Set<string>();
+    for (const file of sources(CLOUD_LAYER_DIR))
+      if (file.endsWith(`${sep}dns.ts`) === dns)
+        for (const m of readFileSync(file, 'utf8').matchAll(/'([A-Z][A-Za-z]+)'/g)) out.add(m[1] as string);
+    return out;
+  };
   return versions.flatMap((version) => {
     const actions = apiModel(version)?.actions ?? {};
-    return [...literals]
+    return [...literals(version === '2015-01-09')]
       .filter((name) => name in actions)
       .sort()
       .map((action) => ({ version, action }));

@@ -1,4 +1,4 @@
-// Drives every typed SLB and CAS call of our cloud layer (shared/cloud/) once against a local cloud
+// Drives every typed SLB, CAS and DNS call of our cloud layer (shared/cloud/) once against a local cloud
 // holding the mall, so the requests it sends and the answers it gets can be checked against the
 // official API description. It builds a second load balancer beside the mall's and takes it down
 // again, touching every action on the way; the mall itself is only read.
@@ -7,7 +7,10 @@
 import type { Cloud } from '../../../shared/cloud/index';
 import { MALL } from '../scenarios/mall-fixture';
 
-export type CloudLayerMethod = `slb.${keyof Cloud['slb'] & string}` | `cas.${keyof Cloud['cas'] & string}`;
+export type CloudLayerMethod =
+  | `slb.${keyof Cloud['slb'] & string}`
+  | `cas.${keyof Cloud['cas'] & string}`
+  | `dns.${keyof Cloud['dns'] & string}`;
 
 /** Runs every method of the typed clients; returns the methods it ran, in order. */
 export async function driveCloudLayer(cloud: Cloud): Promise<CloudLayerMethod[]> {
@@ -24,10 +27,27 @@ export async function driveCloudLayer(cloud: Cloud): Promise<CloudLayerMethod[]>
       return target[name as keyof typeof target];
     },
   });
+  const dns = new Proxy(cloud.dns, {
+    get: (target, name: string) => {
+      ran.push(`dns.${name}` as CloudLayerMethod);
+      return target[name as keyof typeof target];
+    },
+  });
   const regionId = MALL.regionId;
   const marker = [{ key: 'managed-by', value: 'slb-autopilot' }];
   const k8s = { serverId: MALL.k8s.serverId, port: 9001, weight: 100, description: 'k8s-nodeport' };
   const ecs = { serverId: MALL.ecs.serverId, port: 9002, weight: 0 };
+
+  // Alibaba Cloud DNS: what ACME DNS-01 does with the mall's zone.
+  const [zone] = await dns.listZones();
+  if (!zone) throw new Error('the mall has no DNS zone');
+  const recordId = await dns.addTxtRecord({
+    zone: zone.domainName,
+    rr: '_acme-challenge.mall',
+    value: 'token',
+  });
+  await dns.listTxtRecords(zone.domainName, '_acme-challenge.mall');
+  await dns.deleteRecord(recordId);
 
   // CAS: the renewed certificate waits there, with its key.
   const casCerts = await cas.listCertificates();
