@@ -20,6 +20,7 @@ import type { ListenerAddressResolver } from '../cloud/listener-address';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
+import { daysLeft } from '../domain/certificate';
 import type { Spec } from '../domain/spec';
 import {
   type CertificateFacts,
@@ -118,7 +119,7 @@ export function renewalDue(
   renewBeforeDays: number,
 ): { due: boolean; why: string } {
   const left = expiresMs - nowMs;
-  const days = Math.round(left / DAY_MS);
+  const days = daysLeft(expiresMs, new Date(nowMs));
   if (left <= 0) return { due: true, why: 'expired' };
   if (left <= renewBeforeDays * DAY_MS)
     return { due: true, why: `expires in ${days} days (window ${renewBeforeDays})` };
