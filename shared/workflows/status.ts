@@ -16,6 +16,8 @@ export interface CertificateStatus {
   commonName?: string;
   expiresAt?: string;
   daysLeft?: number;
+  /** SHA-1 of the certificate SLB holds (what a handshake should see) */
+  fingerprint?: string;
 }
 
 export interface LoadBalancerStatus {
@@ -83,6 +85,7 @@ export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Prom
       commonName: c.commonName,
       expiresAt: new Date(c.expireTimeStamp).toISOString(),
       daysLeft: daysLeft(c.expireTimeStamp, now),
+      ...(c.fingerprint ? { fingerprint: c.fingerprint } : {}),
     };
   };
 
