@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 // s.yaml: the fc3 props we use against a strict schema of the component's props, the four functions with
 // the settings the design asks for, no secret in plain text, and every handler present in its bundle.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
