@@ -87,7 +87,8 @@ function fromRenewal(r: RenewalReport, at: string): StackEvent[] {
   if (r.dryRun) return [];
   const out: StackEvent[] = [];
   for (const x of r.references) {
-    const subject = x.reference.split(':').slice(1).join(':') || x.reference;
+    // `<lb>:443` or `<lb>:443/<domain>` -> `HTTPS 443` or `HTTPS 443 <domain>`
+    const subject = `HTTPS ${(x.reference.split(':').slice(1).join(':') || x.reference).replace('/', ' ')}`;
     const before = x.before.expires?.slice(0, 10) ?? x.before.serverCertificateId;
     const after = x.after?.expires?.slice(0, 10) ?? x.after?.serverCertificateId ?? '?';
     if (x.action === 'rotated')

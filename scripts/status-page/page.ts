@@ -10,7 +10,7 @@ const CSS = `
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#101828;background:#f9fafb}
 header{display:flex;gap:16px;align-items:baseline;padding:14px 24px;background:#fff;border-bottom:1px solid var(--line)}
 header h1{font-size:18px;margin:0}header .meta{color:var(--muted)}#conn.down{color:var(--bad);font-weight:600}
-main{padding:16px 24px;display:grid;gap:16px;max-width:1180px}
+main{padding:16px 24px;display:grid;gap:16px;max-width:1100px}
 section.lb{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 18px}
 section.lb h2{font-size:16px;margin:0 0 8px}section.lb h2 small{color:var(--muted);font-weight:400}
 h3{font-size:13px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:14px 0 6px}
@@ -23,7 +23,7 @@ th{font-weight:600;color:var(--muted);font-size:12px}code{font-size:12px}
 .events li{margin:2px 0}.events time{color:var(--muted);font-family:ui-monospace,monospace;font-size:12px;margin-right:6px}
 .events .reason{color:var(--muted)}ul.events{list-style:none;padding:0;margin:0}
 .kind-failover,.kind-rollback,.kind-error,.kind-failover-failed,.kind-renewal-failed{color:var(--bad)}.kind-failback,.kind-rotation{color:var(--ok)}.kind-failback-pending{color:var(--warn)}
-svg text{font:11px system-ui,sans-serif;fill:#344054}
+svg text{font:11px system-ui,sans-serif;fill:#344054}svg{max-width:100%;height:auto}
 `;
 
 const SCRIPT = `
@@ -72,7 +72,7 @@ function servedCell(cert, served) {
 }
 
 function chart(history, backends, names, windowMs, now) {
-  const W = 720, H = 190, left = 36, right = 150, top = 10, bandH = 9, gap = 4;
+  const W = 1000, H = 190, left = 36, right = 170, top = 10, bandH = 9, gap = 4;
   const plotH = H - top - 30 - backends.length * (bandH + gap);
   const x = (t) => left + (1 - (now - t) / windowMs) * (W - left - right);
   const y = (w) => top + (1 - w / 100) * plotH;

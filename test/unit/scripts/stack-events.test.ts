@@ -90,7 +90,7 @@ describe('events from function log lines', () => {
       {
         at,
         kind: 'rollback',
-        subject: '443',
+        subject: 'HTTPS 443',
         text: 'rotation rolled back: the listener kept serving the old certificate (expires 2026-12-11); nothing was deleted',
         reason: 'served certificate did not change after 5 handshakes',
       },
