@@ -189,7 +189,8 @@ export async function autopilotCli(args: readonly string[], io: CliIo): Promise<
     );
     if (values.out) {
       const record = savePlan({ target, source, specText, observed, plan, now: io.now() });
-      writeFileSync(values.out, `${JSON.stringify(record, null, 2)}\n`);
+      // The spec travels in the plan: as private as the spec file itself may need to be.
+      writeFileSync(values.out, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
       io.err(
         `Saved the plan to ${values.out}. Apply exactly it with: npm run autopilot -- apply ${values.out}`,
       );
