@@ -1,6 +1,7 @@
 // What the npm start console and the status page say happened, from the functions' own report lines.
 import { describe, expect, it } from 'vitest';
 import { EventLog, eventLine, eventsFromLogLine, eventsFromStatus } from '../../../scripts/stack-events';
+import { consoleLine } from '../../../scripts/start';
 import type { StatusReport } from '../../../shared/workflows/status';
 
 const at = '2026-12-01T00:36:29.000Z';
@@ -144,5 +145,21 @@ describe('events from status changes', () => {
     log.push(...['a', 'b', 'c'].map((text) => ({ at, kind: 'error' as const, subject: 'x', text })));
     expect(log.list().map((e) => e.text)).toEqual(['b', 'c']);
     expect(heard).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('the npm start console', () => {
+  it('shows warnings and errors whole, without timestamps, and no report JSON at all', () => {
+    const long = 'x'.repeat(400);
+    expect(consoleLine(line('health-audit', 'WARN', `health-audit: ${long}`))).toMatch(
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d warning {10}health-audit: health-audit: ${long}$`),
+    );
+    expect(consoleLine(line('failover', 'ERROR', '{"failover":{"groups":[]}}'))).toBeUndefined();
+    expect(
+      consoleLine(line('failover', 'INFO', JSON.stringify(failoverReport('failBack', [])))),
+    ).toBeUndefined();
+    expect(
+      consoleLine(line('health-audit', 'INFO', 'health-audit: handed rsp-1 to failover')),
+    ).toBeUndefined();
   });
 });
