@@ -10,13 +10,13 @@ import { RateBudget } from '../shared/cloud/rate-budget';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
+import { collectStatus } from '../shared/workflows/status';
 import { acmeCase } from './bench-acme';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { buildFunctions } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { type LocalCloud, startLocalCloud } from './local-cloud/server';
-import { statusLines } from './start';
 
 /** n created load balancers, each an HTTP listener on one group (the audit's cost does not depend on more). */
 function fleetYaml(n: number): string {
@@ -125,7 +125,11 @@ async function main(): Promise<void> {
     // 3. What reading the mall's status costs.
     local.reset();
     const c = layer(local);
-    await statusLines(c, MALL.regionId, new Date());
+    await collectStatus(
+      c.slb,
+      parseSpec(readFileSync(new URL('../examples/mall.yaml', import.meta.url), 'utf8')),
+      new Date(),
+    );
     const status = c.accounting.snapshot();
     rows.push([
       'status of the mall (npm start)',

@@ -1,41 +1,33 @@
-// `npm run invoke -- <function> [--event <file or JSON>] [--async]`: runs one function once, as the local
-// runtime runs it (its bundle, its s.yaml settings, FC's handler contract), and prints its result and
-// logs: the local twin of `s invoke`. Where its cloud calls go:
+// `npm run invoke -- <function> [--event <file or JSON>] [--async] [--cloud real | --profile <name>]`: runs
+// one function once, as the local runtime runs it (its bundle, its s.yaml settings, FC's handler
+// contract), and prints its result and logs: the local twin of `s invoke`. Where its cloud calls go,
+// printed first:
+//   - the real cloud, only with `--cloud real` or `--profile <name>` (never because a key is set);
+//   - the local cloud SLB_AUTOPILOT_LOCAL_CLOUD names;
 //   - the local stack, when `npm start` is running (it leaves its URLs in .local/stack.json);
-//   - the real cloud, when ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET are set (and no stack is running);
 //   - otherwise a fresh local cloud with the mall, started for this call and stopped after it.
 // Exit code: 0 when the function succeeded, 1 when it failed, 2 on usage errors.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type AccessKey, describeCloudTarget, resolveCloudTarget } from '../shared/cloud/credentials';
 import { buildFunctions } from './build';
+import { chooseCloudTarget, liveStack, parseCommandLine, runMain, TARGET_OPTIONS, UsageError } from './cli';
 import { startFcRuntime } from './fc-runtime';
 import { type LocalCloud, startLocalCloud } from './local-cloud/server';
 
 const ROOT = join(import.meta.dirname, '..');
-/** Where `npm start` leaves its URLs and secret (SLB_AUTOPILOT_STACK_FILE moves it, e.g. in tests). */
-export const STACK_FILE = process.env.SLB_AUTOPILOT_STACK_FILE || join(ROOT, '.local', 'stack.json');
 
-export interface StackInfo {
-  cloudUrl: string;
-  runtimeUrl: string;
-  apiSecret: string;
-  provisionUrl?: string;
-}
+export { STACK_FILE, type StackInfo } from './cli';
 
-async function runningStack(): Promise<StackInfo | undefined> {
-  if (!existsSync(STACK_FILE)) return undefined;
-  try {
-    const info = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
-    const res = await fetch(new URL('/_emulator/calls', info.cloudUrl), {
-      signal: AbortSignal.timeout(1000),
-    });
-    return res.ok ? info : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const FUNCTIONS = ['cert-renewal', 'health-audit', 'failover', 'provision'];
+
+export const USAGE = [
+  'usage: npm run invoke -- <cert-renewal|health-audit|failover|provision> [--event <file or JSON>] [--async]',
+  '                         [--cloud real | --profile <name>]',
+  'Where its calls go (printed first): the real cloud only with --cloud real or --profile; else the local',
+  'cloud SLB_AUTOPILOT_LOCAL_CLOUD names; else a running `npm start`; else a fresh local cloud (the mall).',
+].join('\n');
 
 function readEvent(value: string | undefined): string {
   if (value === undefined) return '{}';
@@ -49,64 +41,60 @@ function readEvent(value: string | undefined): string {
 }
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: { event: { type: 'string' }, async: { type: 'boolean', default: false } },
+  const { positionals, values } = parseCommandLine(process.argv.slice(2), {
+    ...TARGET_OPTIONS,
+    event: { type: 'string' },
+    async: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   });
-  const [name] = positionals;
-  if (!name) {
-    console.error(
-      'usage: npm run invoke -- <cert-renewal|health-audit|failover|provision> [--event <file or JSON>] [--async]',
-    );
-    return 2;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
+  const [name, extra] = positionals;
+  if (!name) throw new UsageError('which function?');
+  if (!FUNCTIONS.includes(name)) throw new UsageError(`no function ${name} (known: ${FUNCTIONS.join(', ')})`);
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
   let event: string;
   try {
     event = readEvent(values.event);
   } catch (err) {
-    console.error(`invoke: ${(err as Error).message}`);
-    return 2;
+    throw new UsageError((err as Error).message, { showUsage: false });
   }
-  await buildFunctions({ functionsDir: join(ROOT, 'functions'), outDir: join(ROOT, 'dist') });
-  const stack = await runningStack();
-  const realKey = process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const real = values.cloud === 'real' || values.profile !== undefined;
+  const stack = real || process.env.SLB_AUTOPILOT_LOCAL_CLOUD ? undefined : await liveStack();
   let fresh: LocalCloud | undefined;
   const env: Record<string, string> = {
     SLB_AUTOPILOT_SPEC:
       process.env.SLB_AUTOPILOT_SPEC || readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8'),
   };
-  let where: string;
-  if (stack) {
+  let credentials: AccessKey | undefined;
+  if (real || process.env.SLB_AUTOPILOT_LOCAL_CLOUD) {
+    const target = await chooseCloudTarget(values);
+    console.error(await describeCloudTarget(target, []));
+    if (target.kind === 'local') env.SLB_AUTOPILOT_LOCAL_CLOUD = target.url ?? `http://${target.endpoint}`;
+    else credentials = await target.credentials.get();
+  } else if (stack) {
     env.SLB_AUTOPILOT_LOCAL_CLOUD = stack.cloudUrl;
     env.SLB_AUTOPILOT_API_SECRET = stack.apiSecret;
     env.SLB_AUTOPILOT_FC_ENDPOINT = stack.runtimeUrl;
-    where = `the running local stack (${stack.cloudUrl})`;
-  } else if (realKey && process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
-    where = 'the real cloud (ALIBABA_CLOUD_ACCESS_KEY_ID)';
+    console.error(await describeCloudTarget(resolveCloudTarget({}, { stackCloudUrl: stack.cloudUrl }), []));
   } else {
     fresh = await startLocalCloud({ port: 0, scenario: 'mall' });
     env.SLB_AUTOPILOT_LOCAL_CLOUD = fresh.url;
-    where = `a fresh local cloud (${fresh.url})`;
+    console.error(
+      `target: a fresh local cloud ${fresh.url} (the mall; no stack is running), stopped afterwards`,
+    );
   }
+  await buildFunctions({ functionsDir: join(ROOT, 'functions'), outDir: join(ROOT, 'dist') });
   const runtime = await startFcRuntime({
     sYamlPath: join(ROOT, 's.yaml'),
     timers: 'manual',
     log: false,
     env,
-    ...(realKey && !stack && process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET
-      ? {
-          credentials: {
-            accessKeyId: realKey,
-            accessKeySecret: process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-            ...(process.env.ALIBABA_CLOUD_SECURITY_TOKEN
-              ? { securityToken: process.env.ALIBABA_CLOUD_SECURITY_TOKEN }
-              : {}),
-          },
-        }
-      : {}),
+    ...(credentials ? { credentials } : {}),
   });
   try {
-    console.error(`invoke: ${name} against ${where}`);
     if (values.async) {
       const record = await runtime.invoke(name, event, { async: true });
       const done = await runtime.waitForAsync(record.requestId);
@@ -131,12 +119,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(`invoke: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.url === `file://${process.argv[1]}`) runMain('invoke', USAGE, main);

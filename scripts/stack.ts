@@ -1,16 +1,25 @@
 // The local stack, as `npm start`, `npm run demo`, `npm run invoke` and the end-to-end tests run it:
 // the local cloud (the mall), real HTTP stand-ins for the K8S and ECS backends, and the local FC runtime
 // hosting the four functions from their bundles (built first) with the triggers s.yaml declares.
-// Everything binds 127.0.0.1; `close()` stops all of it.
+// The backend stand-ins' control surface (npm run backend) runs beside them; on request, a monitor
+// reads the status on a timer and serves the live status page. Function log lines are turned into
+// events (rotations, rollbacks, failovers). Everything binds 127.0.0.1; `close()` stops all of it.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseSpec } from '../shared/domain/spec';
+import { collectStatus } from '../shared/workflows/status';
+import { type StandInControl, startStandInControl } from './backends/control';
 import { type StandIn, startStandIn } from './backends/http-backend';
 import { buildFunctions } from './build';
 import { type FcRuntime, startFcRuntime } from './fc-runtime';
+import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from './local-cloud/server';
+import { EventLog, eventsFromLogLine } from './stack-events';
+import { createMonitor, type Monitor } from './stack-monitor';
+import { type StatusPage, startStatusPage } from './status-page/server';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -34,6 +43,10 @@ export interface StackOptions {
   apiSecret?: string;
   /** extra environment for every function */
   env?: Record<string, string>;
+  /** the control surface's port (default: any free one) */
+  controlPort?: number;
+  /** read the status every intervalMs and serve the live status page (preferred port; 0 = any) */
+  live?: { intervalMs: number; port?: number };
 }
 
 export interface Stack {
@@ -44,6 +57,12 @@ export interface Stack {
   specText: string;
   /** the provision function's HTTP trigger */
   provisionUrl?: string;
+  /** kill, revive, slow, fail, flap the stand-ins from another process (npm run backend) */
+  control: StandInControl;
+  /** rotations, rollbacks, failovers, failbacks: from the functions' logs and the monitor */
+  events: EventLog;
+  monitor?: Monitor;
+  statusPage?: StatusPage;
   close(): Promise<void>;
 }
 
@@ -74,10 +93,28 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     started.push(cloud);
     cloud.setBackendAddress(`${MALL.k8s.serverId}:${MALL.k8s.port}`, `127.0.0.1:${k8s.port}`);
     cloud.setBackendAddress(`${MALL.ecs.serverId}:${MALL.ecs.port}`, `127.0.0.1:${ecs.port}`);
+    const control = await withFallback(o.controlPort ?? 0, (port) =>
+      startStandInControl([k8s, ecs], { port }),
+    );
+    started.push(control);
+    const spec = parseSpec(specText, { source: 'the stack spec' });
+    const names = new Map(
+      spec.loadBalancers.flatMap((lb) =>
+        lb.vServerGroups.flatMap((g) =>
+          g.backends.map(
+            (b) => [`${b.serverId}:${b.port}`, b.description ?? `${b.serverId}:${b.port}`] as const,
+          ),
+        ),
+      ),
+    );
+    const events = new EventLog();
     const runtime = await startFcRuntime({
       sYamlPath: join(ROOT, 's.yaml'),
       timers: o.timers ?? 'auto',
-      log: o.log ?? false,
+      log: (line) => {
+        events.push(...eventsFromLogLine(line, names));
+        o.log?.(line);
+      },
       interpolationEnv: {},
       env: {
         SLB_AUTOPILOT_LOCAL_CLOUD: cloud.url,
@@ -90,12 +127,34 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     });
     started.push(runtime);
     const provisionUrl = runtime.functions().find((f) => f.resource === 'provision')?.httpUrl;
+    let monitor: Monitor | undefined;
+    let statusPage: StatusPage | undefined;
+    if (o.live) {
+      const layer = connectLocalCloud(cloud);
+      const m = createMonitor({
+        collect: () => collectStatus(layer.slb, spec, new Date()),
+        frontEnds: () => cloud.frontEnds(),
+        events,
+        intervalMs: o.live.intervalMs,
+      });
+      monitor = m;
+      await m.tick();
+      m.start();
+      started.push({ close: async () => m.stop() });
+      const page = await withFallback(o.live.port ?? 0, (port) => startStatusPage(m, { port }));
+      statusPage = page;
+      started.push(page);
+    }
     return {
       cloud,
       runtime,
       backends: { k8s, ecs },
       apiSecret,
       specText,
+      control,
+      events,
+      ...(monitor ? { monitor } : {}),
+      ...(statusPage ? { statusPage } : {}),
       ...(provisionUrl ? { provisionUrl } : {}),
       async close() {
         for (const s of started.reverse()) await s.close().catch(() => undefined);
@@ -105,4 +164,57 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     for (const s of started.reverse()) await s.close().catch(() => undefined);
     throw err;
   }
+}
+
+// `npm run stack -- url <cloud|runtime|provision|control|status>` prints one URL of the running
+// `npm start` (for pasting into curl); `npm run stack -- state` prints what its local cloud holds,
+// indented (private keys redacted by the local cloud).
+const STACK_USAGE = [
+  'usage: npm run stack -- url <cloud|runtime|provision|control|status>   one URL of the running stack',
+  '       npm run stack -- state                                          what its local cloud holds',
+].join('\n');
+
+const URLS = {
+  cloud: 'cloudUrl',
+  runtime: 'runtimeUrl',
+  provision: 'provisionUrl',
+  control: 'controlUrl',
+  status: 'statusUrl',
+} as const;
+
+async function stackCli(): Promise<number> {
+  const { parseCommandLine, readStackFile, STACK_FILE, UsageError } = await import('./cli');
+  const { positionals } = parseCommandLine(process.argv.slice(2), {});
+  const [command, which, extra] = positionals;
+  if (command !== 'url' && command !== 'state')
+    throw new UsageError(command ? `unknown command ${command}` : 'a command is needed');
+  if (extra !== undefined || (command === 'state' && which !== undefined))
+    throw new UsageError(`unexpected argument ${extra ?? which}`);
+  const info = readStackFile();
+  if (!info)
+    throw new UsageError(
+      `no running stack (${STACK_FILE}): start it with \`npm start\` in another terminal`,
+      {
+        showUsage: false,
+      },
+    );
+  if (command === 'url') {
+    const field = URLS[which as keyof typeof URLS];
+    if (!field) throw new UsageError(`url: one of ${Object.keys(URLS).join(', ')}`);
+    const url = info[field];
+    if (!url) throw new UsageError(`the running stack has no ${which} URL`, { showUsage: false });
+    console.log(url.replace(/\/$/, ''));
+    return 0;
+  }
+  const res = await fetch(new URL('/_emulator/state', info.cloudUrl)).catch((err: Error) => {
+    throw new UsageError(`the local cloud at ${info.cloudUrl} does not answer (${err.message})`, {
+      showUsage: false,
+    });
+  });
+  console.log(JSON.stringify(await res.json(), null, 2));
+  return res.ok ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  void import('./cli').then(({ runMain }) => runMain('stack', STACK_USAGE, stackCli));
 }

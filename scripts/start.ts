@@ -6,59 +6,31 @@
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Cloud } from '../shared/cloud/index';
-import { STACK_FILE, type StackInfo } from './invoke';
-import { connectLocalCloud } from './local-cloud/connect';
+import type { StatusReport } from '../shared/workflows/status';
+import { STACK_FILE, type StackInfo } from './cli';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from './local-cloud/server';
 import { startStack } from './stack';
+import { eventLine } from './stack-events';
+import { statusLines } from './status-text';
 
 const PREFERRED_PORT = 8787;
-const DAY = 86_400_000;
+const PREFERRED_STATUS_PORT = 8786;
+const PREFERRED_CONTROL_PORT = 8785;
+/** how often the status is read for the console and the status page */
+const UPDATE_EVERY_MS = 2000;
 
-/** A compact status of every load balancer in the region, read through our typed SLB client. */
-export async function statusLines(cloud: Cloud, regionId: string, now: Date): Promise<string[]> {
-  const lines: string[] = [];
-  const certs = new Map(
-    (await cloud.slb.describeServerCertificates({ regionId })).map((c) => [c.serverCertificateId, c]),
-  );
-  const expiry = (id: string | undefined) => {
-    const c = id ? certs.get(id) : undefined;
-    if (!c) return 'no certificate';
-    const days = Math.round((c.expireTimeStamp - now.getTime()) / DAY);
-    return `${c.serverCertificateName} (${c.commonName}) expires in ${days} days`;
-  };
-  for (const lb of await cloud.slb.describeLoadBalancers({ regionId })) {
-    lines.push(`${lb.loadBalancerId} ${lb.loadBalancerName} ${lb.address} ${lb.loadBalancerStatus}`);
-    const health = await cloud.slb.describeHealthStatus({ regionId, loadBalancerId: lb.loadBalancerId });
-    for (const l of await cloud.slb.describeListeners({ regionId, loadBalancerIds: [lb.loadBalancerId] })) {
-      const head = `  ${l.listenerProtocol.toUpperCase()} ${l.listenerPort} ${l.status}`;
-      if (l.listenerProtocol === 'https') {
-        const detail = await cloud.slb.describeHttpsListener({
-          regionId,
-          loadBalancerId: lb.loadBalancerId,
-          listenerPort: l.listenerPort,
-        });
-        lines.push(`${head}: ${expiry(detail.serverCertificateId)}`);
-        for (const d of detail.domainExtensions)
-          lines.push(`    ${d.domain}: ${expiry(d.serverCertificateId)}`);
-      } else {
-        lines.push(l.forwardPort ? `${head}: redirects to ${l.forwardPort}` : head);
-      }
-      if (l.vServerGroupId) {
-        const group = await cloud.slb.describeVServerGroup({ regionId, vServerGroupId: l.vServerGroupId });
-        for (const b of group.backendServers) {
-          const h = health.find(
-            (x) => x.listenerPort === l.listenerPort && x.serverId === b.serverId && x.port === b.port,
-          );
-          lines.push(
-            `    ${b.serverId}:${b.port} weight ${b.weight} ${h?.state ?? 'unknown'}${b.description ? ` (${b.description})` : ''}`,
-          );
-        }
-      }
-    }
-  }
-  return lines;
+/** What the console prints a status again for: anything but the read's own time. */
+const statusKey = (r: StatusReport) => JSON.stringify({ ...r, at: '' });
+
+/**
+ * A function log line for the console, unless it is a report (those become events) or routine: warnings
+ * and errors, without the timestamp and request id, whole.
+ */
+export function consoleLine(line: string): string | undefined {
+  const m = /^\[([\w-]+)\] \S+ \S+ \[(WARN|ERROR)\] (.*)$/s.exec(line);
+  if (!m || m[3]?.startsWith('{')) return undefined;
+  return `${new Date().toISOString().slice(11, 19)} ${m[2] === 'ERROR' ? 'error' : 'warning'}          ${m[1]}: ${m[3]}`;
 }
 
 async function main(): Promise<void> {
@@ -69,39 +41,47 @@ async function main(): Promise<void> {
   const verbose = process.env.SLB_AUTOPILOT_VERBOSE === '1';
   const stack = await startStack({
     cloudPort: requested === undefined ? PREFERRED_PORT : Number(requested),
+    controlPort: requested === undefined ? PREFERRED_CONTROL_PORT : 0,
+    live: { intervalMs: UPDATE_EVERY_MS, port: requested === undefined ? PREFERRED_STATUS_PORT : 0 },
     timers: 'auto',
     healthChecks: 'auto',
     log: (line) => {
-      // Function logs are long JSON reports; show one line each unless asked for everything.
       if (verbose) console.log(line);
-      else if (/\[(WARN|ERROR)\]|handed|failover:|refused/.test(line)) console.log(line.slice(0, 240));
+      else {
+        const shown = consoleLine(line);
+        if (shown) console.log(shown);
+      }
     },
   });
-  const { cloud: local, runtime } = stack;
+  const { cloud: local, runtime, monitor } = stack;
   mkdirSync(dirname(STACK_FILE), { recursive: true });
   const info: StackInfo = {
     cloudUrl: local.url,
     runtimeUrl: runtime.url,
     apiSecret: stack.apiSecret,
+    controlUrl: stack.control.url,
+    ...(stack.statusPage ? { statusUrl: stack.statusPage.url } : {}),
     ...(stack.provisionUrl ? { provisionUrl: stack.provisionUrl } : {}),
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  const cloud = connectLocalCloud(local);
   const fnLines = runtime.functions().map((f) => {
     const triggers = f.triggers
       .map((t) => (t.type === 'http' && f.httpUrl ? `http ${f.httpUrl}` : `${t.type} ${t.name}`))
       .join(', ');
     return `    ${f.resource.padEnd(14)} ${f.built ? 'built' : 'not available (no bundle)'}${triggers ? `  [${triggers}]` : ''}`;
   });
+  const first = monitor?.snapshot().status;
   console.log(
     [
       `slb-autopilot local stack (up in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      `  status page: ${stack.statusPage?.url ?? 'off'}  (live; updates every ${UPDATE_EVERY_MS / 1000} s)`,
       `  local cloud (SLB 2014-05-15 + CAS 2020-04-07): ${local.url}`,
       `    endpoint ${local.endpoint}, protocol HTTP, region ${local.regionId}`,
       `    AccessKeyId ${DEFAULT_ACCESS_KEY_ID}  AccessKeySecret ${DEFAULT_ACCESS_KEY_SECRET}`,
       `    admin: ${local.url}/_emulator/state | calls | faults | health | front-ends | backend-addresses | reset`,
       `    use it from scripts: SLB_AUTOPILOT_LOCAL_CLOUD=${local.url}`,
       `  backends: K8S ${MALL.k8s.serverId}:${MALL.k8s.port} -> 127.0.0.1:${stack.backends.k8s.port}, ECS ${MALL.ecs.serverId}:${MALL.ecs.port} -> 127.0.0.1:${stack.backends.ecs.port}`,
+      `    control: ${stack.control.url}  (npm run backend -- kill|revive|slow|fail|flap|heal k8s|ecs)`,
       `  local FC runtime (fc2 invoke API): ${runtime.url}`,
       '  functions:',
       ...fnLines,
@@ -109,25 +89,24 @@ async function main(): Promise<void> {
       '    try: npm run remote -- status',
       '',
       'status:',
-      ...(await statusLines(cloud, local.regionId, new Date())),
+      ...(first ? statusLines(first, new Date()) : ['(not read yet)']),
       '',
-      'Ctrl-C stops everything.',
+      'Events (rotations, rollbacks, failovers, failbacks) print here as one line each. Ctrl-C stops everything.',
     ].join('\n'),
   );
-  // A live status: printed again whenever it changes.
-  let last = '';
-  const timer = setInterval(() => {
-    void statusLines(cloud, local.regionId, new Date())
-      .then((lines) => {
-        const text = lines.join('\n');
-        if (last && text !== last)
-          console.log(`\nstatus at ${new Date().toISOString().slice(11, 19)}:\n${text}`);
-        last = text;
-      })
-      .catch(() => undefined);
-  }, 5000);
+  stack.events.onEvent((e) => console.log(eventLine(e)));
+  // The status again whenever it changes (weights, health, certificates, the active pool).
+  let last = first ? statusKey(first) : '';
+  monitor?.onUpdate((snap) => {
+    if (!snap.status) return;
+    const key = statusKey(snap.status);
+    if (key === last) return;
+    last = key;
+    console.log(
+      `\nstatus at ${snap.at.slice(11, 19)}:\n${statusLines(snap.status, new Date()).join('\n')}\n`,
+    );
+  });
   const stop = () => {
-    clearInterval(timer);
     rmSync(STACK_FILE, { force: true });
     void stack.close().then(() => process.exit(0));
   };

@@ -78,11 +78,16 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
       rotate: async (dryRun) => {
         const fx = functionEnv(context, env);
         const [deps, options] = renewalRun(fx, dryRun);
-        return runCertRenewal(deps, fx.spec, options);
+        const report = await runCertRenewal(deps, fx.spec, options);
+        // The same report line cert-renewal writes, so a manual rotation is seen like a timed one.
+        context.logger.info(JSON.stringify({ certRenewal: report }));
+        return report;
       },
       failover: async (request) => {
         const fx = functionEnv(context, env);
-        return runFailover(failoverDeps(fx), fx.spec, request);
+        const report = await runFailover(failoverDeps(fx), fx.spec, request);
+        context.logger.info(JSON.stringify({ failover: report }));
+        return report;
       },
       onUnexpectedError: (err) =>
         logJson(context.logger, 'error', 'provision: unexpected error', {

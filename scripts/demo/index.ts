@@ -2,7 +2,7 @@
 // (.local/demo/report.html) charting weights and health over time:
 //   1. provision: one authenticated apply brings the mall in line with its spec (a drifted weight and
 //      health check repaired, a new HTTP listener created)
-//   2. rotate the certificate that expires in 10 days (listener and extension domain), verified by TLS
+//   2. rotate the expiring certificates (listener and extension domain), verified by TLS
 //   3. kill the K8S backend: the local cloud's health checks see it, the audit hands it to failover
 //   4. watch the failover: ECS carries the traffic
 //   5. bring K8S back: after failbackAfter (30 s in the demo's spec) the audit fails back
@@ -20,6 +20,25 @@ import { renderReport, type Sample, type StepRecord } from './report';
 
 const K8S = `${MALL.k8s.serverId}:${MALL.k8s.port}`;
 const ECS = `${MALL.ecs.serverId}:${MALL.ecs.port}`;
+
+/** An error answer of the provisioning API in words: its message, or the action that failed and why. */
+export function answerText(body: unknown): string {
+  if (typeof body === 'string') return body.slice(0, 300);
+  const b = (body ?? {}) as {
+    error?: unknown;
+    message?: unknown;
+    failed?: { action?: { description?: string } | string; description?: string; error?: string };
+  };
+  const failed = b.failed;
+  if (failed) {
+    const what =
+      typeof failed.action === 'string' ? failed.action : (failed.action?.description ?? failed.description);
+    return `${what ?? 'an action'} failed: ${failed.error ?? 'no reason given'}`;
+  }
+  if (typeof b.error === 'string') return b.error;
+  if (typeof b.message === 'string') return b.message;
+  return 'no readable reason in the answer';
+}
 
 function demoSpec(mallYaml: string): string {
   const s = parse(mallYaml);
@@ -144,38 +163,41 @@ export async function runDemo(
       const actions = (plan.body as { actions?: { description: string }[] }).actions ?? [];
       if (plan.status !== 200) throw new Error(`plan answered ${plan.status}`);
       const apply = await api('POST', 'apply', specText, 'application/yaml');
-      if (apply.status !== 200)
-        throw new Error(`apply answered ${apply.status}: ${JSON.stringify(apply.body)}`);
+      if (apply.status !== 200) throw new Error(`apply answered ${apply.status}: ${answerText(apply.body)}`);
       const again = await api('POST', 'plan', specText, 'application/yaml');
       const left = (again.body as { actions: unknown[] }).actions.length;
       if (left !== 0) throw new Error(`a second plan still has ${left} actions`);
       return `${actions.length} actions planned and applied (${actions.map((a) => a.description.replace(/^[^:]+: /, '')).join('; ')}); a second plan is empty`;
     });
 
-    ok &&= await step('rotate the certificate that expires in 10 days', 'provision', async () => {
-      const r = await api('POST', 'rotate', '{}', 'application/json');
-      const refs =
-        (
-          r.body as {
-            references?: {
-              reference: string;
-              action: string;
-              before: { expires?: string };
-              after?: { expires?: string };
-            }[];
-          }
-        ).references ?? [];
-      if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
-        throw new Error(
-          `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
-        );
-      return refs
-        .map(
-          (x) =>
-            `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}, served (TLS handshake)`,
-        )
-        .join('; ');
-    });
+    ok &&= await step(
+      'rotate the expiring certificates (listener and extension domain)',
+      'provision',
+      async () => {
+        const r = await api('POST', 'rotate', '{}', 'application/json');
+        const refs =
+          (
+            r.body as {
+              references?: {
+                reference: string;
+                action: string;
+                before: { expires?: string };
+                after?: { expires?: string };
+              }[];
+            }
+          ).references ?? [];
+        if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
+          throw new Error(
+            `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
+          );
+        return refs
+          .map(
+            (x) =>
+              `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}, served (TLS handshake)`,
+          )
+          .join('; ');
+      },
+    );
 
     // The audit's timer, compressed: every 2 s.
     const audit = () => s.runtime.fireTimer('health-audit', 'every-minute').catch(() => undefined);

@@ -1,5 +1,6 @@
 // The demo's HTML report: one self-contained file (inline CSS and SVG, no scripts, nothing fetched)
-// with the timeline of steps and a chart of each backend's weight and health over time.
+// with the timeline of steps and a chart of each backend's weight and health over time, the steps
+// marked on it.
 
 export interface StepRecord {
   title: string;
@@ -30,26 +31,87 @@ const escapeHtml = (s: string) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   );
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+/** Line colours: none of them is a health colour, so a weight line never reads as "abnormal". */
+const LINE_COLOURS = ['#1f5fbf', '#7b3fb5', '#0e8a9c', '#8c5a2b'];
+export const HEALTH_COLOURS: Record<string, string> = {
+  normal: '#3a9d4a',
+  abnormal: '#d62728',
+  unavailable: '#b0b4ba',
+};
+const healthColour = (h: string) => HEALTH_COLOURS[h] ?? HEALTH_COLOURS.unavailable ?? '#b0b4ba';
 
-/** Step lines of weight over time per backend, with a band under each line coloured by health. */
-export function weightChart(samples: readonly Sample[], width = 900, height = 260): string {
+/** A tick every 1, 2, 5, 10, 15, 30 or 60 s: the smallest giving at most 12 ticks. */
+export function tickEveryMs(spanMs: number): number {
+  for (const s of [1, 2, 5, 10, 15, 30, 60, 120, 300]) if (spanMs / (s * 1000) <= 12) return s * 1000;
+  return 600_000;
+}
+
+export interface ChartLayout {
+  width: number;
+  /** the plot's right edge: the legend starts beyond it */
+  plotRight: number;
+}
+
+/**
+ * Weight over time per backend (step lines) with the steps marked and numbered, time ticks, and under
+ * the plot one labelled band per backend coloured by health. The legend sits in its own margin on the
+ * right, outside the plot, so it never covers a line.
+ */
+export function weightChart(
+  samples: readonly Sample[],
+  o: { steps?: readonly Pick<StepRecord, 'title' | 'startedMs'>[]; width?: number } = {},
+): string {
+  const width = o.width ?? 960;
   const keys = [...new Set(samples.flatMap((s) => Object.keys(s.backends)))].sort();
-  const pad = { left: 48, right: 16, top: 16, bottom: 36 };
+  const legendW = 190;
+  const pad = { left: 44, right: legendW + 12, top: 44 };
+  const plotH = 170;
+  const plotRight = width - pad.right;
+  const bandH = 10;
+  const bandGap = 8;
+  const bandsTop = pad.top + plotH + 30;
+  const height = bandsTop + keys.length * (bandH + bandGap) + 6;
   const last = samples.at(-1)?.atMs ?? 0;
   const span = Math.max(last, 1);
-  const x = (ms: number) => pad.left + (ms / span) * (width - pad.left - pad.right);
-  const plotH = height - pad.top - pad.bottom - keys.length * 10;
-  const y = (w: number) => pad.top + (1 - w / 100) * plotH;
+  const r = (n: number) => Math.round(n * 10) / 10;
+  const x = (ms: number) => r(pad.left + (ms / span) * (plotRight - pad.left));
+  const y = (w: number) => r(pad.top + (1 - w / 100) * plotH);
   const parts: string[] = [];
-  for (const w of [0, 50, 100]) {
+  const text = (px: number, py: number, t: string, attrs = '') =>
+    `<text x="${px}" y="${py}" font-size="11" fill="#333"${attrs}>${escapeHtml(t)}</text>`;
+
+  // Grid: weights 0, 50, 100, and a time tick with its label every few seconds.
+  for (const w of [0, 50, 100])
     parts.push(
-      `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(w)}" y2="${y(w)}" stroke="#ddd"/>`,
-      `<text x="${pad.left - 6}" y="${y(w) + 4}" text-anchor="end" font-size="11">${w}</text>`,
+      `<line x1="${pad.left}" x2="${plotRight}" y1="${y(w)}" y2="${y(w)}" stroke="#e3e3e3"/>`,
+      text(pad.left - 6, y(w) + 4, String(w), ' text-anchor="end"'),
     );
-  }
+  parts.push(text(8, pad.top - 8, 'weight'));
+  const every = tickEveryMs(span);
+  for (let t = 0; t <= span; t += every)
+    parts.push(
+      `<line x1="${x(t)}" x2="${x(t)}" y1="${pad.top + plotH}" y2="${pad.top + plotH + 5}" stroke="#888"/>`,
+      text(x(t), pad.top + plotH + 18, `${t / 1000} s`, ' text-anchor="middle" class="tick"'),
+    );
+
+  // Step markers: a dashed line where each step started, numbered as in the timeline below; a number
+  // too close to the previous one goes one row up, so none covers another.
+  let lastX = Number.NEGATIVE_INFINITY;
+  let row = 0;
+  (o.steps ?? []).forEach((st, i) => {
+    const sx = x(Math.min(st.startedMs, span));
+    row = sx - lastX < 18 ? 1 - row : 0;
+    lastX = sx;
+    const cy = pad.top - 12 - row * 19;
+    parts.push(
+      `<line x1="${sx}" x2="${sx}" y1="${cy + 8}" y2="${height - 4}" stroke="#777" stroke-dasharray="3,3" class="step-marker"><title>${escapeHtml(`${i + 1}. ${st.title}`)}</title></line>`,
+      `<circle cx="${sx}" cy="${cy}" r="8" fill="#fff" stroke="#777"/>`,
+      text(sx, cy + 4, String(i + 1), ' text-anchor="middle" font-weight="600"'),
+    );
+  });
+
   keys.forEach((key, i) => {
-    const color = COLORS[i % COLORS.length] ?? '#000';
+    const colour = LINE_COLOURS[i % LINE_COLOURS.length] ?? '#000';
     // A step line: hold each weight until the sample where it changes.
     const points = samples.flatMap((s) => {
       const b = s.backends[key];
@@ -63,28 +125,34 @@ export function weightChart(samples: readonly Sample[], width = 900, height = 26
       else if (j === points.length - 1) d += `H${p.x}`;
     });
     parts.push(
-      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2.5"><title>${escapeHtml(key)}</title></path>`,
+      `<path d="${d}" fill="none" stroke="${colour}" stroke-width="2.5"><title>${escapeHtml(key)} weight</title></path>`,
     );
-    // Health band: green normal, red abnormal, grey otherwise.
-    const bandY = height - pad.bottom + 4 + i * 10;
+    // Its health band, labelled in the right margin.
+    const by = bandsTop + i * (bandH + bandGap);
+    parts.push(text(plotRight + 12, by + bandH - 1, `${key} health`, ' class="band-label"'));
     samples.forEach((s, j) => {
       const b = s.backends[key];
       const next = samples[j + 1]?.atMs ?? s.atMs;
       if (!b || next <= s.atMs) return;
-      const fill = b.health === 'normal' ? '#2ca02c' : b.health === 'abnormal' ? '#d62728' : '#aaa';
       parts.push(
-        `<rect x="${x(s.atMs)}" y="${bandY}" width="${Math.max(x(next) - x(s.atMs), 0.5)}" height="7" fill="${fill}"><title>${escapeHtml(key)}: ${escapeHtml(b.health)}</title></rect>`,
+        `<rect x="${x(s.atMs)}" y="${by}" width="${Math.max(r(x(next) - x(s.atMs)), 0.5)}" height="${bandH}" fill="${healthColour(b.health)}"><title>${escapeHtml(key)}: ${escapeHtml(b.health)}</title></rect>`,
       );
     });
+    // Legend, in the right margin.
+    const ly = pad.top + 4 + i * 18;
     parts.push(
-      `<text x="${width - pad.right}" y="${pad.top + 12 + i * 14}" text-anchor="end" font-size="12" fill="${color}">${escapeHtml(key)}</text>`,
+      `<line x1="${plotRight + 12}" x2="${plotRight + 32}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3" class="legend"/>`,
+      text(plotRight + 38, ly + 4, `${key} weight`),
     );
   });
-  parts.push(
-    `<text x="${pad.left}" y="${height - 4}" font-size="11">0 s</text>`,
-    `<text x="${width - pad.right}" y="${height - 4}" font-size="11" text-anchor="end">${(last / 1000).toFixed(1)} s</text>`,
-  );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="weights and health over time">${parts.join('')}</svg>`;
+  const hy = pad.top + 8 + keys.length * 18;
+  Object.entries(HEALTH_COLOURS).forEach(([h, c], j) => {
+    parts.push(
+      `<rect x="${plotRight + 12}" y="${hy + j * 16}" width="20" height="9" fill="${c}" class="legend"/>`,
+      text(plotRight + 38, hy + j * 16 + 9, `health: ${h}`),
+    );
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="weights and health over time" data-plot-right="${plotRight}">${parts.join('')}</svg>`;
 }
 
 export function renderReport(r: DemoReport): string {
@@ -100,13 +168,13 @@ export function renderReport(r: DemoReport): string {
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left;vertical-align:top}
-tr.failed td{background:#fde8e8}tr.na td{color:#888}.summary{font-weight:600}
+tr.failed td{background:#fde8e8}td:nth-child(4),td:nth-child(5){white-space:nowrap}tr.na td{color:#888}.summary{font-weight:600}
 </style></head><body>
 <h1>${escapeHtml(r.title)}</h1>
 <p class="summary">Started ${escapeHtml(r.startedAt)}: ${r.steps.length} steps, ${failed} failed, ${r.steps.filter((s) => s.status === 'not available').length} not available.</p>
 <h2>Weights and health over time</h2>
-${weightChart(r.samples)}
-<p>Lines: weight (0-100) per backend. Bands under the chart: health as the load balancer reports it (green normal, red abnormal, grey unavailable).</p>
+${weightChart(r.samples, { steps: r.steps })}
+<p>Lines: each backend's weight (0-100). Numbered dashed lines: where each step of the timeline began. Bands under the time axis: each backend's health as the load balancer reports it.</p>
 <h2>Timeline</h2>
 <table><thead><tr><th>#</th><th>step</th><th>result</th><th>at</th><th>took</th><th>what happened</th></tr></thead>
 <tbody>

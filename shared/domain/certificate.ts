@@ -50,6 +50,16 @@ function field(dn: string, key: string): string {
   return '';
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * Whole days left before `expiresAtMs`, rounded down (0 on its last day, negative once expired): the one
+ * definition every view uses, so a certificate never shows 10 days in one place and 9 in another.
+ */
+export function daysLeft(expiresAtMs: number, now: Date): number {
+  return Math.floor((expiresAtMs - now.getTime()) / DAY_MS);
+}
+
 export function parseCertificate(pemChain: string): ParsedCertificate {
   const blocks = typeof pemChain === 'string' ? (pemChain.match(PEM_BLOCK) ?? []) : [];
   const leafPem = blocks[0];

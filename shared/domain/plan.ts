@@ -393,6 +393,17 @@ export function planAll(desired: readonly LoadBalancerModel[], observed: readonl
 }
 
 /** One line per action, for people. */
+/** Changed settings as words, not JSON: `healthCheck.interval 2, healthCheck.httpCodes http_2xx|http_3xx`. */
+export function settingsText(changes: object, prefix = ''): string {
+  return Object.entries(changes)
+    .flatMap(([k, v]) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? [settingsText(v, `${prefix}${k}.`)]
+        : [`${prefix}${k} ${Array.isArray(v) ? v.join('|') : String(v)}`],
+    )
+    .join(', ');
+}
+
 export function describeAction(a: Action): string {
   const where = a.lb.loadBalancerId ?? `(new ${a.lb.name})`;
   switch (a.kind) {
@@ -409,7 +420,7 @@ export function describeAction(a: Action): string {
     case 'createListener':
       return `${where}: create ${a.listener.protocol.toUpperCase()} listener ${a.listener.port}`;
     case 'setListenerAttribute':
-      return `${where}: set ${a.protocol.toUpperCase()} ${a.port}: ${JSON.stringify(a.changes)}`;
+      return `${where}: set ${a.protocol.toUpperCase()} ${a.port}: ${settingsText(a.changes)}`;
     case 'startListener':
       return `${where}: start ${a.protocol.toUpperCase()} ${a.port}`;
     case 'deleteListener':

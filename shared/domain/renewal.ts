@@ -10,6 +10,8 @@
 //   slb-autopilot:rotation:<ref>:to   = id=<certificate being bound>;at=<unix seconds>
 // where <ref> is the listener port (its default certificate) or the domain extension id.
 
+import { daysLeft } from './certificate';
+
 const DAY_MS = 86_400_000;
 
 /** Due, and why: the renewal window, or more than two thirds of the lifetime used. */
@@ -20,7 +22,7 @@ export function renewalDue(
   renewBeforeDays: number,
 ): { due: boolean; why: string } {
   const left = expiresMs - nowMs;
-  const days = Math.round(left / DAY_MS);
+  const days = daysLeft(expiresMs, new Date(nowMs));
   if (left <= 0) return { due: true, why: 'expired' };
   if (left <= renewBeforeDays * DAY_MS)
     return { due: true, why: `expires in ${days} days (window ${renewBeforeDays})` };

@@ -465,7 +465,12 @@ export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; sou
   try {
     data = options.format === 'json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
   } catch (err) {
-    const line = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    // The yaml library's first line ends with a colon that introduces its source excerpt: keep the
+    // sentence, drop the colon (the excerpt is not shown).
+    const line = (err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)).replace(
+      /:\s*$/,
+      '',
+    );
     throw new SpecError(
       [{ path: '', message: `cannot be parsed as ${options.format ?? 'YAML'}: ${line}` }],
       source,

@@ -13,6 +13,7 @@ import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
+import { daysLeft } from '../domain/certificate';
 import { decodeFailoverState, type FailoverBackend, planFailover, resolvePool } from '../domain/failover';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
@@ -166,7 +167,7 @@ async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: 
         const c = certificates.find((x) => x.serverCertificateId === r.id);
         if (c && c.expireTimeStamp - now.getTime() < window)
           memory.expiring.push(
-            `${r.where}: ${c.serverCertificateName} expires ${new Date(c.expireTimeStamp).toISOString().slice(0, 10)} (${Math.floor((c.expireTimeStamp - now.getTime()) / 86_400_000)} days)`,
+            `${r.where}: ${c.serverCertificateName} expires ${new Date(c.expireTimeStamp).toISOString().slice(0, 10)} (${daysLeft(c.expireTimeStamp, now)} days)`,
           );
       }
     }

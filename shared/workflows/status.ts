@@ -5,6 +5,8 @@
 
 import type { SlbClient } from '../cloud/slb';
 import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
+import { daysLeft } from '../domain/certificate';
+import { decodeFailoverState, type Pool } from '../domain/failover';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
@@ -14,6 +16,8 @@ export interface CertificateStatus {
   commonName?: string;
   expiresAt?: string;
   daysLeft?: number;
+  /** SHA-1 of the certificate SLB holds (what a handshake should see) */
+  fingerprint?: string;
 }
 
 export interface LoadBalancerStatus {
@@ -32,6 +36,15 @@ export interface LoadBalancerStatus {
     name: string;
     vServerGroupId?: string;
     backends: { serverId: string; port: number; weight: number; description?: string; health: HealthState }[];
+    /** what failover recorded in the group's tags */
+    failover: {
+      active: Pool | 'unknown';
+      /** a manual toStandby holds the standby until a manual toPrimary */
+      pinned?: boolean;
+      primaryHealthySince?: string;
+      /** when the automatic failback is due (the standby active, the primary healthy, not pinned) */
+      failbackDueAt?: string;
+    };
   }[];
 }
 
@@ -43,7 +56,21 @@ export interface StatusReport {
   drift: string[];
 }
 
-const DAY_MS = 86_400_000;
+function failoverOf(
+  tags: readonly { key: string; value: string }[] | undefined,
+  failbackAfterSeconds: number,
+): LoadBalancerStatus['groups'][number]['failover'] {
+  const { state } = decodeFailoverState(Object.fromEntries((tags ?? []).map((t) => [t.key, t.value])));
+  const since = state.primaryHealthySince;
+  return {
+    active: state.active,
+    ...(state.pinned ? { pinned: true } : {}),
+    ...(since ? { primaryHealthySince: since.toISOString() } : {}),
+    ...(since && state.active === 'standby' && !state.pinned
+      ? { failbackDueAt: new Date(since.getTime() + failbackAfterSeconds * 1000).toISOString() }
+      : {}),
+  };
+}
 
 export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Promise<StatusReport> {
   const { plan, desired, observed } = await observeAndPlan(slb, spec);
@@ -57,7 +84,8 @@ export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Prom
       serverCertificateId: id,
       commonName: c.commonName,
       expiresAt: new Date(c.expireTimeStamp).toISOString(),
-      daysLeft: Math.floor((c.expireTimeStamp - now.getTime()) / DAY_MS),
+      daysLeft: daysLeft(c.expireTimeStamp, now),
+      ...(c.fingerprint ? { fingerprint: c.fingerprint } : {}),
     };
   };
 
@@ -104,6 +132,7 @@ export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Prom
           ...(b.description ? { description: b.description } : {}),
           health: healthOf(b.serverId, b.port),
         })),
+        failover: failoverOf(g.tags, spec.failover.failbackAfter),
       })),
     });
   }

@@ -173,7 +173,7 @@ describe('health audit', () => {
     });
     const r = await runHealthAudit(deps(), spec, memory);
     expect(r.drift.join('\n')).toContain(`${ECS} -> 0`);
-    expect(r.drift.join('\n')).toMatch(/set HTTPS 443: .*"enabled":true/);
+    expect(r.drift.join('\n')).toMatch(/set HTTPS 443: .*healthCheck\.enabled true/);
     expect(r.loadBalancers[0]?.problems).toContain('listener 443: health check is off, the spec wants it on');
   });
 

@@ -1,9 +1,11 @@
 // s.yaml: the fc3 props we use against a strict schema of the component's props, the four functions with
 // the settings the design asks for, no secret in plain text, and every handler present in its bundle.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildFunctions, listFunctions } from '../../../scripts/build';
@@ -128,7 +130,7 @@ describe('npm run deploy -- --check', () => {
     SLB_AUTOPILOT_FAILOVER_ROLE_ARN: 'acs:ram::1234567890123456:role/slbap-failover',
     SLB_AUTOPILOT_PROVISION_ROLE_ARN: 'acs:ram::1234567890123456:role/slbap-provision',
     SLB_AUTOPILOT_SPEC: readFileSync(join(root, 'examples', 'mall.yaml'), 'utf8'),
-    SLB_AUTOPILOT_API_SECRET: 'x'.repeat(32),
+    SLB_AUTOPILOT_API_SECRET: 'k7Qm2vXr9LpT4wZs8NcB1yHd6FgJ3aEu',
     SLB_AUTOPILOT_VPC_ID: 'vpc-1',
     SLB_AUTOPILOT_VSWITCH_ID: 'vsw-1',
     SLB_AUTOPILOT_SECURITY_GROUP_ID: 'sg-1',
@@ -147,6 +149,86 @@ describe('npm run deploy -- --check', () => {
       'SLB_AUTOPILOT_FAILOVER_ROLE_ARN',
       'SLB_AUTOPILOT_SPEC is not valid',
       'SLB_AUTOPILOT_API_SECRET',
+    ]);
+  });
+
+  it('refuses a weak API secret the function would refuse (32 identical characters)', () => {
+    const problems = deployProblems(root, { ...ready, SLB_AUTOPILOT_API_SECRET: 'x'.repeat(32) });
+    expect(problems).toEqual([expect.stringMatching(/^SLB_AUTOPILOT_API_SECRET: /)]);
+    expect(problems[0]).not.toContain('x'.repeat(32));
+  });
+
+  async function check(env: Record<string, string>) {
+    const clean: Record<string, string | undefined> = { ...process.env };
+    for (const k of Object.keys(clean))
+      if (k.startsWith('ALIBABA_CLOUD_') || k.startsWith('SLB_AUTOPILOT_')) delete clean[k];
+    try {
+      const r = await promisify(execFile)(
+        join(root, 'node_modules', '.bin', 'tsx'),
+        ['scripts/deploy/index.ts', '--check'],
+        {
+          cwd: root,
+          // No IMDS, no CLI profile: nothing outside 127.0.0.1 is asked.
+          env: {
+            ...clean,
+            HOME: mkdtempSync(join(tmpdir(), 'slbap-home-')),
+            ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true',
+            ...env,
+          },
+        },
+      );
+      return { code: 0, out: r.stdout + r.stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, out: e.stdout + e.stderr };
+    }
+  }
+
+  it('is not ready without a deployer AccessKey, and says where one is looked for', {
+    timeout: 60_000,
+  }, async () => {
+    const r = await check(ready);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('deploy: not ready, 1 problem(s)');
+    expect(r.out).toContain(
+      'credentials: the @alicloud/credentials chain found no AccessKey for the deployer',
+    );
+    expect(r.out).toContain(
+      'found    account 1234567890123456 (from the role ARNs), region cn-hangzhou (default)',
+    );
+  });
+
+  it('finds the key, the account, the role, the VPC and the spec, and never prints the secret', {
+    timeout: 60_000,
+  }, async () => {
+    const secret = 'DeployerSecretNeverPrinted0123456789';
+    const r = await check({
+      ...ready,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tDeployer00004321',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: secret,
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('found    deployer AccessKey LTAI5t****4321 from default/env');
+    expect(r.out).toContain('found    role of cert-renewal: slbap-cert-renewal');
+    expect(r.out).toContain('found    role of provision: slbap-provision');
+    expect(r.out).toContain('found    VPC vpc-1, vsw-1, sg-1');
+    expect(r.out).toContain('found    spec: 1 load balancer(s) in cn-hangzhou');
+    expect(r.out).not.toContain(secret);
+  });
+
+  it('says what is wrong with each setting, not only that it is missing', () => {
+    const problems = deployProblems(root, {
+      ...ready,
+      SLB_AUTOPILOT_FAILOVER_ROLE_ARN: 'acs:ram::123:role/x',
+      SLB_AUTOPILOT_VPC_ID: 'vsw-1',
+      SLB_AUTOPILOT_SECURITY_GROUP_ID: '',
+      SLB_AUTOPILOT_REGION: 'Hangzhou',
+    });
+    expect(problems).toEqual([
+      'SLB_AUTOPILOT_FAILOVER_ROLE_ARN: not a RAM role ARN (acs:ram::<16-digit account id>:role/<name>): acs:ram::123:role/x',
+      'SLB_AUTOPILOT_REGION: not a region id (e.g. cn-hangzhou): Hangzhou',
+      'SLB_AUTOPILOT_VPC_ID: not a vpc-... id: vsw-1',
+      'SLB_AUTOPILOT_SECURITY_GROUP_ID: missing: a security group that may reach the backends’ health-check ports',
     ]);
   });
 });

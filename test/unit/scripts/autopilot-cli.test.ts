@@ -28,7 +28,11 @@ async function autopilot(...args: string[]): Promise<{ code: number; stdout: str
   try {
     const r = await promisify(execFile)(tsx, ['scripts/autopilot.ts', ...args], {
       cwd: root,
-      env: { ...process.env, SLB_AUTOPILOT_LOCAL_CLOUD: cloud.url },
+      env: {
+        ...process.env,
+        SLB_AUTOPILOT_LOCAL_CLOUD: cloud.url,
+        SLB_AUTOPILOT_STACK_FILE: join(dir, 'none'),
+      },
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
@@ -39,8 +43,9 @@ async function autopilot(...args: string[]): Promise<{ code: number; stdout: str
 
 describe('npm run autopilot', () => {
   it('applies with the plan first and one progress line per action, then plans nothing', async () => {
-    const r = await autopilot('apply', specFile);
+    const r = await autopilot('apply', specFile, '--yes');
     expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`target: local cloud ${cloud.url} (from SLB_AUTOPILOT_LOCAL_CLOUD)`);
     expect(r.stdout).toContain('7 action(s), 0 left alone.');
     expect(r.stdout).toMatch(/\[1\/7\] create load balancer mall \(internet, slb\.s2\.small\) \.\.\. done/);
     expect(r.stdout).toMatch(/\[7\/7\] .*start HTTP 80 \.\.\. done/);
@@ -51,7 +56,7 @@ describe('npm run autopilot', () => {
 
   it('stops at a failed write with exit 1 and says how to continue', async () => {
     cloud.setFaults({ failWritesAfter: 2 });
-    const r = await autopilot('apply', specFile);
+    const r = await autopilot('apply', specFile, '--yes');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\[3\/7\] .*create HTTPS listener 443 \.\.\. failed/);
     expect(r.stdout).toContain('Apply stopped at');
@@ -62,10 +67,40 @@ describe('npm run autopilot', () => {
   it('refuses a bad spec with its field paths and exit 1, and a missing file with exit 2', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'version: 1\nregion: cn-hangzhou\nloadBalancers: []\n');
-    const r = await autopilot('apply', bad);
+    const r = await autopilot('apply', bad, '--yes');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/loadBalancers: /);
-    expect((await autopilot('apply', join(dir, 'nope.yaml'))).code).toBe(2);
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'version: 1\nregion: [\n');
+    const yamlError = await autopilot('plan', broken);
+    expect(yamlError.code).toBe(1);
+    expect(yamlError.stderr).toMatch(/cannot be parsed as YAML: .* at line 3, column 1\n$/);
+    const missing = await autopilot('apply', join(dir, 'nope.yaml'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`spec file ${join(dir, 'nope.yaml')}: no such file`);
+    expect(missing.stderr).not.toMatch(/ENOENT|usage:/);
+    expect(cloud.calls().total).toBe(0);
+  });
+
+  it('refuses apply without --yes when nobody can confirm, before any call', async () => {
+    const r = await autopilot('apply', specFile);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not a terminal, so nobody can confirm the plan');
+    expect(r.stderr).toContain('--yes');
+    expect(cloud.calls().total).toBe(0);
+  });
+
+  it('answers --help, unknown options and commands with usage text, not a Node parse error', async () => {
+    const help = await autopilot('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage:\n {2}npm run autopilot -- plan <spec\.yaml>/);
+    const bogus = await autopilot('plan', specFile, '--bogus');
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/^autopilot: unknown option --bogus\n\nusage:/);
+    expect(bogus.stderr).not.toMatch(/ERR_PARSE|positional argument/);
+    const command = await autopilot('destroy', specFile);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toMatch(/^autopilot: unknown command destroy\n\nusage:/);
     expect(cloud.calls().total).toBe(0);
   });
 });

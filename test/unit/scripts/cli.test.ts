@@ -22,7 +22,7 @@ function runUntil(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`timed out waiting for ${until}; output:\n${output}`));
-    }, 15_000);
+    }, 45_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (until.test(output)) {
@@ -89,18 +89,35 @@ describe('npm run emulator', () => {
 });
 
 describe('npm start', () => {
-  it('serves the mall and prints its status, then stops on Ctrl-C', async () => {
+  it('serves the mall and prints its status, then stops on Ctrl-C', { timeout: 60_000 }, async () => {
     const stackFile = join(mkdtempSync(join(tmpdir(), 'slbap-start-')), 'stack.json');
     const { child, output } = await runUntil(['scripts/start.ts'], /Ctrl-C stops everything/, {
       SLB_AUTOPILOT_PORT: '0',
       SLB_AUTOPILOT_STACK_FILE: stackFile,
     });
-    const info = JSON.parse(readFileSync(stackFile, 'utf8')) as { provisionUrl: string; apiSecret: string };
+    const info = JSON.parse(readFileSync(stackFile, 'utf8')) as {
+      provisionUrl: string;
+      apiSecret: string;
+      controlUrl: string;
+      statusUrl: string;
+    };
     expect(info.apiSecret.length).toBeGreaterThanOrEqual(32);
     expect(output).not.toContain(info.apiSecret);
-    expect(output).toMatch(/HTTPS 443 running: mall-2025 \(www\.mall\.example\.com\) expires in 10 days/);
-    expect(output).toMatch(/i-bp1k8snode000000001:30250 weight 100 normal/);
-    expect(output).toMatch(/i-bp1ecsstandby000001:8050 weight 0 normal/);
+    expect(output).toMatch(
+      /HTTPS 443 running: www\.mall\.example\.com expires \d{4}-\d\d-\d\d \((9|10) days left\)/,
+    );
+    expect(output).toMatch(/i-bp1k8snode000000001:30250 weight 100 (normal|unavailable) \(k8s-nodeport\)/);
+    expect(output).toMatch(/i-bp1ecsstandby000001:8050 weight 0 (normal|unavailable) \(ecs-standby\)/);
+    expect(output).toContain('group mall-backends: active pool: primary');
+    expect(output).toContain(`status page: ${info.statusUrl}`);
+    expect(output).toContain(`control: ${info.controlUrl}`);
+    // The stand-ins answer their control surface, and the page its first read.
+    const standIns = (await (await fetch(`${info.controlUrl}/_standins`)).json()) as Record<string, unknown>;
+    expect(Object.keys(standIns).sort()).toEqual(['ecs-standby', 'k8s-nodeport']);
+    const snapshot = (await (await fetch(`${info.statusUrl}snapshot.json`)).json()) as {
+      status: { loadBalancers: { name: string }[] };
+    };
+    expect(snapshot.status.loadBalancers.map((l) => l.name)).toEqual(['mall']);
     for (const f of ['cert-renewal', 'health-audit', 'failover', 'provision'])
       expect(output).toMatch(new RegExp(`${f} +built`));
     expect(output).toMatch(/provision +built +\[http http:\/\/127\.0\.0\.1:\d+\]/);

@@ -17,6 +17,7 @@ async function invoke(...args: string[]): Promise<{ code: number; stdout: string
       env: {
         ...process.env,
         ALIBABA_CLOUD_ACCESS_KEY_ID: '',
+        SLB_AUTOPILOT_LOCAL_CLOUD: '',
         SLB_AUTOPILOT_STACK_FILE: join(tmpdir(), 'slbap-no-stack', 'stack.json'),
       },
     });
@@ -31,7 +32,7 @@ describe('npm run invoke', () => {
   it('runs cert-renewal once as a dry run against a fresh local cloud', async () => {
     const r = await invoke('cert-renewal', '--event', '{"dryRun":true}');
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('against a fresh local cloud');
+    expect(r.stderr).toMatch(/^target: a fresh local cloud http:\/\/127\.0\.0\.1:\d+ \(the mall/m);
     const out = JSON.parse(r.stdout) as { ok: boolean; report: { references: { action: string }[] } };
     expect(out.report.references.map((x) => x.action)).toEqual(['wouldRotate', 'wouldRotate']);
     expect(r.stderr).toMatch(/\[INFO\] \{"certRenewal"/);
@@ -42,5 +43,15 @@ describe('npm run invoke', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('"ok": false');
     expect((await invoke('failover', '--event', 'not-json-or-file')).code).toBe(2);
+  });
+
+  it('answers unknown functions and options with its usage, and takes no key from the environment', async () => {
+    const unknown = await invoke('renew-everything');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^invoke: no function renew-everything \(known: cert-renewal, /);
+    expect(unknown.stderr).toContain('usage: npm run invoke --');
+    const flag = await invoke('failover', '--bogus');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/^invoke: unknown option --bogus/);
   });
 });
