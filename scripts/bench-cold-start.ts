@@ -5,7 +5,9 @@
 //   - with the NODE_OPTIONS that s.yaml gives the function;
 //   - `require()` of index.js and reading `handler`, invoking nothing.
 // Bare node and every function run in turn, round after round, so drift in the machine's speed hits all
-// of them alike; medians are reported. One JSON line per function.
+// of them alike; medians are reported. Wall time is what a caller waits; CPU time (the process's own
+// user + system time, read just before it exits) is the steadier figure on a shared, busy machine.
+// One JSON line per function.
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -33,8 +35,12 @@ export interface ColdStartTarget {
   bundleBytes: number;
 }
 
-// Loads the handler as FC's runtime does (require + property read); a missing handler fails the run.
-const LOAD = "if (typeof require(process.argv[1]).handler !== 'function') process.exit(3)";
+// Prints the process's CPU milliseconds so far (all threads, from process start).
+const CPU = 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))';
+/** bare node: nothing but the CPU report */
+const BARE = CPU;
+/** loads the handler as FC's runtime does (require + property read); a missing handler fails the run */
+const LOAD = `if (typeof require(process.argv[1]).handler !== 'function') process.exit(3); ${CPU}`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,15 +48,23 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** Milliseconds one fresh `node` takes, start to exit, with only PATH and NODE_OPTIONS in its environment. */
-export function timeNode(args: string[], nodeOptions: string): number {
+export interface NodeRun {
+  /** spawn to exit, as the parent saw it */
+  wallMs: number;
+  /** what the child reported on stdout: its CPU milliseconds */
+  cpuMs: number;
+}
+
+/** One fresh `node` with only PATH and NODE_OPTIONS in its environment; `args` must print CPU ms. */
+export function timeNode(args: string[], nodeOptions: string): NodeRun {
   const env = { PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions };
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = performance.now() - t0;
-  if (r.status !== 0)
+  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wallMs = performance.now() - t0;
+  const cpuMs = Number(r.stdout.toString());
+  if (r.status !== 0 || !Number.isFinite(cpuMs))
     throw new Error(`node ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
-  return ms;
+  return { wallMs, cpuMs };
 }
 
 /** Copies each function's bundle folder (as s.yaml names it) into `into`, with its NODE_OPTIONS. */
@@ -81,23 +95,27 @@ export async function coldStartCase(options: ColdStartOptions = {}): Promise<Rec
   try {
     const targets = coldStartTargets(distDir, resolve(options.sYamlPath ?? 's.yaml'), scratch);
     const optionSets = [...new Set(targets.map((t) => t.nodeOptions))];
-    const bare = new Map(optionSets.map((o) => [o, [] as number[]]));
-    const loads = new Map(targets.map((t) => [t.function, [] as number[]]));
+    const bare = new Map(optionSets.map((o) => [o, [] as NodeRun[]]));
+    const loads = new Map(targets.map((t) => [t.function, [] as NodeRun[]]));
     // One warm-up round (disk cache, first exec), not counted.
     for (let round = -1; round < runs; round++) {
       for (const o of optionSets) {
-        const ms = timeNode(['-e', ''], o);
-        if (round >= 0) bare.get(o)?.push(ms);
+        const run = timeNode(['-e', BARE], o);
+        if (round >= 0) bare.get(o)?.push(run);
       }
       for (const t of targets) {
-        const ms = timeNode(['-e', LOAD, join(t.dir, 'index.js')], t.nodeOptions);
-        if (round >= 0) loads.get(t.function)?.push(ms);
+        const run = timeNode(['-e', LOAD, join(t.dir, 'index.js')], t.nodeOptions);
+        if (round >= 0) loads.get(t.function)?.push(run);
       }
     }
     const round1 = (n: number) => Math.round(n * 10) / 10;
     return targets.map((t) => {
-      const bareMs = median(bare.get(t.nodeOptions) ?? []);
-      const ms = median(loads.get(t.function) ?? []);
+      const b = bare.get(t.nodeOptions) ?? [];
+      const l = loads.get(t.function) ?? [];
+      const bareMs = median(b.map((r) => r.wallMs));
+      const ms = median(l.map((r) => r.wallMs));
+      const bareCpuMs = median(b.map((r) => r.cpuMs));
+      const cpuMs = median(l.map((r) => r.cpuMs));
       return {
         case: 'coldStart',
         function: t.function,
@@ -105,6 +123,9 @@ export async function coldStartCase(options: ColdStartOptions = {}): Promise<Rec
         bareNodeMedianMs: round1(bareMs),
         medianMs: round1(ms),
         overBareMs: round1(ms - bareMs),
+        bareNodeCpuMedianMs: round1(bareCpuMs),
+        cpuMedianMs: round1(cpuMs),
+        cpuOverBareMs: round1(cpuMs - bareCpuMs),
         runs,
         bundleBytes: t.bundleBytes,
       };
