@@ -3,9 +3,80 @@
 // runtime loads. One bundle per function keeps cold starts small; sizes are printed for review.
 
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+
+/**
+ * Packages the Alibaba Cloud SDK core (@alicloud/openapi-client, @alicloud/gateway-spi) requires at load
+ * but our RPC calls never or rarely reach: the credential chain (we hand the client the key FC gives
+ * us) and the XML parser (only XML error bodies). Inside the bundle, the SDK's require of them gets a
+ * stand-in that loads the real package on first use, so a cold start does not evaluate them.
+ */
+export const LAZY_SDK_DEPENDENCIES: readonly string[] = ['@alicloud/credentials', '@alicloud/tea-xml'];
+
+const LAZY = 'lazy-sdk-dependency';
+const IN_NODE_MODULES = `${sep}node_modules${sep}`;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * The stand-in module. A function export (a class, mostly) is a Proxy that loads the package only when
+ * called, constructed or asked for a member, so the SDK may hold it (e.g. in a model's types()) without
+ * loading anything; any other export loads the package when read.
+ */
+function standIn(realPath: string, functions: readonly string[], values: readonly string[]): string {
+  return `let real;
+const load = () => (real ??= require(${JSON.stringify(realPath)}));
+Object.defineProperty(exports, '__esModule', { value: true });
+for (const name of ${JSON.stringify(functions)}) {
+  const proxy = new Proxy(function () {}, {
+    get: (_, key) => Reflect.get(load()[name], key),
+    apply: (_, self, args) => Reflect.apply(load()[name], self, args),
+    construct: (_, args) => Reflect.construct(load()[name], args),
+  });
+  Object.defineProperty(exports, name, { enumerable: true, value: proxy });
+}
+for (const name of ${JSON.stringify(values)})
+  Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });
+`;
+}
+
+/** Swaps LAZY_SDK_DEPENDENCIES, where a package under node_modules requires them, for stand-ins. */
+export function lazySdkDependencies(packages: readonly string[] = LAZY_SDK_DEPENDENCIES): Plugin {
+  const filter = new RegExp(`^(${packages.map(escapeRegExp).join('|')})$`);
+  return {
+    name: LAZY,
+    setup(b) {
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === LAZY || !args.importer.includes(IN_NODE_MODULES)) return undefined;
+        const real = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: LAZY,
+        });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: LAZY };
+      });
+      b.onLoad({ filter: /.*/, namespace: LAZY }, (args) => {
+        // The exports, from the package itself (evaluated here, at build time, not in the bundle).
+        const real = createRequire(args.path)(args.path) as Record<string, unknown>;
+        const names = Object.keys(real).filter((n) => n !== '__esModule');
+        const functions = names.filter((n) => typeof real[n] === 'function');
+        const values = names.filter((n) => typeof real[n] !== 'function');
+        return {
+          contents: standIn(args.path, functions, values),
+          loader: 'js',
+          resolveDir: resolve(args.path, '..'),
+        };
+      });
+    },
+  };
+}
 
 export interface BuiltFunction {
   name: string;
@@ -54,6 +125,7 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       logLevel: 'warning',
       // urllib (under @alicloud/fc2) requires it only when an HTTP proxy is configured
       external: ['proxy-agent'],
+      plugins: [lazySdkDependencies()],
       write: false,
     });
     // Each file lands whole (written aside, then renamed): a runtime loading the bundle while another
