@@ -6,7 +6,13 @@ import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync
 import { createRequire } from 'node:module';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, type Plugin } from 'esbuild';
+import {
+  build,
+  type BuildOptions as EsbuildOptions,
+  type Metafile,
+  type OutputFile,
+  type Plugin,
+} from 'esbuild';
 
 /**
  * Packages the Alibaba Cloud SDK core (@alicloud/openapi-client, @alicloud/gateway-spi) requires at load
@@ -18,6 +24,39 @@ export const LAZY_SDK_DEPENDENCIES: readonly string[] = ['@alicloud/credentials'
 
 const LAZY = 'lazy-sdk-dependency';
 const IN_NODE_MODULES = `${sep}node_modules${sep}`;
+
+/**
+ * Packages our code loads only by dynamic import, on a path few invocations take (fc2: the audit's
+ * hand-offs to the failover function). CommonJS output cannot be split, and inside index.js such a
+ * package would still be read and parsed at every cold start though never run; so each gets its own
+ * file beside index.js (package name -> file name), required on first use.
+ */
+export const SEPARATE_PACKAGES: Readonly<Record<string, string>> = { '@alicloud/fc2': 'fc2.js' };
+
+/**
+ * Points dynamic imports of SEPARATE_PACKAGES from our code at their own file, through a one-line module
+ * that `require`s it (an external `import()` would stay an ES import in the CommonJS output); records
+ * which were used.
+ */
+function separatePackages(files: Readonly<Record<string, string>>, used: Set<string>): Plugin {
+  const namespace = 'separate-package';
+  const filter = new RegExp(`^(${Object.keys(files).map(escapeRegExp).join('|')})$`);
+  return {
+    name: namespace,
+    setup(b) {
+      b.onResolve({ filter }, (args) => {
+        if (args.kind !== 'dynamic-import' || args.importer.includes(IN_NODE_MODULES)) return undefined;
+        used.add(args.path);
+        return { path: args.path, namespace };
+      });
+      b.onLoad({ filter: /.*/, namespace }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(`./${files[args.path]}`)});`,
+        loader: 'js',
+      }));
+      b.onResolve({ filter: /.*/, namespace }, (args) => ({ path: args.path, external: true }));
+    },
+  };
+}
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -80,8 +119,14 @@ export function lazySdkDependencies(packages: readonly string[] = LAZY_SDK_DEPEN
 
 export interface BuiltFunction {
   name: string;
+  /** dist/<name>/index.js, what FC loads */
   outfile: string;
+  /** its size: what every cold start reads */
   bytes: number;
+  /** every file written to dist/<name>/ */
+  files: string[];
+  /** esbuild's account of index.js: what went in, from where */
+  metafile: Metafile;
 }
 
 export interface BuildOptions {
@@ -112,9 +157,7 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
   for (const name of names) {
     const outDir = join(options.outDir, name);
     const outfile = join(outDir, 'index.js');
-    const result = await build({
-      entryPoints: [join(options.functionsDir, name, 'index.ts')],
-      outfile,
+    const common = {
       bundle: true,
       platform: 'node',
       target: 'node20',
@@ -125,18 +168,46 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       logLevel: 'warning',
       // urllib (under @alicloud/fc2) requires it only when an HTTP proxy is configured
       external: ['proxy-agent'],
-      plugins: [lazySdkDependencies()],
       write: false,
+    } satisfies EsbuildOptions;
+    const separate = new Set<string>();
+    const main = await build({
+      ...common,
+      entryPoints: [join(options.functionsDir, name, 'index.ts')],
+      outfile,
+      metafile: true,
+      plugins: [separatePackages(SEPARATE_PACKAGES, separate), lazySdkDependencies()],
     });
+    const outputs: OutputFile[] = [...main.outputFiles];
+    for (const pkg of separate) {
+      const part = await build({
+        ...common,
+        stdin: {
+          contents: `module.exports = require(${JSON.stringify(pkg)});`,
+          resolveDir: join(options.functionsDir, name),
+          sourcefile: `${pkg}.js`,
+          loader: 'js',
+        },
+        outfile: join(outDir, SEPARATE_PACKAGES[pkg] as string),
+        plugins: [lazySdkDependencies()],
+      });
+      outputs.push(...part.outputFiles);
+    }
     // Each file lands whole (written aside, then renamed): a runtime loading the bundle while another
     // build runs never sees half a file.
     mkdirSync(outDir, { recursive: true });
-    for (const f of result.outputFiles) {
-      const aside = `${f.path}.${process.pid}.tmp`;
-      writeFileSync(aside, f.contents);
-      renameSync(aside, f.path);
-    }
-    built.push({ name, outfile, bytes: statSync(outfile).size });
+    const files: string[] = [];
+    const put = (path: string, contents: Uint8Array | string) => {
+      const aside = `${path}.${process.pid}.tmp`;
+      writeFileSync(aside, contents);
+      renameSync(aside, path);
+      files.push(path);
+    };
+    for (const f of outputs) put(f.path, f.contents);
+    // FC loads index.js as CommonJS because no package.json is deployed with it; under this repo's
+    // `"type": "module"` a plain `node dist/<name>/index.js` would not. This file makes both agree.
+    put(join(outDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+    built.push({ name, outfile, bytes: statSync(outfile).size, files, metafile: main.metafile });
   }
   return built;
 }
