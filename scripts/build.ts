@@ -1,8 +1,11 @@
 // Bundles each function (functions/<name>/index.ts) into its own self-contained CommonJS file,
 // dist/<name>/index.js, which is what s.yaml deploys (handler `index.handler`) and what the local
 // runtime loads. One bundle per function keeps cold starts small; sizes are printed for review.
+// Beside it: the packages loaded on first use (SEPARATE_PACKAGES), a source map per file (linked, not
+// read at run time unless node runs with --enable-source-maps; `npm run map-stack` maps a logged
+// trace), and a package.json that makes index.js CommonJS wherever it lies.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,61 +18,42 @@ import {
 } from 'esbuild';
 
 /**
- * Packages the Alibaba Cloud SDK core (@alicloud/openapi-client, @alicloud/gateway-spi) requires at load
- * but our RPC calls never or rarely reach: the credential chain (we hand the client the key FC gives
- * us) and the XML parser (only XML error bodies). Inside the bundle, the SDK's require of them gets a
- * stand-in that loads the real package on first use, so a cold start does not evaluate them.
+ * Packages that get their own file beside index.js (package name -> file name), loaded on first use.
+ * CommonJS output cannot be split, and a package inside index.js is read and parsed at every cold start
+ * even when it never runs, so these stay out of index.js:
+ *   - @alicloud/fc2: only the audit's hand-offs to the failover function use it (a dynamic import);
+ *   - @alicloud/credentials: the default credential chain; functions sign with the key FC gives them;
+ *   - @alicloud/tea-xml (xml2js, sax, xmlbuilder): only for an XML error body.
+ * The files are built only for the functions that reach the package.
+ */
+export const SEPARATE_PACKAGES: Readonly<Record<string, string>> = {
+  '@alicloud/fc2': 'fc2.js',
+  '@alicloud/credentials': 'credentials.js',
+  '@alicloud/tea-xml': 'tea-xml.js',
+};
+
+/**
+ * Of SEPARATE_PACKAGES, those the Alibaba Cloud SDK core (@alicloud/openapi-client, @alicloud/gateway-spi)
+ * requires at load: its require gets a stand-in (see standIn) that loads the file on first use.
  */
 export const LAZY_SDK_DEPENDENCIES: readonly string[] = ['@alicloud/credentials', '@alicloud/tea-xml'];
 
-const LAZY = 'lazy-sdk-dependency';
 const IN_NODE_MODULES = `${sep}node_modules${sep}`;
-
-/**
- * Packages our code loads only by dynamic import, on a path few invocations take (fc2: the audit's
- * hand-offs to the failover function). CommonJS output cannot be split, and inside index.js such a
- * package would still be read and parsed at every cold start though never run; so each gets its own
- * file beside index.js (package name -> file name), required on first use.
- */
-export const SEPARATE_PACKAGES: Readonly<Record<string, string>> = { '@alicloud/fc2': 'fc2.js' };
-
-/**
- * Points dynamic imports of SEPARATE_PACKAGES from our code at their own file, through a one-line module
- * that `require`s it (an external `import()` would stay an ES import in the CommonJS output); records
- * which were used.
- */
-function separatePackages(files: Readonly<Record<string, string>>, used: Set<string>): Plugin {
-  const namespace = 'separate-package';
-  const filter = new RegExp(`^(${Object.keys(files).map(escapeRegExp).join('|')})$`);
-  return {
-    name: namespace,
-    setup(b) {
-      b.onResolve({ filter }, (args) => {
-        if (args.kind !== 'dynamic-import' || args.importer.includes(IN_NODE_MODULES)) return undefined;
-        used.add(args.path);
-        return { path: args.path, namespace };
-      });
-      b.onLoad({ filter: /.*/, namespace }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(`./${files[args.path]}`)});`,
-        loader: 'js',
-      }));
-      b.onResolve({ filter: /.*/, namespace }, (args) => ({ path: args.path, external: true }));
-    },
-  };
-}
+const SEPARATE = 'separate-package';
+const STAND_IN = 'sdk-stand-in';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /**
- * The stand-in module. A function export (a class, mostly) is a Proxy that loads the package only when
- * called, constructed or asked for a member, so the SDK may hold it (e.g. in a model's types()) without
- * loading anything; any other export loads the package when read.
+ * The stand-in for a package the SDK requires at load. A function export (a class, mostly) is a Proxy
+ * that loads the package only when called, constructed or asked for a member, so the SDK may hold it
+ * (e.g. in a model's types()) without loading anything; any other export loads the package when read.
  */
-function standIn(realPath: string, functions: readonly string[], values: readonly string[]): string {
+function standIn(file: string, functions: readonly string[], values: readonly string[]): string {
   return `let real;
-const load = () => (real ??= require(${JSON.stringify(realPath)}));
+const load = () => (real ??= require(${JSON.stringify(`./${file}`)}));
 Object.defineProperty(exports, '__esModule', { value: true });
 for (const name of ${JSON.stringify(functions)}) {
   const proxy = new Proxy(function () {}, {
@@ -84,35 +68,59 @@ for (const name of ${JSON.stringify(values)})
 `;
 }
 
-/** Swaps LAZY_SDK_DEPENDENCIES, where a package under node_modules requires them, for stand-ins. */
-export function lazySdkDependencies(packages: readonly string[] = LAZY_SDK_DEPENDENCIES): Plugin {
-  const filter = new RegExp(`^(${packages.map(escapeRegExp).join('|')})$`);
+/**
+ * Keeps SEPARATE_PACKAGES out of the bundle: a dynamic import of one from our code becomes a require of
+ * its file (an external `import()` would stay an ES import in the CommonJS output), and the SDK's
+ * require of a LAZY_SDK_DEPENDENCIES package gets a stand-in. Records which packages were reached, and
+ * leaves any other import of them (a static one from our code) in the bundle.
+ */
+export function separatePackages(
+  used: Set<string>,
+  files: Readonly<Record<string, string>> = SEPARATE_PACKAGES,
+  lazySdk: readonly string[] = LAZY_SDK_DEPENDENCIES,
+): Plugin {
+  const filter = new RegExp(`^(${Object.keys(files).map(escapeRegExp).join('|')})$`);
   return {
-    name: LAZY,
+    name: SEPARATE,
     setup(b) {
       b.onResolve({ filter }, async (args) => {
-        if (args.pluginData === LAZY || !args.importer.includes(IN_NODE_MODULES)) return undefined;
-        const real = await b.resolve(args.path, {
-          kind: args.kind,
-          importer: args.importer,
-          resolveDir: args.resolveDir,
-          pluginData: LAZY,
-        });
-        if (real.errors.length > 0) return { errors: real.errors };
-        return { path: real.path, namespace: LAZY };
+        if (args.pluginData === SEPARATE) return undefined;
+        const fromSdk = args.importer.includes(IN_NODE_MODULES);
+        if (fromSdk && lazySdk.includes(args.path)) {
+          // The real package, for its export names (read here, at build time, never in the bundle).
+          const real = await b.resolve(args.path, {
+            kind: args.kind,
+            importer: args.importer,
+            resolveDir: args.resolveDir,
+            pluginData: SEPARATE,
+          });
+          if (real.errors.length > 0) return { errors: real.errors };
+          used.add(args.path);
+          return { path: args.path, namespace: STAND_IN, pluginData: real.path };
+        }
+        if (fromSdk || args.kind !== 'dynamic-import') return undefined;
+        used.add(args.path);
+        return { path: args.path, namespace: SEPARATE };
       });
-      b.onLoad({ filter: /.*/, namespace: LAZY }, (args) => {
-        // The exports, from the package itself (evaluated here, at build time, not in the bundle).
-        const real = createRequire(args.path)(args.path) as Record<string, unknown>;
+      b.onLoad({ filter: /.*/, namespace: SEPARATE }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(`./${files[args.path]}`)});`,
+        loader: 'js',
+      }));
+      b.onLoad({ filter: /.*/, namespace: STAND_IN }, (args) => {
+        const real = createRequire(args.pluginData)(args.pluginData) as Record<string, unknown>;
         const names = Object.keys(real).filter((n) => n !== '__esModule');
-        const functions = names.filter((n) => typeof real[n] === 'function');
-        const values = names.filter((n) => typeof real[n] !== 'function');
         return {
-          contents: standIn(args.path, functions, values),
+          contents: standIn(
+            files[args.path] as string,
+            names.filter((n) => typeof real[n] === 'function'),
+            names.filter((n) => typeof real[n] !== 'function'),
+          ),
           loader: 'js',
-          resolveDir: resolve(args.path, '..'),
         };
       });
+      // the files themselves sit beside index.js
+      for (const namespace of [SEPARATE, STAND_IN])
+        b.onResolve({ filter: /.*/, namespace }, (args) => ({ path: args.path, external: true }));
     },
   };
 }
@@ -135,6 +143,10 @@ export interface BuildOptions {
   /** only these functions (default: every folder with an index.ts) */
   only?: readonly string[];
   minify?: boolean;
+  /** packages that get their own file (default SEPARATE_PACKAGES) */
+  separate?: Readonly<Record<string, string>>;
+  /** of those, the ones the SDK requires at load and gets stand-ins for (default LAZY_SDK_DEPENDENCIES) */
+  lazySdk?: readonly string[];
 }
 
 export function listFunctions(functionsDir: string): string[] {
@@ -170,15 +182,16 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       external: ['proxy-agent'],
       write: false,
     } satisfies EsbuildOptions;
+    const files = options.separate ?? SEPARATE_PACKAGES;
     const separate = new Set<string>();
     const main = await build({
       ...common,
       entryPoints: [join(options.functionsDir, name, 'index.ts')],
       outfile,
       metafile: true,
-      plugins: [separatePackages(SEPARATE_PACKAGES, separate), lazySdkDependencies()],
+      plugins: [separatePackages(separate, files, options.lazySdk ?? LAZY_SDK_DEPENDENCIES)],
     });
-    const outputs: OutputFile[] = [...main.outputFiles];
+    const outputs: OutputFile[] = [];
     for (const pkg of separate) {
       const part = await build({
         ...common,
@@ -188,26 +201,32 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
           sourcefile: `${pkg}.js`,
           loader: 'js',
         },
-        outfile: join(outDir, SEPARATE_PACKAGES[pkg] as string),
-        plugins: [lazySdkDependencies()],
+        outfile: join(outDir, files[pkg] as string),
       });
       outputs.push(...part.outputFiles);
     }
+    // index.js last, so the files it points at are there first.
+    outputs.push(...main.outputFiles);
     // Each file lands whole (written aside, then renamed): a runtime loading the bundle while another
     // build runs never sees half a file.
     mkdirSync(outDir, { recursive: true });
-    const files: string[] = [];
+    const written: string[] = [];
     const put = (path: string, contents: Uint8Array | string) => {
       const aside = `${path}.${process.pid}.tmp`;
       writeFileSync(aside, contents);
       renameSync(aside, path);
-      files.push(path);
+      written.push(path);
     };
     for (const f of outputs) put(f.path, f.contents);
     // FC loads index.js as CommonJS because no package.json is deployed with it; under this repo's
     // `"type": "module"` a plain `node dist/<name>/index.js` would not. This file makes both agree.
     put(join(outDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-    built.push({ name, outfile, bytes: statSync(outfile).size, files, metafile: main.metafile });
+    // A package this function no longer reaches leaves no file behind to be deployed.
+    for (const file of Object.values(files).flatMap((f) => [f, `${f}.map`])) {
+      const path = join(outDir, file);
+      if (!written.includes(path)) rmSync(path, { force: true });
+    }
+    built.push({ name, outfile, bytes: statSync(outfile).size, files: written, metafile: main.metafile });
   }
   return built;
 }
