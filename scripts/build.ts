@@ -176,6 +176,7 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       format: 'cjs',
       minify: options.minify ?? true,
       sourcemap: 'linked',
+      sourcesContent: false,
       legalComments: 'none',
       logLevel: 'warning',
       // urllib (under @alicloud/fc2) requires it only when an HTTP proxy is configured

@@ -1,12 +1,13 @@
 // What the function bundles carry and how they load (the cold-start figures are in `npm run bench`):
 // the build's package.json, packages kept out of index.js until first use, no heavy dependency creeping
-// back in.
+// back in, and stack traces mapped back to the sources.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildFunctions, SEPARATE_PACKAGES } from '../../../scripts/build';
+import { mapStack } from '../../../scripts/map-stack';
 
 const root = join(__dirname, '..', '..', '..');
 const scratch = mkdtempSync(join(tmpdir(), 'slbap-bundles-'));
@@ -184,5 +185,28 @@ describe('package.json beside index.js', () => {
     rmSync(join(app, 'dist', 'echo', 'package.json'));
     const r = spawnSync(process.execPath, ['-e', load, f!.outfile], { encoding: 'utf8' });
     expect(r.stdout.trim()).not.toBe('function');
+  });
+});
+
+describe('map-stack', () => {
+  it('maps a trace from a bundle back to the TypeScript source', async () => {
+    const out = join(scratch, 'traced');
+    const [f] = await buildFunctions({
+      functionsDir: join(root, 'test', 'fixtures', 'functions'),
+      outDir: out,
+    });
+    // as FC logs it: no --enable-source-maps, positions in the minified bundle
+    const trace = node(
+      `require(process.argv[1]).handler(Buffer.from('{not json'), { requestId: 'r' }).catch((e) => console.log(e.stack))`,
+      f!.outfile,
+    );
+    expect(trace).toMatch(/echo\/index\.js:1:\d+/);
+    const mapped = mapStack(trace, join(out, 'echo'), root);
+    expect(mapped).toContain('(test/fixtures/functions/echo/index.ts:7:');
+    expect(mapped).not.toMatch(/echo\/index\.js:1:\d+/);
+    // a frame outside the bundle stays as it was
+    expect(mapStack('at x (node:internal/vm:209:10)', join(out, 'echo'), root)).toBe(
+      'at x (node:internal/vm:209:10)',
+    );
   });
 });
