@@ -12,7 +12,7 @@ import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { coldStartCase } from './bench-cold-start';
-import { buildFunctions } from './build';
+import { buildFunctions, separatePackages } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { type LocalCloud, startLocalCloud } from './local-cloud/server';
@@ -65,6 +65,8 @@ async function bundleBytes(source: string): Promise<number> {
     format: 'cjs',
     minify: true,
     logLevel: 'silent',
+    // as the function build does: the credential chain and tea-xml in files of their own
+    plugins: [separatePackages(new Set())],
   });
   return result.outputFiles[0]?.contents.byteLength ?? 0;
 }

@@ -19,7 +19,9 @@ export function mapStack(trace: string, bundleDir: string, cwd = process.cwd()):
       const path = join(bundleDir, `${file}.map`);
       maps.set(
         file,
-        existsSync(path) ? new SourceMap(JSON.parse(readFileSync(path, 'utf8')) as SourceMapPayload) : undefined,
+        existsSync(path)
+          ? new SourceMap(JSON.parse(readFileSync(path, 'utf8')) as SourceMapPayload)
+          : undefined,
       );
     }
     return maps.get(file);
@@ -40,7 +42,9 @@ export function mapStack(trace: string, bundleDir: string, cwd = process.cwd()):
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.argv[2];
   if (!dir || !existsSync(join(dir, 'index.js.map'))) {
-    console.error('usage: npm run map-stack -- dist/<function> < trace.txt (needs dist/<function>/index.js.map)');
+    console.error(
+      'usage: npm run map-stack -- dist/<function> < trace.txt (needs dist/<function>/index.js.map)',
+    );
     process.exit(2);
   }
   process.stdout.write(mapStack(readFileSync(0, 'utf8'), resolve(dir)));
