@@ -66,7 +66,7 @@ async function bundleBytes(source: string): Promise<number> {
     minify: true,
     logLevel: 'silent',
     // as the function build does: the credential chain and tea-xml in files of their own
-    plugins: [separatePackages(new Set())],
+    plugins: [separatePackages(new Map())],
   });
   return result.outputFiles[0]?.contents.byteLength ?? 0;
 }

@@ -7,7 +7,7 @@
 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   build,
@@ -71,11 +71,11 @@ for (const name of ${JSON.stringify(values)})
 /**
  * Keeps SEPARATE_PACKAGES out of the bundle: a dynamic import of one from our code becomes a require of
  * its file (an external `import()` would stay an ES import in the CommonJS output), and the SDK's
- * require of a LAZY_SDK_DEPENDENCIES package gets a stand-in. Records which packages were reached, and
- * leaves any other import of them (a static one from our code) in the bundle.
+ * require of a LAZY_SDK_DEPENDENCIES package gets a stand-in. Records which packages were reached (name ->
+ * resolved entry file), and leaves any other import of them (a static one from our code) in the bundle.
  */
 export function separatePackages(
-  used: Set<string>,
+  used: Map<string, string>,
   files: Readonly<Record<string, string>> = SEPARATE_PACKAGES,
   lazySdk: readonly string[] = LAZY_SDK_DEPENDENCIES,
 ): Plugin {
@@ -86,21 +86,21 @@ export function separatePackages(
       b.onResolve({ filter }, async (args) => {
         if (args.pluginData === SEPARATE) return undefined;
         const fromSdk = args.importer.includes(IN_NODE_MODULES);
-        if (fromSdk && lazySdk.includes(args.path)) {
-          // The real package, for its export names (read here, at build time, never in the bundle).
-          const real = await b.resolve(args.path, {
-            kind: args.kind,
-            importer: args.importer,
-            resolveDir: args.resolveDir,
-            pluginData: SEPARATE,
-          });
-          if (real.errors.length > 0) return { errors: real.errors };
-          used.add(args.path);
-          return { path: args.path, namespace: STAND_IN, pluginData: real.path };
-        }
-        if (fromSdk || args.kind !== 'dynamic-import') return undefined;
-        used.add(args.path);
-        return { path: args.path, namespace: SEPARATE };
+        const standIn = fromSdk && lazySdk.includes(args.path);
+        if (!standIn && (fromSdk || args.kind !== 'dynamic-import')) return undefined;
+        // The package as the importer would have found it: the separate file is built from it, and a
+        // stand-in reads its export names from it (at build time, never in the bundle).
+        const real = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: SEPARATE,
+        });
+        if (real.errors.length > 0) return { errors: real.errors };
+        used.set(args.path, real.path);
+        return standIn
+          ? { path: args.path, namespace: STAND_IN, pluginData: real.path }
+          : { path: args.path, namespace: SEPARATE };
       });
       b.onLoad({ filter: /.*/, namespace: SEPARATE }, (args) => ({
         contents: `module.exports = require(${JSON.stringify(`./${files[args.path]}`)});`,
@@ -184,7 +184,7 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       write: false,
     } satisfies EsbuildOptions;
     const files = options.separate ?? SEPARATE_PACKAGES;
-    const separate = new Set<string>();
+    const separate = new Map<string, string>();
     const main = await build({
       ...common,
       entryPoints: [join(options.functionsDir, name, 'index.ts')],
@@ -193,12 +193,12 @@ export async function buildFunctions(options: BuildOptions): Promise<BuiltFuncti
       plugins: [separatePackages(separate, files, options.lazySdk ?? LAZY_SDK_DEPENDENCIES)],
     });
     const outputs: OutputFile[] = [];
-    for (const pkg of separate) {
+    for (const [pkg, entry] of separate) {
       const part = await build({
         ...common,
         stdin: {
-          contents: `module.exports = require(${JSON.stringify(pkg)});`,
-          resolveDir: join(options.functionsDir, name),
+          contents: `module.exports = require(${JSON.stringify(entry)});`,
+          resolveDir: dirname(entry),
           sourcefile: `${pkg}.js`,
           loader: 'js',
         },

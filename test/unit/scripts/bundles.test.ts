@@ -1,12 +1,18 @@
 // What the function bundles carry and how they load (the cold-start figures are in `npm run bench`):
 // the build's package.json, packages kept out of index.js until first use, no heavy dependency creeping
 // back in, and stack traces mapped back to the sources.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildFunctions, SEPARATE_PACKAGES } from '../../../scripts/build';
+import { MALL } from '../../../scripts/local-cloud/scenarios/mall-fixture';
+import {
+  DEFAULT_ACCESS_KEY_ID,
+  DEFAULT_ACCESS_KEY_SECRET,
+  startLocalCloud,
+} from '../../../scripts/local-cloud/server';
 import { mapStack } from '../../../scripts/map-stack';
 
 const root = join(__dirname, '..', '..', '..');
@@ -82,6 +88,50 @@ describe('the function bundles', () => {
         join(alone, 'index.js'),
       );
       expect(JSON.parse(loaded), f.name).toEqual([join(alone, 'index.js')]);
+    }
+  });
+});
+
+describe('a bundle calling the cloud with the key FC gives it', () => {
+  it('signs with that key and never loads the credential chain', async () => {
+    const cloud = await startLocalCloud({ scenario: 'mall', tlsFrontEnds: false });
+    try {
+      const dir = join(scratch, 'keyed', 'functions', 'lbs');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'index.ts'),
+        `import { staticCredentials } from ${JSON.stringify(join(root, 'shared/cloud/credentials'))};
+import { createCloud } from ${JSON.stringify(join(root, 'shared/cloud/index'))};
+export const handler = async (event: Buffer, context: { credentials: { accessKeyId: string; accessKeySecret: string } }) => {
+  const { endpoint, regionId } = JSON.parse(event.toString());
+  const cloud = createCloud({ target: { kind: 'local', endpoint, credentials: staticCredentials(context.credentials) } });
+  return (await cloud.slb.describeLoadBalancers({ regionId })).map((lb) => lb.loadBalancerId);
+};`,
+      );
+      const [f] = await buildFunctions({
+        functionsDir: join(dir, '..'),
+        outDir: join(scratch, 'keyed', 'dist'),
+      });
+      const seen = await new Promise<string>((done, fail) =>
+        execFile(
+          process.execPath,
+          [
+            '-e',
+            `require(process.argv[1]).handler(Buffer.from(process.argv[2]), JSON.parse(process.argv[3])).then((ids) =>
+              console.log(JSON.stringify({ ids, loaded: Object.keys(require.cache).map((p) => require('node:path').basename(p)) })));`,
+            f!.outfile,
+            JSON.stringify({ endpoint: cloud.endpoint, regionId: MALL.regionId }),
+            JSON.stringify({
+              credentials: { accessKeyId: DEFAULT_ACCESS_KEY_ID, accessKeySecret: DEFAULT_ACCESS_KEY_SECRET },
+            }),
+          ],
+          { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
+          (err, stdout, stderr) => (err ? fail(new Error(stderr || String(err))) : done(stdout)),
+        ),
+      );
+      expect(JSON.parse(seen)).toEqual({ ids: [MALL.loadBalancerId], loaded: ['index.js'] });
+    } finally {
+      await cloud.close();
     }
   });
 });
