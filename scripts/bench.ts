@@ -10,6 +10,7 @@ import { RateBudget } from '../shared/cloud/rate-budget';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
+import { acmeCase } from './bench-acme';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { coldStartCase } from './bench-cold-start';
 import { buildFunctions, separatePackages } from './build';
@@ -76,6 +77,7 @@ const CASES: Record<string, () => Promise<Row | Row[]>> = {
   failover: failoverCase,
   audit: auditCase,
   rotation: rotationCase,
+  acme: () => acmeCase(),
   coldStart: () => coldStartCase(),
 };
 const printRows = (rows: Row | Row[]) => {
