@@ -2,7 +2,7 @@
 // provisioning API's POST /rotate, `npm run invoke`). Notifies on any failure, and with a summary on
 // success when the spec's notify.onSuccess says so. Reserved concurrency 1 (s.yaml) serialises runs.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';

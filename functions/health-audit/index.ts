@@ -4,7 +4,7 @@
 // runtime's invoke API when SLB_AUTOPILOT_FC_ENDPOINT is set). Notifies when the summary changes, not
 // every minute. The memory between runs lives in the instance: losing it costs reads, nothing else.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { staticCredentials } from '../../shared/cloud/credentials';
 import { createFc2Invoker, type FcInvoker } from '../../shared/cloud/fc-invoker';
 import { probeAll } from '../../shared/cloud/probe';

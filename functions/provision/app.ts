@@ -8,7 +8,7 @@
 //   POST /failover  {command: toStandby|toPrimary|auto, loadBalancerId, vServerGroupId?}, guarded
 // Answers are JSON; 4xx name the problem; nothing internal or secret is ever in a response.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Cloud, CloudError } from '../../shared/cloud/index';
 import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
 import { type Action, describeAction } from '../../shared/domain/plan';

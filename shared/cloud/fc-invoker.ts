@@ -1,7 +1,8 @@
 // Invoking another function: through @alicloud/fc2 on the FC 3.0 path (as the fc3 component does, the
 // client's version set to 2023-03-30 and its generic request() used: invokeFunction() builds FC 2.0
 // service paths), or in-process where configured (local runs, tests). fc2 is loaded on first use so
-// functions that never invoke do not pay for it at cold start.
+// functions that never invoke do not pay for it at cold start; the build keeps this dynamic import's
+// target in a file of its own beside index.js (scripts/build.ts, SEPARATE_PACKAGES).
 // Facts from fc2: the event must be a string or Buffer; a function error comes back as HTTP 200 with an
 // `x-fc-error-type` header (not thrown); STS keys need the security token; async calls answer 202.
 

@@ -81,18 +81,18 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     const id = `${endpoint}\n${key.accessKeyId}\n${key.securityToken ?? ''}`;
     let c = clients.get(id);
     if (!c) {
-      c = new OpenApi.Client(
-        new OpenApi.Config({
-          accessKeyId: key.accessKeyId,
-          accessKeySecret: key.accessKeySecret,
-          securityToken: key.securityToken,
-          endpoint,
-          protocol,
-          connectTimeout: options.connectTimeoutMs ?? 5_000,
-          readTimeout: options.readTimeoutMs ?? 30_000,
-          ...(options.signatureAlgorithm === 'v2' ? { signatureAlgorithm: 'v2' } : {}),
-        }),
-      );
+      const config = new OpenApi.Config({
+        endpoint,
+        protocol,
+        connectTimeout: options.connectTimeoutMs ?? 5_000,
+        readTimeout: options.readTimeoutMs ?? 30_000,
+        ...(options.signatureAlgorithm === 'v2' ? { signatureAlgorithm: 'v2' } : {}),
+      }) as { credential?: unknown };
+      // The key as the client's credential, not as accessKeyId/accessKeySecret: those make the client
+      // build an @alicloud/credentials client, which functions (keys from FC's context) never need to
+      // load. Set after construction: Config's constructor would inspect @alicloud/credentials' class.
+      config.credential = { getCredential: async () => key };
+      c = new OpenApi.Client(config);
       clients.set(id, c);
     }
     return c;

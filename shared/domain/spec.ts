@@ -5,7 +5,7 @@
 // every problem, each with the path of the field. Value ranges are the SLB API's own.
 
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { findDuplicateJsonKey } from './json-keys';
 import { notifyUrlProblem } from './notify-url';
 

@@ -9,7 +9,7 @@
 // never carry input values: alarm payloads carry signatures and user ids.
 // Alarms always become command 'auto': the planner re-reads health and decides; the alarm only wakes it.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { FAILOVER_COMMANDS, type FailoverCommand } from '../domain/failover';
 import { cloudEventSchema } from './fc-events';
 

@@ -2,7 +2,7 @@
 // zod schemas so the types are inferred once, and the result an HTTP-triggered handler returns. The local
 // runtime (scripts/fc-runtime) builds these same shapes, so local runs and FC run the same handler code.
 
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** FC 3.0 HTTP trigger event (version "v1"); header and query values are strings. */
 export const fcHttpEventSchema = z.object({
