@@ -113,7 +113,8 @@ export function parseFaultConfig(input: unknown): FaultConfig {
   return o as FaultConfig;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
