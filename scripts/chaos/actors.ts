@@ -6,7 +6,7 @@
 import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { probeAll } from '../../shared/cloud/probe';
 import type { RpcCaller } from '../../shared/cloud/rpc-types';
-import { waitForServedCertificate } from '../../shared/cloud/tls-probe';
+import { normalizeFingerprint, waitForServedCertificate } from '../../shared/cloud/tls-probe';
 import { parseSpec, type Spec } from '../../shared/domain/spec';
 import { HEALTH_AUDIT_SOURCE, parseFailoverEvents } from '../../shared/runtime/failover-events';
 import { applySpec } from '../../shared/workflows/apply';
@@ -60,6 +60,24 @@ export function killSwitch(afterWrites: number | undefined): KillSwitch {
   };
 }
 
+/** A certificate bind as sent (whether or not its answer came back): which reference, which certificate. */
+export interface BindEvent {
+  seq: number;
+  actor: Actor;
+  /** `<loadBalancerId>:<listenerPort>` or `<loadBalancerId>:<listenerPort>/<domain>` */
+  reference: string;
+  serverCertificateId: string;
+}
+
+/** A handshake a workflow made that saw the certificate it expected. */
+export interface VerifiedEvent {
+  seq: number;
+  /** host:port of the front end */
+  frontEnd: string;
+  /** normalized (lower-case hex, no colons) */
+  fingerprint: string;
+}
+
 /** What the run keeps between steps: the world clock, the deployed spec, the audit's warm memory. */
 export interface RunContext {
   world: World;
@@ -67,6 +85,49 @@ export interface RunContext {
   /** the spec the functions run with: the last one an apply was asked for (hostile ones aside) */
   spec: Spec;
   memory: AuditMemory;
+  /** binds and verifications, in order, for the renewal invariant */
+  events: { seq: number; binds: BindEvent[]; verified: VerifiedEvent[] };
+}
+
+const BIND_ACTIONS = new Set([
+  'SetLoadBalancerHTTPSListenerAttribute',
+  'CreateLoadBalancerHTTPSListener',
+  'SetDomainExtensionAttribute',
+  'CreateDomainExtension',
+]);
+
+/** Records every certificate bind an actor sends, before it goes out (its answer may be lost). */
+function recordBinds(ctx: RunContext, actor: Actor, rpc: RpcCaller): RpcCaller {
+  return {
+    call(request) {
+      const p = request.params;
+      const certificate = p.ServerCertificateId;
+      if (request.write && BIND_ACTIONS.has(request.action) && typeof certificate === 'string') {
+        let reference: string | undefined;
+        if (request.action === 'SetDomainExtensionAttribute') {
+          const d = ctx.world.cloud
+            .state()
+            .domainExtensions.find((x) => x.domainExtensionId === p.DomainExtensionId);
+          if (d) reference = `${d.loadBalancerId}:${d.listenerPort}/${d.domain}`;
+        } else if (request.action === 'CreateDomainExtension')
+          reference = `${p.LoadBalancerId}:${p.ListenerPort}/${p.Domain}`;
+        else reference = `${p.LoadBalancerId}:${p.ListenerPort}`;
+        if (reference)
+          ctx.events.binds.push({
+            seq: ++ctx.events.seq,
+            actor,
+            reference,
+            serverCertificateId: certificate,
+          });
+      }
+      return rpc.call(request);
+    },
+  };
+}
+
+/** The actor's client: binds recorded, then the kill switch (a dead process sends nothing). */
+function clientOf(ctx: RunContext, actor: Actor, kill: KillSwitch) {
+  return ctx.world.client(actor, (rpc) => kill.wrap(recordBinds(ctx, actor, rpc)));
 }
 
 /** A spec whose ownership marker names the hand-made team=web resources: what a hostile caller sends. */
@@ -80,7 +141,7 @@ export function hostileSpec(): Spec | undefined {
 }
 
 function failoverDeps(ctx: RunContext, actor: Actor, kill: KillSwitch): FailoverDeps {
-  const { slb } = ctx.world.client(actor, kill.wrap);
+  const { slb } = clientOf(ctx, actor, kill);
   return {
     slb,
     probeAll: kill.guard((targets) => probeAll(targets, 4)),
@@ -132,7 +193,7 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       const spec = step.variant === 'hostile' ? hostileSpec() : specOf(step.variant);
       if (!spec) return 'refused: the spec may not set ownership';
       if (step.variant !== 'hostile') ctx.spec = spec;
-      const { slb, cas } = world.client('apply', kill.wrap);
+      const { slb, cas } = clientOf(ctx, 'apply', kill);
       const r = await applySpec(
         {
           slb,
@@ -150,7 +211,7 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
         : `${r.done.length} action(s)`;
     }
     case 'rotate': {
-      const { slb, cas } = world.client('renewal', kill.wrap);
+      const { slb, cas } = clientOf(ctx, 'renewal', kill);
       const r = await runCertRenewal(
         {
           slb,
@@ -161,7 +222,16 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
             throw new Error(`chaos specs read no files (${path})`);
           },
           listenerAddress: localCloudListenerAddress(world.cloud.url),
-          verify: kill.guard((req) => waitForServedCertificate(req)),
+          verify: kill.guard(async (req) => {
+            const check = await waitForServedCertificate(req);
+            if (check.status === 'matched')
+              ctx.events.verified.push({
+                seq: ++ctx.events.seq,
+                frontEnd: `${req.host}:${req.port}`,
+                fingerprint: normalizeFingerprint(req.expectFingerprint),
+              });
+            return check;
+          }),
         },
         ctx.spec,
         { verifyAttempts: 3, verifyDelayMs: 5 },
@@ -173,7 +243,7 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       if (step.coldStart)
         ctx.memory = { loadBalancerIds: {}, groups: {}, drift: [], expiring: [], health: {}, stale: [] };
       const handOffs: HandOff[] = [];
-      const { slb } = world.client('audit', kill.wrap);
+      const { slb } = clientOf(ctx, 'audit', kill);
       let outcome: string;
       try {
         const r = await runHealthAudit(

@@ -7,6 +7,7 @@ import type { Spec } from '../../shared/domain/spec';
 import { MALL } from '../local-cloud/scenarios/mall-fixture';
 import type { LocalCloud } from '../local-cloud/server';
 import type { CloudState } from '../local-cloud/state';
+import type { BindEvent, VerifiedEvent } from './actors';
 import { UNOWNED } from './world';
 
 export const INVARIANTS = {
@@ -22,6 +23,12 @@ export const INVARIANTS = {
   secondApplyWritesNothing: 'secondApplyWritesNothing',
   /** with the faults cleared, an apply of the last applied spec succeeds */
   cleanApplySucceeds: 'cleanApplySucceeds',
+  /**
+   * a certificate renewal bound is served and verified: after the first of the binds that put the
+   * current certificate on a reference, a renewal handshake on that listener saw it (a run that died
+   * between bind and verify is finished by the next one)
+   */
+  renewalBindsVerified: 'renewalBindsVerified',
   /** no two owned groups with one name on a load balancer, no two owned certificates with one fingerprint */
   noOwnedDuplicates: 'noOwnedDuplicates',
 } as const;
@@ -180,12 +187,18 @@ export function checkUnownedUnchanged(state: CloudState, baseline: CloudState): 
   const before = unownedView(baseline, baseline);
   const after = unownedView(state, baseline);
   const out: Violation[] = [];
-  for (const k of Object.keys(before))
-    if (JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+  const items = (v: unknown) => (Array.isArray(v) ? v : [v]).map((x) => JSON.stringify(x));
+  for (const k of Object.keys(before)) {
+    const was = items(before[k]);
+    const now = items(after[k]);
+    const gone = was.filter((x) => !now.includes(x));
+    const added = now.filter((x) => !was.includes(x));
+    if (gone.length > 0 || added.length > 0)
       out.push({
         invariant: INVARIANTS.unownedUnchanged,
-        detail: `${k}: was ${JSON.stringify(before[k])}, now ${JSON.stringify(after[k])}`,
+        detail: `${k}: ${gone.length ? `was ${gone.join(', ')}` : ''}${gone.length && added.length ? '; ' : ''}${added.length ? `now ${added.join(', ')}` : ''}`,
       });
+  }
   return out;
 }
 
@@ -213,5 +226,55 @@ export function checkNoOwnedDuplicates(state: CloudState, spec: Spec): Violation
         invariant: INVARIANTS.noOwnedDuplicates,
         detail: `certificates with fingerprint ${fp}: ${ids.join(', ')}`,
       });
+  return out;
+}
+
+export function checkRenewalBindsVerified(
+  state: CloudState,
+  frontEnds: readonly { loadBalancerId: string; listenerPort: number; host: string; port: number }[],
+  events: { binds: readonly BindEvent[]; verified: readonly VerifiedEvent[] },
+): Violation[] {
+  const out: Violation[] = [];
+  const references = [
+    ...state.listeners
+      .filter((l) => l.listenerProtocol === 'https')
+      .map((l) => ({
+        lb: l.loadBalancerId,
+        port: l.listenerPort,
+        reference: `${l.loadBalancerId}:${l.listenerPort}`,
+        id: l.serverCertificateId,
+      })),
+    ...state.domainExtensions.map((d) => ({
+      lb: d.loadBalancerId,
+      port: d.listenerPort,
+      reference: `${d.loadBalancerId}:${d.listenerPort}/${d.domain}`,
+      id: d.serverCertificateId,
+    })),
+  ];
+  for (const r of references) {
+    const binds = events.binds.filter((b) => b.reference === r.reference);
+    // the binds since the reference last held another certificate
+    let i = binds.length;
+    while (i > 0 && binds[i - 1]?.serverCertificateId === r.id) i--;
+    const first = binds[i];
+    if (!first || first.serverCertificateId !== r.id) continue;
+    if (!binds.slice(i).some((b) => b.actor === 'renewal')) continue;
+    const fe = frontEnds.find((f) => f.loadBalancerId === r.lb && f.listenerPort === r.port);
+    const fingerprint = normalizeFingerprint(
+      state.serverCertificates.find((c) => c.serverCertificateId === r.id)?.fingerprint ?? '',
+    );
+    const verified = events.verified.some(
+      (v) =>
+        v.seq > first.seq &&
+        v.fingerprint === fingerprint &&
+        fe !== undefined &&
+        v.frontEnd === `${fe.host}:${fe.port}`,
+    );
+    if (!verified)
+      out.push({
+        invariant: INVARIANTS.renewalBindsVerified,
+        detail: `${r.reference}: ${r.id} bound by renewal (event ${first.seq}) and never verified as served`,
+      });
+  }
   return out;
 }

@@ -8,6 +8,7 @@ import {
   checkCertificatesBound,
   checkHealthyCarriesWeight,
   checkNoOwnedDuplicates,
+  checkRenewalBindsVerified,
   checkServedIsBound,
   checkUnownedUnchanged,
   INVARIANTS,
@@ -79,7 +80,13 @@ export async function runOnce(world: World, seed: number, stepCount?: number): P
   const r = new Prng(seed);
   const steps = drawSteps(r, stepCount ?? r.int(4, 12));
   await world.reset();
-  const ctx: RunContext = { world, now: new Date(), spec: specOf('mall'), memory: emptyAuditMemory() };
+  const ctx: RunContext = {
+    world,
+    now: new Date(),
+    spec: specOf('mall'),
+    memory: emptyAuditMemory(),
+    events: { seq: 0, binds: [], verified: [] },
+  };
   const log: string[] = [];
   for (const s of steps) {
     const t0 = Date.now();
@@ -104,6 +111,7 @@ export async function runOnce(world: World, seed: number, stepCount?: number): P
   violations.push(
     ...checkCertificatesBound(state, ctx.now.getTime()),
     ...(await checkServedIsBound(world.cloud)),
+    ...checkRenewalBindsVerified(state, await world.cloud.frontEnds(), ctx.events),
     ...checkHealthyCarriesWeight(state, ctx.spec),
     ...checkUnownedUnchanged(state, world.baseline),
     ...checkNoOwnedDuplicates(state, ctx.spec),
