@@ -78,10 +78,43 @@ export interface VerifiedEvent {
   fingerprint: string;
 }
 
+/**
+ * The world's clock: real time moved on by the run (minutes between steps, days now and then), so
+ * within a step it runs at the real pace (a lease's settle time is measured on it) and renewal due-ness
+ * comes from the run, not the calendar.
+ */
+export class WorldClock {
+  private offsetMs = 0;
+
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+/**
+ * The chaos deployment's settings, spread into every workflow's deps: its ownership marker (the marker
+ * is the deployment's configuration, never the spec's) and a writer lease that settles quickly (one
+ * holder per load balancer; the default 1 s settle would make every run slow). Workflows that do not
+ * take them ignore them.
+ */
+export const CHAOS_DEPLOYMENT = {
+  ownership: {
+    tagKey: 'managed-by',
+    tagValue: 'slb-autopilot/chaos',
+    namePrefix: 'slbap-',
+    deploymentId: 'chaos',
+  },
+  lease: { ttlMs: 120_000, waitMs: 3_000, settleMs: 50 },
+} as const;
+
 /** What the run keeps between steps: the world clock, the deployed spec, the audit's warm memory. */
 export interface RunContext {
   world: World;
-  now: Date;
+  clock: WorldClock;
   /** the spec the functions run with: the last one an apply was asked for (hostile ones aside) */
   spec: Spec;
   memory: AuditMemory;
@@ -143,10 +176,11 @@ export function hostileSpec(): Spec | undefined {
 function failoverDeps(ctx: RunContext, actor: Actor, kill: KillSwitch): FailoverDeps {
   const { slb } = clientOf(ctx, actor, kill);
   return {
+    ...CHAOS_DEPLOYMENT,
     slb,
     probeAll: kill.guard((targets) => probeAll(targets, 4)),
     resolveBackend: ctx.world.resolveBackend,
-    now: () => ctx.now,
+    now: () => ctx.clock.now(),
   };
 }
 
@@ -196,9 +230,10 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       const { slb, cas } = clientOf(ctx, 'apply', kill);
       const r = await applySpec(
         {
+          ...CHAOS_DEPLOYMENT,
           slb,
           cas,
-          now: () => ctx.now,
+          now: () => ctx.clock.now(),
           env: {},
           readFile: (path) => {
             throw new Error(`chaos specs read no files (${path})`);
@@ -214,9 +249,10 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       const { slb, cas } = clientOf(ctx, 'renewal', kill);
       const r = await runCertRenewal(
         {
+          ...CHAOS_DEPLOYMENT,
           slb,
           cas,
-          now: () => ctx.now,
+          now: () => ctx.clock.now(),
           env: {},
           readFile: (path) => {
             throw new Error(`chaos specs read no files (${path})`);
@@ -248,10 +284,11 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       try {
         const r = await runHealthAudit(
           {
+            ...CHAOS_DEPLOYMENT,
             slb,
             probeAll: kill.guard((targets) => probeAll(targets, 4)),
             resolveBackend: world.resolveBackend,
-            now: () => ctx.now,
+            now: () => ctx.clock.now(),
             handOff: async (h) => {
               if (kill.dead) throw new ProcessKilled('no hand-off');
               handOffs.push(h);
@@ -276,7 +313,7 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
               loadBalancerId: h.loadBalancerId,
               vServerGroupId: h.vServerGroupId,
               reason: h.reason || h.expected,
-              observedAt: ctx.now.toISOString(),
+              observedAt: ctx.clock.now().toISOString(),
               ...(h.expected === 'shiftToStandby' || h.expected === 'failBack'
                 ? { expected: h.expected }
                 : {}),
@@ -301,7 +338,7 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
           specversion: '1.0',
           type: 'cms:Alarm:UnhealthyServerCount',
           subject: `acs.cloudmonitor:${MALL.regionId}:1234567890123456:alarm/mall-unhealthy`,
-          time: ctx.now.toISOString(),
+          time: ctx.clock.now().toISOString(),
           datacontenttype: 'application/json',
           aliyunaccountid: '1234567890123456',
           aliyunregionid: MALL.regionId,
@@ -310,7 +347,7 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
             alertName: 'mall: unhealthy backends',
             metricProject: 'acs_slb_dashboard',
             metricName: 'UnhealthyServerCount',
-            timestamp: String(Math.floor(ctx.now.getTime() / 1000)),
+            timestamp: String(Math.floor(ctx.clock.now().getTime() / 1000)),
             curValue: step.alertState === 'ALERT' ? '1' : '0',
             dimensions: JSON.stringify([
               { userId: '1234567890123456', instanceId: MALL.loadBalancerId, port: '443', vip: MALL.address },

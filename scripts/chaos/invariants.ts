@@ -39,6 +39,14 @@ export interface Violation {
   detail: string;
 }
 
+/**
+ * Ours, as far as the invariants are concerned: the owner tag (its value names the deployment once the
+ * marker carries a deployment id) or our name prefix. Hand-made resources carry neither.
+ */
+const OWNED_NAME_PREFIX = 'slbap-';
+const ours = (r: { tags: { key: string; value: string }[] }) =>
+  r.tags.some((t) => t.key === 'managed-by' && t.value.startsWith('slb-autopilot'));
+
 /** Some name no extension domain uses: the front end answers it with the listener's default certificate. */
 const DEFAULT_SNI = 'default-certificate.chaos.invalid';
 
@@ -124,7 +132,7 @@ export function checkHealthyCarriesWeight(state: CloudState, spec: Spec): Violat
   for (const specLb of spec.loadBalancers) {
     const lbId =
       specLb.id ??
-      state.loadBalancers.find((l) => l.loadBalancerName === `${spec.ownership.namePrefix}${specLb.name}`)
+      state.loadBalancers.find((l) => l.loadBalancerName === `${OWNED_NAME_PREFIX}${specLb.name}`)
         ?.loadBalancerId;
     if (!lbId) continue;
     for (const sg of specLb.vServerGroups) {
@@ -202,10 +210,7 @@ export function checkUnownedUnchanged(state: CloudState, baseline: CloudState): 
   return out;
 }
 
-export function checkNoOwnedDuplicates(state: CloudState, spec: Spec): Violation[] {
-  const { tagKey, tagValue, namePrefix } = spec.ownership;
-  const ours = (c: { tags: { key: string; value: string }[] }) =>
-    c.tags.some((t) => t.key === tagKey && t.value === tagValue);
+export function checkNoOwnedDuplicates(state: CloudState): Violation[] {
   const out: Violation[] = [];
   const groups = new Map<string, string[]>();
   for (const g of state.vServerGroups) {
@@ -217,7 +222,7 @@ export function checkNoOwnedDuplicates(state: CloudState, spec: Spec): Violation
       out.push({ invariant: INVARIANTS.noOwnedDuplicates, detail: `groups named ${k}: ${ids.join(', ')}` });
   const certs = new Map<string, string[]>();
   for (const c of state.serverCertificates) {
-    if (!ours(c) && !c.serverCertificateName.startsWith(namePrefix)) continue;
+    if (!ours(c) && !c.serverCertificateName.startsWith(OWNED_NAME_PREFIX)) continue;
     certs.set(c.fingerprint, [...(certs.get(c.fingerprint) ?? []), c.serverCertificateId]);
   }
   for (const [fp, ids] of certs)

@@ -3,7 +3,7 @@
 // invariant, the last being that a second apply of the same spec writes nothing.
 
 import { emptyAuditMemory } from '../../shared/workflows/health-audit';
-import { type RunContext, runActor } from './actors';
+import { type RunContext, runActor, WorldClock } from './actors';
 import {
   checkCertificatesBound,
   checkHealthyCarriesWeight,
@@ -53,7 +53,7 @@ export const runSeed = (seed: number, i: number): number => (seed + i * 0x9e3779
 
 async function play(ctx: RunContext, step: Step): Promise<string> {
   const { world } = ctx;
-  ctx.now = new Date(ctx.now.getTime() + step.advanceMs);
+  ctx.clock.advance(step.advanceMs);
   if (step.kind === 'health') {
     world.setBackendUp(step.backend, step.up);
     return 'ok';
@@ -82,7 +82,7 @@ export async function runOnce(world: World, seed: number, stepCount?: number): P
   await world.reset();
   const ctx: RunContext = {
     world,
-    now: new Date(),
+    clock: new WorldClock(),
     spec: specOf('mall'),
     memory: emptyAuditMemory(),
     events: { seq: 0, binds: [], verified: [] },
@@ -96,7 +96,7 @@ export async function runOnce(world: World, seed: number, stepCount?: number): P
 
   // The faults clear and time passes (a lease a killed run left behind expires); one clean pass.
   world.cloud.setFaults({});
-  ctx.now = new Date(ctx.now.getTime() + 30 * 60_000);
+  ctx.clock.advance(30 * 60_000);
   const violations: Violation[] = [];
   const clean = await runActor(ctx, { kind: 'apply', variant: variantOf(ctx), faults: noFaults });
   log.push(`(clean) apply -> ${clean}`);
@@ -109,12 +109,12 @@ export async function runOnce(world: World, seed: number, stepCount?: number): P
 
   const state = world.cloud.state();
   violations.push(
-    ...checkCertificatesBound(state, ctx.now.getTime()),
+    ...checkCertificatesBound(state, ctx.clock.now().getTime()),
     ...(await checkServedIsBound(world.cloud)),
     ...checkRenewalBindsVerified(state, await world.cloud.frontEnds(), ctx.events),
     ...checkHealthyCarriesWeight(state, ctx.spec),
     ...checkUnownedUnchanged(state, world.baseline),
-    ...checkNoOwnedDuplicates(state, ctx.spec),
+    ...checkNoOwnedDuplicates(state),
   );
 
   // A second apply of the same spec, no faults: nothing to write.

@@ -87,7 +87,7 @@ describe('chaos: the harness', () => {
       ...(await checkServedIsBound(world.cloud)),
       ...checkHealthyCarriesWeight(state, specOf('mall')),
       ...checkUnownedUnchanged(state, world.baseline),
-      ...checkNoOwnedDuplicates(state, specOf('mall')),
+      ...checkNoOwnedDuplicates(state),
     ]).toEqual([]);
   });
 
@@ -150,7 +150,7 @@ describe('chaos: the harness', () => {
         PrivateKey: hand?.privateKeyPem as string,
         ServerCertificateName: name,
       });
-    expect(checkNoOwnedDuplicates(world.cloud.state(), specOf('mall'))).toEqual([
+    expect(checkNoOwnedDuplicates(world.cloud.state())).toEqual([
       expect.objectContaining({
         invariant: 'noOwnedDuplicates',
         detail: expect.stringContaining(hand?.fingerprint as string),

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Clock, type FcRuntime, startFcRuntime } from '../../scripts/fc-runtime/index';
 
+/** admin POSTs carry a JSON content type (the admin routes may refuse others) */
+const JSON_BODY = { 'content-type': 'application/json' };
+
 const SYAML = join(__dirname, '..', 'fixtures', 'fc-runtime', 's.yaml');
 let now = new Date('2024-01-01T00:00:00Z');
 const armed: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
@@ -41,7 +44,11 @@ beforeAll(async () => {
 afterAll(() => runtime?.close());
 
 const post = async (body: unknown) => {
-  const res = await fetch(`${runtime.url}/_runtime/timers`, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(`${runtime.url}/_runtime/timers`, {
+    method: 'POST',
+    headers: JSON_BODY,
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 

@@ -6,6 +6,9 @@ import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { OpenApi, rpcParams } from '../../shared/cloud/openapi';
 import { callSlb, openApiConfig, sdkError, startTestCloud, type TestCloud } from '../support/local-cloud';
 
+/** admin POSTs carry a JSON content type (the admin routes may refuse others) */
+const JSON_BODY = { 'content-type': 'application/json' };
+
 const OTHER = { accessKeyId: 'LTAI5tChaosOperator', accessKeySecret: 'chaos-operator-secret-0123456789' };
 const K8S = `${MALL.k8s.serverId}:${MALL.k8s.port}`;
 const weightOf = (c: TestCloud) =>
@@ -98,7 +101,11 @@ describe('lost answers', () => {
     ],
     [{ lostAnswerActions: [] }, 'faults.lostAnswerActions'],
   ])('refuses %j naming the field', async (body, field) => {
-    const res = await fetch(`${cloud.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify(body) });
+    const res = await fetch(`${cloud.url}/_emulator/faults`, {
+      method: 'POST',
+      headers: JSON_BODY,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain(field);
   });
@@ -174,12 +181,14 @@ describe('reset to a scenario', () => {
     cloud.setFaults({ throttleRate: 1 });
     const moved = await fetch(`${cloud.url}/_emulator/backend-addresses`, {
       method: 'POST',
+      headers: JSON_BODY,
       body: JSON.stringify({ [K8S]: '127.0.0.1:1', 'i-extra:80': '127.0.0.1:2' }),
     });
     expect(moved.status).toBe(200);
     // Act
     const res = await fetch(`${cloud.url}/_emulator/reset`, {
       method: 'POST',
+      headers: JSON_BODY,
       body: JSON.stringify({ scenario: 'mall' }),
     });
     // Assess
@@ -194,6 +203,7 @@ describe('reset to a scenario', () => {
   it('switches to another named scenario, which later resets return to', async () => {
     const res = await fetch(`${cloud.url}/_emulator/reset`, {
       method: 'POST',
+      headers: JSON_BODY,
       body: JSON.stringify({ scenario: 'empty' }),
     });
     expect(res.status).toBe(200);
@@ -208,7 +218,11 @@ describe('reset to a scenario', () => {
     [[], 'reset: body must be a JSON object'],
   ])('refuses %j naming the field, changing nothing', async (body, message) => {
     await setWeight(cloud, 3);
-    const res = await fetch(`${cloud.url}/_emulator/reset`, { method: 'POST', body: JSON.stringify(body) });
+    const res = await fetch(`${cloud.url}/_emulator/reset`, {
+      method: 'POST',
+      headers: JSON_BODY,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe(message);
     expect(weightOf(cloud)).toBe(3);
