@@ -108,7 +108,7 @@ export const CHAOS_DEPLOYMENT = {
     namePrefix: 'slbap-',
     deploymentId: 'chaos',
   },
-  lease: { ttlMs: 120_000, waitMs: 3_000, settleMs: 50 },
+  lease: { ttlMs: 120_000, waitMs: 10_000, settleMs: 250 },
 } as const;
 
 /** What the run keeps between steps: the world clock, the deployed spec, the audit's warm memory. */
