@@ -12,7 +12,12 @@ import { HEALTH_AUDIT_SOURCE, parseFailoverEvents } from '../../shared/runtime/f
 import { applySpec } from '../../shared/workflows/apply';
 import { runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { type FailoverDeps, FailoverRequestError, runFailover } from '../../shared/workflows/failover';
-import { type AuditMemory, type HandOff, runHealthAudit } from '../../shared/workflows/health-audit';
+import {
+  type AuditMemory,
+  emptyAuditMemory,
+  type HandOff,
+  runHealthAudit,
+} from '../../shared/workflows/health-audit';
 import { MALL } from '../local-cloud/scenarios/mall-fixture';
 import { hostileSpecText, specOf } from './specs';
 import type { ActorStep } from './steps';
@@ -276,8 +281,8 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       return `${actions}${r.deleted.length ? ` deleted ${r.deleted.length}` : ''}${r.failed ? ' FAILED' : ''}`;
     }
     case 'audit': {
-      if (step.coldStart)
-        ctx.memory = { loadBalancerIds: {}, groups: {}, drift: [], expiring: [], health: {}, stale: [] };
+      // A cold instance starts with an empty memory (it costs reads, nothing else).
+      if (step.coldStart) ctx.memory = emptyAuditMemory();
       const handOffs: HandOff[] = [];
       const { slb } = clientOf(ctx, 'audit', kill);
       let outcome: string;
