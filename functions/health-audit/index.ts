@@ -8,14 +8,15 @@ import { z } from 'zod';
 import { staticCredentials } from '../../shared/cloud/credentials';
 import { createFc2Invoker, type FcInvoker } from '../../shared/cloud/fc-invoker';
 import { probeAll } from '../../shared/cloud/probe';
+import type { Config } from '../../shared/runtime/config';
 import { HEALTH_AUDIT_SOURCE } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
+import { logJson } from '../../shared/runtime/log';
 import {
   type AuditMemory,
   type AuditReport,
-  DEFAULT_DRIFT_EVERY_MS,
   emptyAuditMemory,
   runHealthAudit,
 } from '../../shared/workflows/health-audit';
@@ -33,7 +34,7 @@ export function resetAuditMemory(): void {
   memory = emptyAuditMemory();
 }
 
-function invokerFor(context: FcContext, env: Record<string, string | undefined>): FcInvoker {
+function invokerFor(context: FcContext, config: Config): FcInvoker {
   if (!context.credentials)
     throw new Error(
       'health-audit: context.credentials are needed to invoke failover (does the function have a role?)',
@@ -42,7 +43,9 @@ function invokerFor(context: FcContext, env: Record<string, string | undefined>)
     accountId: context.accountId,
     region: context.region,
     credentials: staticCredentials(context.credentials),
-    ...(env.SLB_AUTOPILOT_FC_ENDPOINT ? { endpoint: env.SLB_AUTOPILOT_FC_ENDPOINT } : { internal: true }),
+    ...(config.SLB_AUTOPILOT_FC_ENDPOINT
+      ? { endpoint: config.SLB_AUTOPILOT_FC_ENDPOINT }
+      : { internal: true }),
   });
 }
 
@@ -55,7 +58,7 @@ export interface HealthAuditResult {
 export async function runAudit(
   event: Buffer,
   context: FcContext,
-  invoker: (context: FcContext, env: Record<string, string | undefined>) => FcInvoker = invokerFor,
+  invoker: (context: FcContext, config: Config) => FcInvoker = invokerFor,
 ): Promise<HealthAuditResult> {
   let driftCheck: boolean;
   try {
@@ -65,8 +68,9 @@ export async function runAudit(
     throw err;
   }
   const fx = functionEnv(context);
-  for (const p of fx.notifyProblems) context.logger.warn(`health-audit: ${p}`);
-  const failoverFunction = fx.env.SLB_AUTOPILOT_FAILOVER_FUNCTION || 'slb-autopilot-failover';
+  for (const p of fx.notifyProblems)
+    logJson(context.logger, 'warn', 'health-audit: notify setting', { problem: p });
+  const failoverFunction = fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
   if (driftCheck) memory.lastDriftAt = undefined;
   const report = await runHealthAudit(
     {
@@ -83,18 +87,21 @@ export async function runAudit(
           observedAt: new Date().toISOString(),
           ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
         };
-        const r = await invoker(context, fx.env).invoke(failoverFunction, payload, { async: true });
-        context.logger.info(
-          `health-audit: handed ${h.vServerGroupId} to ${failoverFunction} (${h.expected}, ${r.requestId ?? 'no request id'})`,
-        );
+        const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
+        logJson(context.logger, 'info', 'health-audit: handed off', {
+          vServerGroupId: h.vServerGroupId,
+          to: failoverFunction,
+          expected: h.expected,
+          invocationRequestId: r.requestId ?? null,
+        });
       },
     },
     fx.spec,
     memory,
-    { driftEveryMs: Number(fx.env.SLB_AUTOPILOT_DRIFT_EVERY_MS) || DEFAULT_DRIFT_EVERY_MS },
+    { driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS },
   );
-  context.logger.info(JSON.stringify({ healthAudit: report }));
-  for (const w of report.warnings) context.logger.warn(`health-audit: ${w}`);
+  logJson(context.logger, 'info', 'health-audit: report', { healthAudit: report });
+  for (const w of report.warnings) logJson(context.logger, 'warn', 'health-audit: warning', { warning: w });
   if (report.summary !== memory.lastNotified) {
     const previous = memory.lastNotified;
     memory.lastNotified = report.summary;
@@ -109,7 +116,11 @@ export async function runAudit(
         data: report,
       });
       for (const o of outcomes)
-        if (!o.ok) context.logger.warn(`health-audit: notify ${o.channel}: ${o.error}`);
+        if (!o.ok)
+          logJson(context.logger, 'warn', 'health-audit: notify failed', {
+            channel: o.channel,
+            error: o.error,
+          });
     }
   }
   return { ok: true, report };

@@ -3,6 +3,7 @@
 // misspelt field would be ignored by the component and silently deploy something else.
 
 import { z } from 'zod';
+import { deepExtend } from '../fc-runtime/s-yaml';
 
 const nonEmpty = z.string().min(1);
 /** `${vars.x}` / `${env('X', 'd')}` are resolved by `s`; accept them wherever a string goes */
@@ -129,7 +130,8 @@ export function checkSYaml(doc: unknown): { resources: SYamlResource[]; problems
     if (r.component !== 'fc3') problems.push(`resources.${key}.component: must be fc3`);
     const base = r.extend?.name ? root.template?.[r.extend.name] : {};
     if (r.extend?.name && !base) problems.push(`resources.${key}.extend.name: no template ${r.extend.name}`);
-    const merged = { ...(base ?? {}), ...(r.props ?? {}) };
+    // As `s` does it: the template's plain objects (environmentVariables, vpcConfig, ...) merge key by key.
+    const merged = deepExtend({}, structuredClone(base ?? {}), r.props ?? {});
     const parsed = fc3PropsSchema.safeParse(merged);
     if (!parsed.success) {
       for (const i of parsed.error.issues) {

@@ -8,7 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminRequestProblem } from '../admin-guard';
 import { CAS_VERSION, casActions } from './cas';
+import { ALIDNS_VERSION, alidnsActions } from './dns';
+import { type DnsFaults, type LocalDnsServer, startDnsServer } from './dns/server';
 import { ApiError } from './errors';
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
 import { type ActionContext, type ActionTable, DEFAULT_LIMITS, type EmulatorLimits } from './handler';
@@ -43,6 +46,12 @@ export interface ProductDef {
 export const PRODUCTS: Record<string, ProductDef> = {
   slb: { version: SLB_VERSION, hostId: 'slb.aliyuncs.com', recommendProduct: 'Slb', actions: slbActions },
   cas: { version: CAS_VERSION, hostId: 'cas.aliyuncs.com', recommendProduct: 'cas', actions: casActions },
+  alidns: {
+    version: ALIDNS_VERSION,
+    hostId: 'alidns.aliyuncs.com',
+    recommendProduct: 'Alidns',
+    actions: alidnsActions,
+  },
 };
 
 export interface LocalCloudOptions {
@@ -66,6 +75,8 @@ export interface LocalCloudOptions {
    * Forced health (setHealth, POST /_emulator/health) wins over the checks in every mode.
    */
   healthChecks?: 'off' | 'manual' | 'auto';
+  /** serve the zones of the Alidns API on a loopback DNS server (default true; see dns/server.ts) */
+  dnsServer?: boolean;
 }
 
 export interface CallCounts {
@@ -128,6 +139,9 @@ export interface LocalCloud {
    */
   setBackendAddress(backend: string, hostPort: string): void;
   backendAddresses(): Record<string, string>;
+  /** the authoritative DNS server for the Alidns zones (also `GET /_emulator/dns`); undefined when off */
+  dns(): { host: string; port: number } | undefined;
+  setDnsFaults(faults: DnsFaults): void;
   /** back to the current scenario, counters and records zeroed, faults cleared, backend addresses restored */
   reset(): void;
   /**
@@ -203,6 +217,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   probes.publish();
   if (options.healthChecks === 'auto') probes.start();
+  const dns: LocalDnsServer | undefined =
+    options.dnsServer === false ? undefined : await startDnsServer({ state: () => state, now });
   /** After every change of state or faults: certificate swaps are immediate, new ports awaited. */
   const syncFrontEnds = (): Promise<void> =>
     options.tlsFrontEnds === false
@@ -356,6 +372,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         case 'POST /_emulator/health-checks':
           await probes.tick();
           return send(res, 200, state.backendHealth);
+        case 'GET /_emulator/dns':
+          return send(res, 200, cloud.dns() ?? {});
+        case 'POST /_emulator/dns-faults':
+          cloud.setDnsFaults(parseDnsFaults(json()));
+          return send(res, 200, { ok: true });
         case 'GET /_emulator/front-ends':
           return send(res, 200, await cloud.frontEnds());
         case 'POST /_emulator/reset': {
@@ -382,7 +403,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/_emulator/')) {
-      void handleAdmin(req, res, url);
+      const refused = adminRequestProblem(req);
+      if (refused) send(res, refused.status, { error: refused.message });
+      else void handleAdmin(req, res, url);
     } else if (url.pathname === '/' && (req.method === 'POST' || req.method === 'GET')) {
       void handleRpc(req, res, url);
     } else {
@@ -418,6 +441,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (options.statePath) saveStateFile(options.statePath, state);
     },
     tickHealth: () => probes.tick(),
+    dns: () => (dns ? { host: dns.host, port: dns.port } : undefined),
+    setDnsFaults: (f) => dns?.setFaults(f),
     setBackendAddress: (backend, hostPort) => {
       probes.setAddress(backend, hostPort);
       baselineAddresses.set(backend, hostPort);
@@ -434,6 +459,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         if (!baselineAddresses.has(k)) probes.setAddress(k, null);
       for (const [k, v] of baselineAddresses) probes.setAddress(k, v);
       faults.configure({});
+      dns?.setFaults({});
       nonces.clear();
       if (options.statePath) saveStateFile(options.statePath, state);
       void syncFrontEnds();
@@ -457,6 +483,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     close: async () => {
       await probes.stop();
       await frontEnds.close();
+      await dns?.close();
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
@@ -464,6 +491,25 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
   };
   return cloud;
+}
+
+function parseDnsFaults(input: unknown): DnsFaults {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new Error('dns-faults: body must be a JSON object');
+  const { propagationDelayMs, txtOverride, ...rest } = input as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new Error(`dns-faults.${unknown[0]}: unknown (propagationDelayMs, txtOverride)`);
+  if (
+    propagationDelayMs !== undefined &&
+    !(Number.isInteger(propagationDelayMs) && Number(propagationDelayMs) >= 0)
+  )
+    throw new Error('dns-faults.propagationDelayMs: must be a non-negative integer');
+  if (txtOverride !== undefined && typeof txtOverride !== 'string')
+    throw new Error('dns-faults.txtOverride: must be a string');
+  return {
+    ...(propagationDelayMs !== undefined ? { propagationDelayMs: Number(propagationDelayMs) } : {}),
+    ...(txtOverride !== undefined ? { txtOverride } : {}),
+  };
 }
 
 const HEALTH_VALUES = ['normal', 'abnormal', 'unavailable'] as const;

@@ -13,6 +13,7 @@ import type { Spec } from '../domain/spec';
 import type { RenewalDeps, RenewalOptions } from '../workflows/cert-renewal';
 import { type BackendAddressResolver, directBackendAddress, type FailoverDeps } from '../workflows/failover';
 import { cloudFromContext } from './cloud-from-context';
+import { type Config, loadConfig } from './config';
 import type { FcContext } from './fc-events';
 import { loadSpec } from './spec-source';
 
@@ -24,6 +25,8 @@ export interface FunctionEnv {
   notifier: Notifier;
   /** notify settings the environment could not satisfy (named variables unset) */
   notifyProblems: string[];
+  /** the parsed configuration (shared/runtime/config.ts) */
+  config: Config;
   env: Record<string, string | undefined>;
 }
 
@@ -54,16 +57,19 @@ export function functionEnv(
   context: Pick<FcContext, 'credentials'>,
   env: Record<string, string | undefined> = process.env,
 ): FunctionEnv {
+  // First, before any cloud call: a bad variable stops the function here, named.
+  const config = loadConfig(env);
   const spec = loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') });
-  const { config, problems } = notifierConfigFromEnv(spec.notify, env);
-  const local = env.SLB_AUTOPILOT_LOCAL_CLOUD;
+  const notify = notifierConfigFromEnv(spec.notify, env);
+  const local = config.SLB_AUTOPILOT_LOCAL_CLOUD;
   return {
     spec,
     cloud: cloudFromContext(context, env),
     listenerAddress: listenerAddressResolver(env),
     backendAddress: local ? localBackendAddress(local) : directBackendAddress,
-    notifier: createNotifier(config),
-    notifyProblems: problems,
+    notifier: createNotifier(notify.config),
+    notifyProblems: notify.problems,
+    config,
     env,
   };
 }
@@ -82,12 +88,8 @@ export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, Rene
     },
     {
       dryRun,
-      ...(fx.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS
-        ? { verifyAttempts: Number(fx.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS) }
-        : {}),
-      ...(fx.env.SLB_AUTOPILOT_VERIFY_DELAY_MS
-        ? { verifyDelayMs: Number(fx.env.SLB_AUTOPILOT_VERIFY_DELAY_MS) }
-        : {}),
+      verifyAttempts: fx.config.SLB_AUTOPILOT_VERIFY_ATTEMPTS,
+      verifyDelayMs: fx.config.SLB_AUTOPILOT_VERIFY_DELAY_MS,
     },
   ];
 }

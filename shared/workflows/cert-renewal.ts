@@ -8,8 +8,13 @@
 //   upload    once per certificate per region (reused by fingerprint), named and tagged as ours
 //   switch    only the due references: the listener's default certificate (a partial update of that one
 //             attribute) or the extension domain's
-//   verify    a real TLS handshake with SNI for each domain; on a persistent mismatch roll the
-//             reference back, verify that, and report the failure
+//   verify    a real TLS handshake with SNI for each domain. Each switch is a paired step
+//             (paired-step.ts): marker tags on the load balancer first (one write for a batch of its
+//             references), then per reference the bind, its verify and its rollback, so any failure
+//             after the bind (a throw, a TLS error, a failed write, a timeout) binds the previous
+//             certificate again and verifies that; the markers go once the batch is settled
+//   markers   a run that died between bind and verify left its marker: the next run finishes that
+//             switch first (verify what is bound, or roll back), before deciding anything
 //   clean up  delete an old certificate only when we own it, nothing in the region references it, its
 //             replacement was verified (it carries our replaced-at tag) and the grace period has
 //             passed, or it has expired; warn near the 100-certificate quota
@@ -19,7 +24,16 @@ import type { CasClient } from '../cloud/cas';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
+import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
+import {
+  markerRef,
+  parseRotationMarkers,
+  type RotationMarker,
+  renewalDue,
+  rotationMarkerKeys,
+  rotationMarkerTags,
+} from '../domain/renewal';
 import type { Spec } from '../domain/spec';
 import {
   type CertificateFacts,
@@ -27,10 +41,27 @@ import {
   type Commit,
   createCertificateResolver,
 } from './certificate-source';
-import { type CertificateReference, findCertificatesInUse } from './certificates-in-use';
+import {
+  type CertificateReference,
+  type CertificatesInUse,
+  findCertificatesInUse,
+} from './certificates-in-use';
+import {
+  type Check,
+  describeFailure,
+  type FailureReport,
+  type PairedOutcome,
+  type PairedStep,
+  resumePaired,
+  runPairedBatch,
+} from './paired-step';
 
 export const REPLACED_AT_TAG = 'slb-autopilot:replaced-at';
 export const CERTIFICATE_QUOTA = 100;
+/** SLB: at most 20 tags per resource (reference §5, "Tag rules") */
+const TAGS_PER_RESOURCE = 20;
+/** left free on a load balancer for tags others write while we rotate (the write lease, ...) */
+const TAGS_RESERVED = 2;
 const DAY_MS = 86_400_000;
 
 export interface RenewalDeps {
@@ -49,6 +80,8 @@ export interface RenewalOptions {
   verifyAttempts?: number;
   /** between handshakes (default 2000 ms) */
   verifyDelayMs?: number;
+  /** bound on one reference's verification; longer counts as failed (default: the handshakes' own) */
+  verifyTimeoutMs?: number;
 }
 
 interface CertificateSummary {
@@ -76,8 +109,37 @@ export interface ReferenceReport {
   action: ReferenceAction;
   before: CertificateSummary;
   after?: CertificateSummary;
-  verification?: { domain: string; result: string }[];
+  verification?: Verification;
   error?: string;
+  /** what failed first: phase, message, code, and its causes */
+  failure?: FailureReport;
+  /** what failed while restoring the previous certificate */
+  rollbackFailure?: FailureReport;
+}
+
+type Verification = { domain: string; result: string }[];
+
+/** A switch an earlier run left in flight (its marker), and how this run settled it. */
+export interface MarkerReport {
+  loadBalancerId: string;
+  /** the reference's id when it still exists, else `<lb>:<port or domain extension id>` */
+  reference: string;
+  from: string;
+  to: string;
+  at: string;
+  outcome:
+    | 'verified'
+    | 'rolledBack'
+    | 'previousVerified'
+    | 'unsettled'
+    | 'referenceGone'
+    | 'changedElsewhere'
+    | 'broken'
+    | 'wouldSettle';
+  settled: boolean;
+  verification?: Verification;
+  failure?: FailureReport;
+  rollbackFailure?: FailureReport;
 }
 
 export interface RenewalReport {
@@ -85,6 +147,8 @@ export interface RenewalReport {
   dryRun: boolean;
   regionId: string;
   references: ReferenceReport[];
+  /** switches earlier runs left in flight, settled first */
+  markers: MarkerReport[];
   uploaded: string[];
   deleted: string[];
   /** old certificates kept, and why */
@@ -110,25 +174,6 @@ const factsSummary = (f: CertificateFacts, id?: string): CertificateSummary => (
   fingerprint: f.fingerprint,
 });
 
-/** Due, and why: the renewal window, or more than two thirds of the lifetime used. */
-export function renewalDue(
-  expiresMs: number,
-  issuedMs: number | undefined,
-  nowMs: number,
-  renewBeforeDays: number,
-): { due: boolean; why: string } {
-  const left = expiresMs - nowMs;
-  const days = Math.round(left / DAY_MS);
-  if (left <= 0) return { due: true, why: 'expired' };
-  if (left <= renewBeforeDays * DAY_MS)
-    return { due: true, why: `expires in ${days} days (window ${renewBeforeDays})` };
-  if (issuedMs !== undefined && expiresMs > issuedMs) {
-    const used = (nowMs - issuedMs) / (expiresMs - issuedMs);
-    if (used > 2 / 3) return { due: true, why: `${Math.round(used * 100)}% of its lifetime used` };
-  }
-  return { due: false, why: `expires in ${days} days` };
-}
-
 export async function runCertRenewal(
   deps: RenewalDeps,
   spec: Spec,
@@ -137,13 +182,14 @@ export async function runCertRenewal(
   const now = deps.now();
   const dryRun = options.dryRun ?? false;
   const { slb } = deps;
-  const inUse = await findCertificatesInUse(slb, spec);
+  let inUse = await findCertificatesInUse(slb, spec);
   const regionId = inUse.regionId;
   const report: RenewalReport = {
     at: now.toISOString(),
     dryRun,
     regionId,
     references: [],
+    markers: [],
     uploaded: [],
     deleted: [],
     kept: [],
@@ -151,6 +197,10 @@ export async function runCertRenewal(
     failed: false,
   };
   if (inUse.references.length === 0) return report;
+  // Finish what an earlier run left in flight before deciding anything, then read again what it changed.
+  const unsettled = new Set<string>();
+  if (await settleMarkers(deps, spec, options, inUse, now, report, unsettled))
+    inUse = await findCertificatesInUse(slb, spec);
   const resolver = createCertificateResolver({ ...deps, regionId, ownership: spec.ownership });
   // CAS's record of a certificate gives its real start; SLB's only the upload time.
   const cas = await resolver.casCertificates().catch(() => []);
@@ -221,56 +271,93 @@ export async function runCertRenewal(
   }
 
   if (!dryRun) {
-    for (const p of plans) {
-      const { ref, report: r, commit } = p;
-      if (!commit) continue;
-      const previous = ref.serverCertificateId;
-      try {
-        const resolved = await commit();
-        if (resolved.uploaded && !report.uploaded.includes(resolved.serverCertificateId))
-          report.uploaded.push(resolved.serverCertificateId);
-        r.after = factsSummary(commit.facts, resolved.serverCertificateId);
-        await bind(slb, ref, resolved.serverCertificateId);
-        const verification = await verifyReference(deps, ref, commit.facts.fingerprint, options);
-        r.verification = verification.results;
-        if (!verification.ok) {
-          // Roll back, and check the old certificate is served again.
-          await bind(slb, ref, previous);
-          const back = ref.current
-            ? await verifyReference(deps, ref, ref.current.fingerprint, options)
-            : undefined;
-          r.action = 'rolledBack';
-          r.error = `the listener did not serve the new certificate; rolled back to ${previous}${back && !back.ok ? ' (the rollback did not verify either)' : ''}`;
-          if (back)
-            r.verification.push(
-              ...back.results.map((x) => ({ ...x, result: `after rollback: ${x.result}` })),
+    // One load balancer at a time, its references in batches that fit its tag quota: one marker write
+    // and one unmark write per batch, one paired step (bind, verify, rollback) per reference.
+    const byLoadBalancer = new Map<string, typeof plans>();
+    for (const p of plans)
+      byLoadBalancer.set(p.ref.loadBalancerId, [...(byLoadBalancer.get(p.ref.loadBalancerId) ?? []), p]);
+    for (const [loadBalancerId, queue] of byLoadBalancer) {
+      let tagsInUse = inUse.loadBalancers.find((l) => l.loadBalancerId === loadBalancerId)?.tags.length ?? 0;
+      while (queue.length > 0) {
+        const room = Math.floor((TAGS_PER_RESOURCE - TAGS_RESERVED - tagsInUse) / 2);
+        if (room < 1) {
+          for (const p of queue.splice(0))
+            fail(
+              report,
+              p.report,
+              `no room for the rotation marker on ${loadBalancerId} (${TAGS_PER_RESOURCE} tags at most)`,
             );
-          report.failed = true;
-          continue;
+          break;
         }
-        // The old certificate is replaced and the replacement verified: the grace period starts now.
-        if (ref.current && owned(ref.current, spec))
-          await slb.tagResources({
-            regionId,
-            resourceType: 'certificate',
-            resourceIds: [previous],
-            tags: [{ key: REPLACED_AT_TAG, value: now.toISOString() }],
-          });
-      } catch (err) {
-        r.action = 'failed';
-        r.error = err instanceof Error ? err.message : String(err);
-        report.failed = true;
+        const batch: { step: PairedStep<Verification>; tags: Tag[]; plan: (typeof plans)[number] }[] = [];
+        for (const p of queue.splice(0, room)) {
+          const { ref, report: r, commit } = p;
+          if (!commit) continue;
+          if (unsettled.has(ref.id)) {
+            fail(
+              report,
+              r,
+              'an earlier switch of this reference is not settled yet (see `markers`): not rotated',
+            );
+            continue;
+          }
+          try {
+            const resolved = await commit();
+            if (resolved.uploaded && !report.uploaded.includes(resolved.serverCertificateId))
+              report.uploaded.push(resolved.serverCertificateId);
+            r.after = factsSummary(commit.facts, resolved.serverCertificateId);
+            const plan: SwitchPlan = {
+              from: { id: ref.serverCertificateId, certificate: ref.current },
+              to: { id: resolved.serverCertificateId, fingerprint: commit.facts.fingerprint },
+              at: now,
+            };
+            batch.push({
+              step: switchStep(deps, spec, options, ref, plan),
+              tags: markerTags(ref, plan),
+              plan: p,
+            });
+          } catch (err) {
+            fail(report, r, err instanceof Error ? err.message : String(err), err);
+          }
+        }
+        const lb = { regionId, resourceType: 'instance' as const, resourceIds: [loadBalancerId] };
+        const outcomes = await runPairedBatch(
+          {
+            steps: batch.map((b) => b.step),
+            mark: () => slb.tagResources({ ...lb, tags: batch.flatMap((b) => b.tags) }),
+            unmark: (settled) =>
+              slb.untagResources({
+                ...lb,
+                tagKeys: batch
+                  .filter((b) => settled.includes(b.step))
+                  .flatMap((b) => b.tags.map((t) => t.key)),
+              }),
+          },
+          { verifyTimeoutMs: options.verifyTimeoutMs },
+        );
+        outcomes.forEach((out, i) => {
+          const b = batch[i];
+          if (b) recordSwitch(report, b.plan.ref, b.plan.report, out);
+        });
+        tagsInUse += 2 * outcomes.filter((o) => !o.settled).length;
       }
     }
   }
   if (report.references.some((r) => r.action === 'noReplacement' && r.due)) report.failed = true;
 
   // Clean up: what nothing references any more, after the switches above.
+  // A reference that failed may hold either certificate (a rollback that did not complete).
   const referenced = new Set(
-    report.references.map((r) =>
-      r.action === 'rotated' ? (r.after?.serverCertificateId ?? '') : (r.before.serverCertificateId ?? ''),
+    report.references.flatMap((r) =>
+      r.action === 'rotated'
+        ? [r.after?.serverCertificateId ?? '']
+        : [
+            r.before.serverCertificateId ?? '',
+            ...(r.action === 'failed' ? [r.after?.serverCertificateId ?? ''] : []),
+          ],
     ),
   );
+  for (const m of report.markers) if (!m.settled) referenced.add(m.from).add(m.to);
   // References on load balancers the spec does not manage count too.
   const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
   const others = await otherReferences(
@@ -341,12 +428,212 @@ async function bind(slb: SlbClient, ref: CertificateReference, serverCertificate
     });
 }
 
+interface SwitchPlan {
+  from: { id: string; certificate?: ServerCertificate };
+  to: { id: string; fingerprint?: string };
+  at: Date;
+}
+
+/** One reference's switch as a paired step: bind, verify, commit (grace starts), rollback; the marker is its batch's. */
+function switchStep(
+  deps: RenewalDeps,
+  spec: Spec,
+  options: RenewalOptions,
+  ref: CertificateReference,
+  plan: SwitchPlan,
+): PairedStep<Verification> {
+  const { slb } = deps;
+  const check = async (fingerprint: string | undefined, missing: Check<Verification>) =>
+    fingerprint ? verifyReference(deps, ref, fingerprint, options) : missing;
+  const previous = plan.from.certificate;
+  return {
+    id: ref.id,
+    bind: () => bind(slb, ref, plan.to.id),
+    verify: () =>
+      check(plan.to.fingerprint, {
+        ok: false,
+        details: [{ domain: ref.domains.join(', '), result: `${plan.to.id} is not in the region` }],
+      }),
+    // The old certificate is replaced and the replacement verified: its grace period starts now.
+    commit: async () => {
+      if (previous && owned(previous, spec))
+        await slb.tagResources({
+          regionId: ref.regionId,
+          resourceType: 'certificate',
+          resourceIds: [plan.from.id],
+          tags: [{ key: REPLACED_AT_TAG, value: plan.at.toISOString() }],
+        });
+    },
+    rollback: {
+      bind: () => bind(slb, ref, plan.from.id),
+      // A dangling reference (its certificate gone from the region) has nothing to compare against.
+      verify: () =>
+        check(previous?.fingerprint, {
+          ok: true,
+          details: [
+            { domain: ref.domains.join(', '), result: `${plan.from.id} is not in the region: not checked` },
+          ],
+        }),
+    },
+  };
+}
+
+/** The marker of one switch: the two tags on its load balancer. */
+function markerTags(ref: CertificateReference, plan: SwitchPlan): Tag[] {
+  return rotationMarkerTags({
+    ref: markerRef(ref),
+    from: plan.from.id,
+    to: plan.to.id,
+    at: Math.floor(plan.at.getTime() / 1000),
+  });
+}
+
+function fail(report: RenewalReport, r: ReferenceReport, error: string, cause?: unknown): void {
+  report.failed = true;
+  r.action = 'failed';
+  r.error = error;
+  if (cause !== undefined) r.failure = describeFailure(cause);
+}
+
+/** A switch's outcome in its reference's report. */
+function recordSwitch(
+  report: RenewalReport,
+  ref: CertificateReference,
+  r: ReferenceReport,
+  out: PairedOutcome<Verification>,
+): void {
+  r.verification = verificationLines(out);
+  if (out.status === 'applied') {
+    if (!out.settled)
+      report.warnings.push(
+        `${ref.id}: rotated and verified, but its marker could not be removed (${out.rollbackError?.message}); the next run removes it`,
+      );
+    return;
+  }
+  report.failed = true;
+  if (out.error) r.failure = describeFailure(out.error);
+  if (out.rollbackError) r.rollbackFailure = describeFailure(out.rollbackError);
+  const previous = ref.serverCertificateId;
+  if (out.status === 'rolledBack') {
+    r.action = 'rolledBack';
+    r.error = `${out.error?.phase === 'verify' ? 'the listener did not serve the new certificate' : `the switch failed (${out.error?.message})`}; rolled back to ${previous}, which is served again`;
+  } else if (out.status === 'unsettled') {
+    r.action = 'failed';
+    r.error = `the switch failed (${out.error?.message}) and so did the rollback to ${previous} (${out.rollbackError?.message}); the next run finishes it from the marker`;
+  } else {
+    r.action = 'failed';
+    r.error = `nothing switched: ${out.error?.message}`;
+  }
+}
+
+function verificationLines(out: PairedOutcome<Verification>): Verification {
+  return [
+    ...(out.verification ?? []),
+    ...(out.rollbackVerification ?? []).map((x) => ({ ...x, result: `previous certificate: ${x.result}` })),
+  ];
+}
+
+/**
+ * Settles the markers on the managed load balancers; returns whether anything may have changed (then
+ * the caller reads the references again). References left unsettled go into `unsettled`.
+ */
+async function settleMarkers(
+  deps: RenewalDeps,
+  spec: Spec,
+  options: RenewalOptions,
+  inUse: CertificatesInUse,
+  now: Date,
+  report: RenewalReport,
+  unsettled: Set<string>,
+): Promise<boolean> {
+  const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
+  const certificates = new Map(inUse.certificates.map((c) => [c.serverCertificateId, c]));
+  let changed = false;
+  for (const lb of inUse.loadBalancers) {
+    if (!managed.has(lb.loadBalancerId)) continue;
+    const { markers, broken } = parseRotationMarkers(lb.tags);
+    const found: [RotationMarker, CertificateReference | undefined][] = markers.map((m) => [
+      m,
+      inUse.references.find((r) => r.loadBalancerId === lb.loadBalancerId && markerRef(r) === m.ref),
+    ]);
+    for (const ref of broken) found.push([{ ref, from: '', to: '', at: 0 }, undefined]);
+    for (const [m, ref] of found) {
+      const entry: MarkerReport = {
+        loadBalancerId: lb.loadBalancerId,
+        reference: ref?.id ?? `${lb.loadBalancerId}:${m.ref}`,
+        from: m.from,
+        to: m.to,
+        at: new Date(m.at * 1000).toISOString(),
+        outcome: 'wouldSettle',
+        settled: false,
+      };
+      report.markers.push(entry);
+      if (options.dryRun) continue;
+      changed = true;
+      const drop = async (outcome: MarkerReport['outcome']) => {
+        entry.outcome = outcome;
+        try {
+          await deps.slb.untagResources({
+            regionId: inUse.regionId,
+            resourceType: 'instance',
+            resourceIds: [lb.loadBalancerId],
+            tagKeys: rotationMarkerKeys(m.ref),
+          });
+          entry.settled = true;
+        } catch (err) {
+          entry.failure = describeFailure(err);
+        }
+      };
+      const bound = ref?.serverCertificateId;
+      if (!ref) await drop(broken.includes(m.ref) ? 'broken' : 'referenceGone');
+      // Someone bound another certificate since: theirs to keep, not ours to roll back.
+      else if (bound !== m.to && bound !== m.from) await drop('changedElsewhere');
+      else {
+        const step: PairedStep<Verification> = {
+          ...switchStep(deps, spec, options, ref, {
+            from: { id: m.from, certificate: certificates.get(m.from) },
+            to: { id: m.to, fingerprint: certificates.get(m.to)?.fingerprint },
+            at: now,
+          }),
+          unmark: () =>
+            deps.slb.untagResources({
+              regionId: inUse.regionId,
+              resourceType: 'instance',
+              resourceIds: [lb.loadBalancerId],
+              tagKeys: rotationMarkerKeys(m.ref),
+            }),
+        };
+        const out = await resumePaired(step, bound === m.to ? 'target' : 'previous', {
+          verifyTimeoutMs: options.verifyTimeoutMs,
+        });
+        entry.outcome =
+          out.status === 'applied'
+            ? 'verified'
+            : out.status === 'rolledBack'
+              ? 'rolledBack'
+              : out.status === 'notApplied'
+                ? 'previousVerified'
+                : 'unsettled';
+        entry.settled = out.settled;
+        entry.verification = verificationLines(out);
+        if (out.error) entry.failure = describeFailure(out.error);
+        if (out.rollbackError) entry.rollbackFailure = describeFailure(out.rollbackError);
+      }
+      if (!entry.settled) {
+        report.failed = true;
+        if (ref) unsettled.add(ref.id);
+      }
+    }
+  }
+  return changed;
+}
+
 async function verifyReference(
   deps: RenewalDeps,
   ref: CertificateReference,
   fingerprint: string,
   options: RenewalOptions,
-): Promise<{ ok: boolean; results: { domain: string; result: string }[] }> {
+): Promise<Check<Verification>> {
   const where = await deps.listenerAddress({
     loadBalancerId: ref.loadBalancerId,
     address: ref.address,
@@ -378,7 +665,7 @@ async function verifyReference(
       });
     }
   }
-  return { ok, results };
+  return { ok, details: results };
 }
 
 /** Certificates bound on load balancers outside the spec (never ours to delete from under them). */
@@ -406,6 +693,10 @@ export function describeRenewal(r: RenewalReport): string {
     .map(
       (x) =>
         `- ${x.reference}: ${x.action} (${x.why})${x.after ? `: ${x.before.commonName ?? '?'} ${x.before.expires?.slice(0, 10) ?? '?'} -> ${x.after.commonName} ${x.after.expires?.slice(0, 10)}` : ''}${x.error ? `; ${x.error}` : ''}`,
+    );
+  for (const m of r.markers)
+    lines.unshift(
+      `- ${m.reference}: a switch left in flight (${m.from} -> ${m.to}, ${m.at}): ${m.outcome}${m.settled ? '' : ', not settled'}`,
     );
   if (lines.length === 0) lines.push(`- nothing due (${r.references.length} reference(s) checked)`);
   if (r.deleted.length) lines.push(`- deleted: ${r.deleted.join(', ')}`);

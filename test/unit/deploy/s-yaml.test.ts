@@ -43,8 +43,7 @@ describe('s.yaml', () => {
     expect(triggers('failover')).toEqual(['eventbridge']);
     expect(triggers('provision')).toEqual(['http']);
     expect(byKey.get('failover')?.asyncInvokeConfig?.destinationConfig?.onFailure).toBeDefined();
-    // The functions that probe private addresses join the VPC.
-    for (const key of ['cert-renewal', 'health-audit']) expect(byKey.get(key)?.vpcConfig).toBeDefined();
+    // Which functions join the VPC follows from their code: function-facts.test.ts.
   });
 
   it('writes no secret in plain text: secret-looking variables come from the deployer environment', () => {
@@ -68,6 +67,29 @@ describe('s.yaml', () => {
       const mod = require(file) as Record<string, unknown>;
       expect(typeof mod[exported ?? ''], `${name}: ${byKey.get(name)?.handler}`).toBe('function');
     }
+  });
+});
+
+describe('templates merge as `s` merges them', () => {
+  it("deep-merges a template's environment into the function's own", () => {
+    const base = {
+      functionName: 'f',
+      region: 'cn-hangzhou',
+      runtime: 'nodejs20',
+      handler: 'index.handler',
+      code: './dist/f',
+      role: '',
+      memorySize: 512,
+      timeout: 60,
+    };
+    const r = checkSYaml({
+      edition: '3.0.0',
+      template: { t: { ...base, environmentVariables: { A: '1', B: '2' } } },
+      resources: {
+        f: { component: 'fc3', extend: { name: 't' }, props: { environmentVariables: { B: '3' } } },
+      },
+    });
+    expect(r.resources[0]?.props.environmentVariables).toEqual({ A: '1', B: '3' });
   });
 });
 
@@ -101,25 +123,28 @@ describe('the schema refuses what fc3 would refuse', () => {
 
 describe('npm run deploy -- --check', () => {
   const ready = {
-    SLB_AUTOPILOT_ROLE_ARN: 'acs:ram::1234567890123456:role/slb-autopilot',
+    SLB_AUTOPILOT_CERT_RENEWAL_ROLE_ARN: 'acs:ram::1234567890123456:role/slbap-cert-renewal',
+    SLB_AUTOPILOT_HEALTH_AUDIT_ROLE_ARN: 'acs:ram::1234567890123456:role/slbap-health-audit',
+    SLB_AUTOPILOT_FAILOVER_ROLE_ARN: 'acs:ram::1234567890123456:role/slbap-failover',
+    SLB_AUTOPILOT_PROVISION_ROLE_ARN: 'acs:ram::1234567890123456:role/slbap-provision',
     SLB_AUTOPILOT_SPEC: readFileSync(join(root, 'examples', 'mall.yaml'), 'utf8'),
     SLB_AUTOPILOT_API_SECRET: 'x'.repeat(32),
     SLB_AUTOPILOT_VPC_ID: 'vpc-1',
     SLB_AUTOPILOT_VSWITCH_ID: 'vsw-1',
     SLB_AUTOPILOT_SECURITY_GROUP_ID: 'sg-1',
   };
-  it('is ready with a role, a valid spec, a long secret and the VPC settings', () => {
+  it('is ready with a role per function, a valid spec, a long secret and the VPC settings', () => {
     expect(deployProblems(root, ready)).toEqual([]);
   });
   it('names every missing or bad setting', () => {
     const problems = deployProblems(root, {
       ...ready,
-      SLB_AUTOPILOT_ROLE_ARN: '',
+      SLB_AUTOPILOT_FAILOVER_ROLE_ARN: '',
       SLB_AUTOPILOT_API_SECRET: 'short',
       SLB_AUTOPILOT_SPEC: 'version: 2',
     });
     expect(problems.map((p) => p.split(':')[0])).toEqual([
-      'SLB_AUTOPILOT_ROLE_ARN',
+      'SLB_AUTOPILOT_FAILOVER_ROLE_ARN',
       'SLB_AUTOPILOT_SPEC is not valid',
       'SLB_AUTOPILOT_API_SECRET',
     ]);

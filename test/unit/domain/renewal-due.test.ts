@@ -1,7 +1,7 @@
 // When a certificate is due: inside the renewal window, or past two thirds of its lifetime, whichever
 // comes first (lifetimes are shrinking toward 47 days).
 import { describe, expect, it } from 'vitest';
-import { renewalDue } from '../../../shared/workflows/cert-renewal';
+import { renewalDue } from '../../../shared/domain/renewal';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-24T00:00:00Z');
