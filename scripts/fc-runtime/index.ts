@@ -43,6 +43,9 @@
 //   GET  /_runtime/async-invocations              asyncRecords() as JSON
 //   POST /_runtime/functions/{name}/events[?async=true|false]   a CloudEvents envelope (400 names the field)
 //   POST /_runtime/functions/{name}/timers/{trigger}            fires a timer trigger now
+//   GET  /_runtime/timers                         the timer schedule: {paused, timers: [{function, trigger, nextRun}]}
+//   POST /_runtime/timers  {"paused": true|false, "step": "<function>"}   pause/resume the schedule; fire a
+//        function's next scheduled runs now (their trigger time; the schedule moves past them)
 // and each HTTP trigger on its own port (functions()[i].httpUrl), as the FC 3.0 HTTP event.
 
 export { nextRuns, parseSchedule, type Schedule, triggerTimeOf } from './cron';

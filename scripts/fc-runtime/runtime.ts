@@ -30,7 +30,7 @@ import {
   listen,
   type RuntimeCore,
 } from './servers';
-import { TimerScheduler } from './timers';
+import { TimerScheduler, type TimerStatus } from './timers';
 import {
   type AsyncInvocationRecord,
   type Clock,
@@ -109,6 +109,11 @@ export interface FcRuntime {
   ): Promise<AsyncInvocationRecord>;
   /** runs a timer trigger now (or as if at `at`) with FC's timer event */
   fireTimer(name: string, triggerName: string, at?: Date): Promise<InvocationResult>;
+  /** pauses (or resumes) the timer schedule: runs that come due while paused are skipped */
+  pauseTimers(paused: boolean): void;
+  /** fires the function's next scheduled timer runs now (their trigger time), the schedule moving past them */
+  stepTimers(name: string): Promise<InvocationResult[]>;
+  timerStatus(): TimerStatus;
   /** a CloudEvents envelope through the function's EventBridge trigger; async as the trigger says */
   deliverEvent(
     name: string,
@@ -420,6 +425,14 @@ export async function startFcRuntime(options: FcRuntimeOptions): Promise<FcRunti
     );
   });
 
+  async function stepTimers(name: string): Promise<InvocationResult[]> {
+    const spec = requireFunction(name);
+    const due = timers.step(spec.name);
+    if (due.length === 0)
+      throw new FcRuntimeError('TriggerNotFound', 404, `function ${spec.name} has no enabled timer trigger`);
+    return Promise.all(due.map((d) => fireTimer(d.spec.name, d.trigger.name, d.at)));
+  }
+
   function functions(): FunctionInfo[] {
     return [...states.values()].map(({ spec, instances, httpUrl }) => {
       const bundle = resolveBundle(spec);
@@ -473,6 +486,11 @@ export async function startFcRuntime(options: FcRuntimeOptions): Promise<FcRunti
       asyncInvocations.enqueue(spec, event, source, requestId),
     deliverEvent,
     fireTimer: (name, trigger) => fireTimer(name, trigger),
+    timers: {
+      status: () => timers.status(),
+      setPaused: (paused) => timers.setPaused(paused),
+      step: stepTimers,
+    },
     functions,
     asyncRecords: () => asyncInvocations.records(),
   };
@@ -501,12 +519,15 @@ export async function startFcRuntime(options: FcRuntimeOptions): Promise<FcRunti
     throw err;
   }
 
-  if ((options.timers ?? 'auto') === 'auto')
-    for (const { spec, schedules } of states.values())
-      for (const t of spec.triggers) {
-        const schedule = schedules.get(t.name);
-        if (t.type === 'timer' && t.enable && schedule) timers.arm(spec, t, schedule);
-      }
+  const autoTimers = (options.timers ?? 'auto') === 'auto';
+  for (const { spec, schedules } of states.values())
+    for (const t of spec.triggers) {
+      const schedule = schedules.get(t.name);
+      if (t.type !== 'timer' || !t.enable || !schedule) continue;
+      // 'manual' timers can still be stepped (POST /_runtime/timers {"step": ...})
+      if (autoTimers) timers.arm(spec, t, schedule);
+      else timers.register(spec, t, schedule);
+    }
 
   return {
     url,
@@ -517,6 +538,9 @@ export async function startFcRuntime(options: FcRuntimeOptions): Promise<FcRunti
     functions,
     invoke: invoke as FcRuntime['invoke'],
     fireTimer,
+    pauseTimers: (paused) => timers.setPaused(paused),
+    stepTimers,
+    timerStatus: () => timers.status(),
     deliverEvent,
     asyncRecords: () => asyncInvocations.records(),
     async waitForAsync(requestId) {

@@ -8,6 +8,7 @@ import { adminRequestProblem } from '../admin-guard';
 import { type AccessKey, verifyFcSignature } from './fc-signature';
 import { fromHandlerOutput, type HandlerOutput, toFcHttpEvent } from './http-event';
 import type { FunctionSpec, HttpTriggerSpec } from './s-yaml';
+import type { TimerStatus } from './timers';
 import {
   type AsyncInvocationRecord,
   type Clock,
@@ -41,6 +42,12 @@ export interface RuntimeCore {
     options?: { async?: boolean },
   ): Promise<InvocationResult | AsyncInvocationRecord>;
   fireTimer(name: string, triggerName: string): Promise<InvocationResult>;
+  /** pause / step the timer schedule (POST /_runtime/timers) */
+  timers: {
+    status(): TimerStatus;
+    setPaused(paused: boolean): void;
+    step(name: string): Promise<InvocationResult[]>;
+  };
   functions(): FunctionInfo[];
   asyncRecords(): AsyncInvocationRecord[];
 }
@@ -268,6 +275,13 @@ async function serveRuntimeRoute(core: RuntimeCore, req: IncomingMessage, res: S
     );
     return sendJson(res, 'status' in r ? 202 : 200, summary(r));
   }
+  if (method === 'GET' && path === '/_runtime/timers') return sendJson(res, 200, core.timers.status());
+  if (method === 'POST' && path === '/_runtime/timers') {
+    const command = parseTimersCommand(await readBody(req));
+    if (command.paused !== undefined) core.timers.setPaused(command.paused);
+    const fired = command.step ? await core.timers.step(command.step) : [];
+    return sendJson(res, 200, { ...core.timers.status(), fired: fired.map(summary) });
+  }
   const timer = /^\/_runtime\/functions\/([^/]+)\/timers\/([^/]+)$/.exec(path);
   if (method === 'POST' && timer) {
     const r = await core.fireTimer(
@@ -277,6 +291,27 @@ async function serveRuntimeRoute(core: RuntimeCore, req: IncomingMessage, res: S
     return sendJson(res, 200, summary(r));
   }
   throw new FcRuntimeError('NotFound', 404, `no route ${method} ${path}`);
+}
+
+/** `{"paused"?: boolean, "step"?: "<function>"}`; anything else is refused naming the field. */
+function parseTimersCommand(body: Buffer): { paused?: boolean; step?: string } {
+  let parsed: unknown;
+  try {
+    parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new FcRuntimeError('InvalidArgument', 400, 'body: not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new FcRuntimeError('InvalidArgument', 400, 'body: must be a JSON object');
+  const o = parsed as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (k !== 'paused' && k !== 'step')
+      throw new FcRuntimeError('InvalidArgument', 400, `${k}: unknown field`);
+  if (o.paused !== undefined && typeof o.paused !== 'boolean')
+    throw new FcRuntimeError('InvalidArgument', 400, 'paused: must be true or false');
+  if (o.step !== undefined && (typeof o.step !== 'string' || o.step === ''))
+    throw new FcRuntimeError('InvalidArgument', 400, 'step: must be a function name');
+  return o as { paused?: boolean; step?: string };
 }
 
 export function createApiServer(core: RuntimeCore): Server {

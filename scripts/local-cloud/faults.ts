@@ -1,5 +1,6 @@
 // Fault injection for the local cloud: throttling, server errors, latency, per-action quotas, busy
-// answers on writes, and TLS front ends that miss a certificate change. Decisions come from a seeded
+// answers on writes, TLS front ends that miss a certificate change, and lost answers (the call ran and
+// committed, then the connection dropped before the answer: the client cannot tell it ran). Decisions come from a seeded
 // PRNG (mulberry32), so for a given seed and the same sequence of calls the same calls fail: chaos
 // tests are reproducible.
 
@@ -26,10 +27,17 @@ export interface FaultConfig {
    * lets them catch up with the state.
    */
   staleFrontEnds?: boolean | string[];
+  /**
+   * 0-1: share of successful write calls whose answer is lost: the change is committed, then the
+   * connection is reset before the response, as on a real network. Reads keep their answers.
+   */
+  lostAnswerRate?: number;
+  /** per action, 0-1, overriding lostAnswerRate for that action (reads included) */
+  lostAnswerActions?: Record<string, number>;
   seed?: number;
 }
 
-const RATE_FIELDS = ['throttleRate', 'errorRate', 'busyRate'] as const;
+const RATE_FIELDS = ['throttleRate', 'errorRate', 'busyRate', 'lostAnswerRate'] as const;
 const FRONT_END_KEY = /^[^:\s]+:\d{1,5}$/;
 
 /** Validates an admin request body; throws with the offending field. */
@@ -45,6 +53,7 @@ export function parseFaultConfig(input: unknown): FaultConfig {
     'seed',
     'failWritesAfter',
     'staleFrontEnds',
+    'lostAnswerActions',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`faults.${k}: unknown field`);
   for (const f of RATE_FIELDS) {
@@ -81,6 +90,18 @@ export function parseFaultConfig(input: unknown): FaultConfig {
         throw new Error(`faults.staleFrontEnds[${i}]: must be "<loadBalancerId>:<listenerPort>"`);
     });
   }
+  if (o.lostAnswerActions !== undefined) {
+    if (
+      o.lostAnswerActions === null ||
+      typeof o.lostAnswerActions !== 'object' ||
+      Array.isArray(o.lostAnswerActions)
+    )
+      throw new Error('faults.lostAnswerActions: must be an object of "<Action>": rate');
+    for (const [action, r] of Object.entries(o.lostAnswerActions)) {
+      if (typeof r !== 'number' || r < 0 || r > 1)
+        throw new Error(`faults.lostAnswerActions.${action}: must be a number in [0, 1]`);
+    }
+  }
   if (o.quotas !== undefined) {
     if (o.quotas === null || typeof o.quotas !== 'object')
       throw new Error('faults.quotas: must be an object');
@@ -92,7 +113,8 @@ export function parseFaultConfig(input: unknown): FaultConfig {
   return o as FaultConfig;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -128,6 +150,16 @@ export class FaultInjector {
   frontEndIsStale(loadBalancerId: string, listenerPort: number): boolean {
     const stale = this.config.staleFrontEnds;
     return Array.isArray(stale) ? stale.includes(`${loadBalancerId}:${listenerPort}`) : stale === true;
+  }
+
+  /**
+   * Whether the answer to this call, which has already succeeded (and committed, for a write), is
+   * lost: the server then resets the connection instead of answering. Draws from the PRNG only when
+   * the fault applies to the call, so other faults keep their sequence for a seed.
+   */
+  loseAnswer(action: string, write: boolean): boolean {
+    const rate = this.config.lostAnswerActions?.[action] ?? (write ? this.config.lostAnswerRate : undefined);
+    return rate !== undefined && rate > 0 && this.random() < rate;
   }
 
   /** Throws the injected failure for this call, if any. Never changes state. */

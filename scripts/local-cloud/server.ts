@@ -1,7 +1,9 @@
 // The local cloud: one loopback HTTP port serving SLB 2014-05-15 and CAS 2020-04-07 RPC to the
 // unmodified official clients (routed by API version), plus an admin API under /_emulator/.
 // Each call: route -> verify signature, nonce and timestamp -> injected faults -> handler on a
-// snapshot of the state (restored if the handler fails, so a failed call changes nothing) -> persist.
+// snapshot of the state (restored if the handler fails, so a failed call changes nothing) -> persist
+// -> answer (or, under the lost-answer fault, reset the connection instead). Every call whose action
+// is known is recorded: when, which AccessKeyId signed it, and how it ended.
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,7 +26,7 @@ import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
 import { type ActionContext, type ActionTable, DEFAULT_LIMITS, type EmulatorLimits } from './handler';
 import { HealthChecker } from './health-checker';
 import { Params } from './params';
-import { loadScenario } from './scenarios';
+import { loadScenario, SCENARIOS } from './scenarios';
 import {
   checkTimestamp,
   type KeyPair,
@@ -99,6 +101,30 @@ export interface CallCounts {
 /** Enough to see what went wrong without growing without bound in long runs. */
 const MAX_WARNINGS = 1000;
 
+/** One API call as the local cloud saw it (GET /_emulator/calls `records`). */
+export interface CallRecord {
+  /** 1-based, in order of arrival; `?since=<seq>` lists the later ones */
+  seq: number;
+  /** the emulator's clock when the call arrived, ISO */
+  at: string;
+  product: string;
+  action: string;
+  write: boolean;
+  /** the AccessKeyId that signed the call */
+  caller: string;
+  /** the `x-slbap-caller` header, when the client sent one (a free-form hint, not authenticated) */
+  callerHint?: string;
+  /** the HTTP status answered; 0 when the answer was lost */
+  status: number;
+  /** the error code answered */
+  code?: string;
+  /** the call ran (a write: committed) but the connection was reset instead of answering */
+  lostAnswer?: true;
+}
+
+/** Records kept; older ones are dropped first (a long `npm start` must not grow without bound). */
+const MAX_CALL_RECORDS = 50_000;
+
 export interface LocalCloud {
   readonly port: number;
   /** host:port, as the SDKs' `endpoint` wants it */
@@ -113,6 +139,8 @@ export interface LocalCloud {
   takeWarnings(): FidelityWarning[];
   /** every RPC exchange since start or reset (only with recordWire) */
   wireLog(): WireExchange[];
+  /** the calls recorded after `since` (a seq), oldest first */
+  callRecords(since?: number): CallRecord[];
   setFaults(config: FaultConfig): void;
   setHealth(health: CloudState['backendHealth']): void;
   /**
@@ -123,14 +151,24 @@ export interface LocalCloud {
   frontEnds(): Promise<FrontEnd[]>;
   /** one round of health checks now, resolved when all answered (healthChecks 'manual' or 'auto'; no-op when 'off') */
   tickHealth(): Promise<void>;
-  /** where a backend (`serverId:port`) really answers, e.g. a stand-in on another loopback port */
+  /**
+   * Where a backend (`serverId:port`) really answers, e.g. a stand-in on another loopback port. Set
+   * in-process, this is how the stack wires its stand-ins: a reset restores it. Changes made through
+   * POST /_emulator/backend-addresses (a backend moved or killed by a demo or a chaos run) last until
+   * the next reset.
+   */
   setBackendAddress(backend: string, hostPort: string): void;
   backendAddresses(): Record<string, string>;
   /** the authoritative DNS server for the Alidns zones (also `GET /_emulator/dns`); undefined when off */
   dns(): { host: string; port: number } | undefined;
   setDnsFaults(faults: DnsFaults): void;
-  /** back to the initial scenario, counters zeroed, faults cleared */
+  /** back to the current scenario, counters and records zeroed, faults cleared, backend addresses restored */
   reset(): void;
+  /**
+   * Like reset(), to a named scenario (loaded once, then cached) or a given state, which becomes the
+   * scenario later resets return to (also `POST /_emulator/reset` `{"scenario": "<name>"}`).
+   */
+  resetTo(scenario: string | CloudState): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -171,8 +209,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     Object.entries(options.keys ?? { [DEFAULT_ACCESS_KEY_ID]: { secret: DEFAULT_ACCESS_KEY_SECRET } }),
   );
   const scenario = options.scenario ?? 'mall';
-  const initial: CloudState =
+  /** named scenarios already built: building the mall issues certificates, so it is done once */
+  const scenarios = new Map<string, CloudState>();
+  let initial: CloudState =
     typeof scenario === 'string' ? await loadScenario(scenario, now()) : structuredClone(scenario);
+  if (typeof scenario === 'string') scenarios.set(scenario, initial);
   let state: CloudState = (options.statePath && loadStateFile(options.statePath)) || structuredClone(initial);
   if (options.statePath) saveStateFile(options.statePath, state);
 
@@ -180,6 +221,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const faults = new FaultInjector();
   let counts: CallCounts = { calls: {}, errors: {}, total: 0, warnings: [] };
   let wire: WireExchange[] = [];
+  let records: CallRecord[] = [];
+  let recordSeq = 0;
+  /** backend addresses set in-process (the stack's stand-ins): what a reset restores */
+  const baselineAddresses = new Map<string, string>();
   const countError = (code: string) => {
     counts.errors[code] = (counts.errors[code] ?? 0) + 1;
   };
@@ -231,8 +276,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
       send(res, status, body);
     };
+
+    let record: CallRecord | undefined;
     const fail = (err: ApiError, def: ProductDef | undefined) => {
       countError(err.code);
+      if (record) Object.assign(record, { status: err.httpStatus, code: err.code });
       const recommend = `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(err.code)}&product=${def?.recommendProduct ?? 'Slb'}&requestId=${requestId}`;
       reply(
         err.httpStatus,
@@ -274,6 +322,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
       counts.calls[action] = (counts.calls[action] ?? 0) + 1;
       counts.total++;
+      const hint = headerValue(req, 'x-slbap-caller');
+      record = {
+        seq: ++recordSeq,
+        at: new Date(nowMs).toISOString(),
+        product: Object.keys(products).find((k) => products[k] === product) ?? version,
+        action,
+        write: def.write,
+        caller: caller.accessKeyId,
+        ...(hint ? { callerHint: hint.slice(0, 128) } : {}),
+        status: 0,
+      };
+      records.push(record);
+      if (records.length > MAX_CALL_RECORDS) records = records.slice(-MAX_CALL_RECORDS / 2);
       if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
       faults.check(action, def.write, nowMs);
 
@@ -306,6 +367,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
       if (def.write && options.statePath) saveStateFile(options.statePath, state);
       if (def.write) await syncFrontEnds();
+      if (faults.loseAnswer(action, def.write)) {
+        // The change stands; the client only sees its connection reset.
+        record.lostAnswer = true;
+        res.destroy();
+        return;
+      }
+      record.status = 200;
       reply(200, { RequestId: requestId, ...result });
     } catch (err) {
       if (err instanceof ApiError) fail(err, product);
@@ -317,7 +385,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     }
   }
 
-  async function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
     const route = `${req.method} ${path}`;
     try {
       const body = req.method === 'POST' ? (await readBody(req, 1024 * 1024)).toString('utf8') : '';
@@ -325,8 +394,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       switch (route) {
         case 'GET /_emulator/state':
           return send(res, 200, redactState(state));
-        case 'GET /_emulator/calls':
-          return send(res, 200, counts);
+        case 'GET /_emulator/calls': {
+          const since = url.searchParams.get('since');
+          if (since !== null && !/^\d{1,15}$/.test(since))
+            throw new Error('calls.since: must be a non-negative integer (a record seq)');
+          return send(res, 200, {
+            ...counts,
+            records: cloud.callRecords(since === null ? 0 : Number(since)),
+          });
+        }
         case 'POST /_emulator/faults':
           faults.configure(parseFaultConfig(json()));
           await syncFrontEnds();
@@ -355,9 +431,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           return send(res, 200, { ok: true });
         case 'GET /_emulator/front-ends':
           return send(res, 200, await cloud.frontEnds());
-        case 'POST /_emulator/reset':
-          cloud.reset();
+        case 'POST /_emulator/reset': {
+          const body = json();
+          if (body === null || typeof body !== 'object' || Array.isArray(body))
+            throw new Error('reset: body must be a JSON object');
+          const { scenario: name, ...rest } = body as Record<string, unknown>;
+          for (const k of Object.keys(rest)) throw new Error(`reset.${k}: unknown field`);
+          if (name === undefined) cloud.reset();
+          else if (typeof name !== 'string' || !(SCENARIOS as readonly string[]).includes(name))
+            throw new Error(`reset.scenario: must be one of ${SCENARIOS.join(', ')}`);
+          else await cloud.resetTo(name);
+          await frontEnds.settled();
           return send(res, 200, { ok: true });
+        }
         default:
           return send(res, 404, { error: `no admin route ${route}` });
       }
@@ -371,7 +457,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (url.pathname.startsWith('/_emulator/')) {
       const refused = adminRequestProblem(req);
       if (refused) send(res, refused.status, { error: refused.message });
-      else void handleAdmin(req, res, url.pathname);
+      else void handleAdmin(req, res, url);
     } else if (url.pathname === '/' && (req.method === 'POST' || req.method === 'GET')) {
       void handleRpc(req, res, url);
     } else {
@@ -397,6 +483,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     calls: () => structuredClone(counts),
     takeWarnings: () => counts.warnings.splice(0),
     wireLog: () => structuredClone(wire),
+    callRecords: (since = 0) => structuredClone(records.filter((r) => r.seq > since)),
     setFaults: (config) => {
       faults.configure(parseFaultConfig(config));
       void syncFrontEnds();
@@ -410,7 +497,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     tickHealth: () => probes.tick(),
     dns: () => (dns ? { host: dns.host, port: dns.port } : undefined),
     setDnsFaults: (f) => dns?.setFaults(f),
-    setBackendAddress: (backend, hostPort) => probes.setAddress(backend, hostPort),
+    setBackendAddress: (backend, hostPort) => {
+      probes.setAddress(backend, hostPort);
+      baselineAddresses.set(backend, hostPort);
+    },
     backendAddresses: () => probes.addressMap(),
     reset: () => {
       forced = {};
@@ -418,11 +508,28 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       probes.reset();
       counts = { calls: {}, errors: {}, total: 0, warnings: [] };
       wire = [];
+      records = [];
+      recordSeq = 0;
+      for (const k of Object.keys(probes.addressMap()))
+        if (!baselineAddresses.has(k)) probes.setAddress(k, null);
+      for (const [k, v] of baselineAddresses) probes.setAddress(k, v);
       faults.configure({});
       dns?.setFaults({});
       nonces.clear();
       if (options.statePath) saveStateFile(options.statePath, state);
       void syncFrontEnds();
+    },
+    resetTo: async (to) => {
+      if (typeof to === 'string') {
+        let loaded = scenarios.get(to);
+        if (!loaded) {
+          loaded = await loadScenario(to, now());
+          scenarios.set(to, loaded);
+        }
+        initial = loaded;
+      } else initial = structuredClone(to);
+      cloud.reset();
+      await frontEnds.settled();
     },
     frontEnds: async () => {
       await frontEnds.settled();

@@ -186,7 +186,13 @@ describe('admin API', () => {
     expect((await admin('POST', 'health', { 'i-1:80': 'sick' })).json.error).toContain('health.i-1:80');
     await callSlb(cloud, 'Echo', {});
     await admin('POST', 'reset');
-    expect((await admin('GET', 'calls')).json).toEqual({ calls: {}, errors: {}, total: 0, warnings: [] });
+    expect((await admin('GET', 'calls')).json).toEqual({
+      calls: {},
+      errors: {},
+      total: 0,
+      warnings: [],
+      records: [],
+    });
     expect((await admin('GET', 'state')).json.backendHealth).toEqual({});
   });
 });
