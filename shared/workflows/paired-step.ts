@@ -176,6 +176,19 @@ export async function runPaired<V>(
   }
   try {
     await phase(step.id, 'bind', step.bind);
+  } catch (err) {
+    return restore(step, err as PairedStepError, out, options);
+  }
+  return confirm(step, out, options);
+}
+
+/** After a bind (this run's, or a dead run's): verify, commit, settle; any failure restores. */
+async function confirm<V>(
+  step: PairedStep<V>,
+  out: PairedOutcome<V>,
+  options: PairedOptions,
+): Promise<PairedOutcome<V>> {
+  try {
     await checked(step.id, 'verify', step.verify, options, (d) => {
       out.verification = d;
     });
@@ -208,16 +221,7 @@ export async function resumePaired<V>(
       return restore(step, err as PairedStepError, out, options);
     }
   }
-  try {
-    await checked(step.id, 'verify', step.verify, options, (d) => {
-      out.verification = d;
-    });
-    if (step.commit) await phase(step.id, 'commit', step.commit);
-  } catch (err) {
-    return restore(step, err as PairedStepError, out, options);
-  }
-  out.status = 'applied';
-  return settle(step, out);
+  return confirm(step, out, options);
 }
 
 /** A failure as plain data for a report: each phase and cause down the chain, codes where known. */
