@@ -9,6 +9,7 @@ import { handler } from '../../functions/provision/index';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import { SIGNATURE_HEADER, signedHeaders, TIMESTAMP_HEADER } from '../../shared/runtime/hmac-auth';
+import { TEST_LEASE_ENV } from '../support/deployment';
 import { fcContext, httpEvent } from '../support/fc';
 import { startTestCloud, type TestCloud } from '../support/local-cloud';
 
@@ -72,13 +73,15 @@ async function call(
 
 const yaml = 'application/yaml';
 
-function useCloud(scenario: 'mall' | 'mall-unprovisioned') {
+/** A local cloud per test, and the provision function's environment: `deployed` is its own spec. */
+function useCloud(scenario: 'mall' | 'mall-unprovisioned', deployed = mallYaml) {
   const box: { cloud?: TestCloud } = {};
   beforeEach(async () => {
     box.cloud = await startTestCloud({ scenario });
+    process.env = { ...saved, ...TEST_LEASE_ENV };
     process.env.SLB_AUTOPILOT_LOCAL_CLOUD = box.cloud.url;
     process.env.SLB_AUTOPILOT_API_SECRET = SECRET;
-    process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+    process.env.SLB_AUTOPILOT_SPEC = deployed;
     // One instance per test here: no concurrent claims to wait for.
     process.env.SLB_AUTOPILOT_APPLY_SETTLE_MS = '0';
   });
@@ -199,7 +202,8 @@ describe('provision rotate and failover', () => {
 });
 
 describe('provision apply', () => {
-  const cloud = useCloud('mall-unprovisioned');
+  // This deployment's own spec creates the mall, so the API may create that one load balancer.
+  const cloud = useCloud('mall-unprovisioned', createdMall);
   const writes = () =>
     Object.entries(cloud().calls().calls)
       .filter(([a]) => !/^(Describe|List|Get)/.test(a))
@@ -230,7 +234,10 @@ describe('provision apply', () => {
   });
 
   it('reports a failed apply with what was done and what was not (502), and a re-apply converges', async () => {
-    cloud().setFaults({ failWritesAfter: 2 });
+    // Writes: the load balancer, the lease's claim, the group; then every write fails, giving the
+    // lease back too: the re-apply takes it over once it expires (3 s here).
+    process.env.SLB_AUTOPILOT_LEASE_TTL_S = '3';
+    cloud().setFaults({ failWritesAfter: 3 });
     const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
     expect(first.status).toBe(502);
     expect(first.body).toMatchObject({ error: 'ApplyFailed', done: 2 });
