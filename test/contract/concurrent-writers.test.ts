@@ -10,6 +10,8 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { waitForServedCertificate } from '../../shared/cloud/tls-probe';
+import { markerTags } from '../../shared/domain/ownership';
+import { describeAction } from '../../shared/domain/plan';
 import { parseSpec } from '../../shared/domain/spec';
 import { type ApplyDeps, type ApplyResult, applySpec } from '../../shared/workflows/apply';
 import { type RenewalDeps, runCertRenewal } from '../../shared/workflows/cert-renewal';
@@ -253,5 +255,54 @@ describe('two certificate renewals at once (a manual rotation while the timer fi
     const listenerCert = state.listeners.find((l) => l.listenerPort === 443)?.serverCertificateId;
     expect(state.domainExtensions[0]?.serverCertificateId).toBe(listenerCert);
     expect(reports.flatMap((r) => r.uploaded)).toEqual([listenerCert]);
+  });
+});
+
+describe('duplicates that concurrent runs left behind', () => {
+  it('an apply keeps the group in use, deletes our copy, leaves one not ours, and then plans and writes the same group', async () => {
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const c = cloud;
+    const slb = cloudLayerFor(c).slb;
+    const copy = (tags: { key: string; value: string }[]) =>
+      slb.createVServerGroup({
+        regionId: MALL.regionId,
+        loadBalancerId: MALL.loadBalancerId,
+        vServerGroupName: MALL.vServerGroup.name,
+        backendServers: [{ serverId: MALL.k8s.serverId, port: 30250, weight: 7 }],
+        tags,
+      });
+    const ours = await copy(markerTags(DEFAULT_OWNERSHIP));
+    const theirs = await copy([{ key: 'team', value: 'web' }]);
+    const deps = applyDeps(c);
+
+    const repaired = await applySpec(deps, parseSpec(mallYaml));
+    expect(repaired.failed).toBeUndefined();
+    expect(repaired.done.map(describeAction)).toEqual([
+      `${MALL.loadBalancerId}: delete VServer group ${MALL.vServerGroup.name} ${ours.vServerGroupId} (ours, a duplicate of ${MALL.vServerGroup.vServerGroupId})`,
+    ]);
+    expect(repaired.plan.leftAlone.map((l) => l.what)).toContain(
+      `VServer group ${MALL.vServerGroup.name} ${theirs.vServerGroupId}`,
+    );
+    expect(
+      c
+        .state()
+        .vServerGroups.map((g) => g.vServerGroupId)
+        .sort(),
+    ).toEqual([MALL.vServerGroup.vServerGroupId, theirs.vServerGroupId].sort());
+
+    // A later spec change lands on the group the listener uses, and converges.
+    const spec = parseSpec(mallYaml.replace('weight: 0', 'weight: 20'));
+    const changed = await applySpec(deps, spec);
+    expect(changed.done.map((a) => a.kind)).toEqual(['setBackendWeights']);
+    const weight = (id: string) =>
+      c
+        .state()
+        .vServerGroups.find((g) => g.vServerGroupId === id)
+        ?.backendServers.find((b) => b.port === 8050)?.weight;
+    expect(weight(MALL.vServerGroup.vServerGroupId)).toBe(20);
+    expect((await applySpec(deps, spec)).plan.actions).toEqual([]);
+    expect(
+      c.state().vServerGroups.find((g) => g.vServerGroupId === theirs.vServerGroupId)?.backendServers,
+    ).toEqual([expect.objectContaining({ serverId: MALL.k8s.serverId, port: 30250, weight: 7 })]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ListenerModel, LoadBalancerModel } from '../../../shared/domain/model';
-import { planLoadBalancer } from '../../../shared/domain/plan';
+import { markDuplicateGroups, planLoadBalancer } from '../../../shared/domain/plan';
 
 const listener = (over: Partial<ListenerModel> = {}): ListenerModel => ({
   protocol: 'https',
@@ -244,5 +244,98 @@ describe('planLoadBalancer', () => {
         changes: { healthCheck: { enabled: true, path: '/healthz' } },
       }),
     ]);
+  });
+});
+
+describe('duplicate groups (two applies at once each created one)', () => {
+  const member = { serverId: 'i-1', port: 80, weight: 100, type: 'ecs' as const };
+  const group = (id: string, owned: boolean, backends = [member]) => ({
+    name: 'web',
+    vServerGroupId: id,
+    ...(owned ? { owned: true } : {}),
+    backends,
+  });
+  const observed = (groups: ReturnType<typeof group>[], l: Partial<ListenerModel> = {}) =>
+    markDuplicateGroups(lb({ groups, listeners: [listener({ vServerGroupId: 'rsp-b', ...l })] }));
+
+  it.each<[string, LoadBalancerModel, string, string[], string[]]>([
+    [
+      'ours both: keeps the one the listener uses, deletes the other',
+      observed([group('rsp-a', true), group('rsp-b', true)]),
+      'rsp-b',
+      ['deleteVServerGroup rsp-a'],
+      [],
+    ],
+    [
+      'ours both, neither used: keeps the lowest id',
+      observed([group('rsp-b', true), group('rsp-a', true)], { vServerGroupId: 'rsp-x' }),
+      'rsp-a',
+      ['deleteVServerGroup rsp-b'],
+      [],
+    ],
+    [
+      'the one not ours is in use: keeps it, deletes ours',
+      observed([group('rsp-a', true), group('rsp-b', false)]),
+      'rsp-b',
+      ['deleteVServerGroup rsp-a'],
+      [],
+    ],
+    [
+      'the duplicate is not ours: left alone',
+      observed([group('rsp-a', false), group('rsp-b', true)]),
+      'rsp-b',
+      [],
+      ['VServer group web rsp-a'],
+    ],
+    [
+      'a rule uses our duplicate: repointed first, then deleted',
+      observed([group('rsp-a', true), group('rsp-b', true)], {
+        rules: [
+          {
+            name: 'api',
+            domain: 'api.example.com',
+            vServerGroup: 'web',
+            vServerGroupId: 'rsp-a',
+            ruleId: 'r-1',
+          },
+        ],
+      }),
+      'rsp-b',
+      ['setRuleGroup r-1 web', 'deleteVServerGroup rsp-a'],
+      [],
+    ],
+  ])('%s', (_name, o, kept, actions, leftAlone) => {
+    expect(o.groups.filter((g) => !g.duplicateOf).map((g) => g.vServerGroupId)).toEqual([kept]);
+    expect(o.groups.filter((g) => g.duplicateOf).every((g) => g.duplicateOf === kept)).toBe(true);
+    const desired = lb({
+      listeners: [
+        listener({
+          rules:
+            o.listeners[0]?.rules.map((r) => ({ ...r, ruleId: undefined, vServerGroupId: undefined })) ?? [],
+        }),
+      ],
+    });
+    const plan = planLoadBalancer(desired, o);
+    expect(
+      plan.actions.map((a) =>
+        a.kind === 'deleteVServerGroup'
+          ? `${a.kind} ${a.vServerGroupId}`
+          : a.kind === 'setRuleGroup'
+            ? `${a.kind} ${a.ruleId} ${a.vServerGroup}`
+            : a.kind,
+      ),
+    ).toEqual(actions);
+    expect(plan.leftAlone.map((l) => l.what).filter((w) => w.startsWith('VServer group'))).toEqual(leftAlone);
+  });
+
+  it('diffs the spec against the kept group only, so plan and apply agree on which one', () => {
+    const o = observed([group('rsp-a', true, []), group('rsp-b', true)]);
+    // rsp-a lacks the backend, but rsp-b (kept: the listener uses it) has it: nothing to add.
+    expect(planLoadBalancer(lb(), o).actions.map((a) => a.kind)).toEqual(['deleteVServerGroup']);
+  });
+
+  it('a single group is never a duplicate', () => {
+    const o = lb({ groups: [group('rsp-a', true)] });
+    expect(markDuplicateGroups(o)).toBe(o);
   });
 });
