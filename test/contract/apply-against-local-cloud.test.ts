@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { CloudState } from '../../scripts/local-cloud/state';
-import { markerTags } from '../../shared/domain/ownership';
+import { markerTags, ownershipMarker } from '../../shared/domain/ownership';
 import { parseSpec } from '../../shared/domain/spec';
 import { type ApplyDeps, applySpec, observeAndPlan } from '../../shared/workflows/apply';
 import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
@@ -253,6 +253,39 @@ describe('apply', () => {
     expect(
       (await observeAndPlan(depsFor(cloud).slb, parseSpec(createdMall), DEFAULT_OWNERSHIP)).plan.actions,
     ).toEqual([]);
+  });
+
+  it('a second deployment (another id) neither finds nor deletes what the first created', async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const withExtra = edit(createdMall, (s) => {
+      s.loadBalancers[0].vServerGroups.push({ name: 'extra', backends: [] });
+      s.loadBalancers[0].listeners.push({ protocol: 'http', port: 8080, vServerGroup: 'extra' });
+    });
+    await applySpec(depsFor(cloud), parseSpec(withExtra));
+    const lbId = cloud.state().loadBalancers[0]?.loadBalancerId ?? '';
+    const second = { ...depsFor(cloud), ownership: ownershipMarker({ deploymentId: 'staging' }) };
+
+    // By name it is not the second deployment's load balancer: it would make its own.
+    const byName = await observeAndPlan(second.slb, parseSpec(createdMall), second.ownership);
+    expect(byName.plan.actions[0]?.kind).toBe('createLoadBalancer');
+
+    // Adopted by id, the first deployment's listener and group are not the second's to delete.
+    const adopted = edit(createdMall, (s) => {
+      delete s.loadBalancers[0].create;
+      s.loadBalancers[0].id = lbId;
+    });
+    const before = cloud.state();
+    const r = await applySpec(second, parseSpec(adopted));
+    expect(r.done).toEqual([]);
+    expect(r.plan.leftAlone.map((l) => l.what)).toEqual(
+      expect.arrayContaining(['http listener on port 8080', 'VServer group extra']),
+    );
+    expect(cloud.state().listeners).toEqual(before.listeners);
+    expect(cloud.state().vServerGroups).toEqual(before.vServerGroups);
+
+    // The first deployment, with the same spec, removes what it created.
+    const own = await applySpec(depsFor(cloud), parseSpec(adopted));
+    expect(own.done.map((a) => a.kind)).toEqual(['deleteListener', 'deleteVServerGroup']);
   });
 
   it.each([1, 3, 5])(
