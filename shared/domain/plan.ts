@@ -78,7 +78,18 @@ export type Action =
       port: number;
       domain: string;
       certificate: CertificateSource | undefined;
-    };
+    }
+  /** a duplicate certificate's reference moved to the kept copy (same fingerprint: what is served is unchanged) */
+  | { kind: 'setListenerCertificate'; lb: LbRef; port: number; serverCertificateId: string }
+  | {
+      kind: 'setDomainExtensionCertificate';
+      lb: LbRef;
+      port: number;
+      domain: string;
+      domainExtensionId: string;
+      serverCertificateId: string;
+    }
+  | { kind: 'deleteCertificate'; lb: LbRef; serverCertificateId: string; duplicateOf: string };
 
 export interface LeftAlone {
   lb: string;
@@ -479,6 +490,117 @@ export function planAll(desired: readonly LoadBalancerModel[], observed: readonl
   return plan;
 }
 
+/** A server certificate as far as duplicates matter. */
+export interface CertificateRecord {
+  serverCertificateId: string;
+  /** as SLB reports it; compared without case and colons */
+  fingerprint: string;
+  /** carries this deployment's marker */
+  owned: boolean;
+}
+
+const sameFingerprint = (f: string) => f.toLowerCase().replace(/:/g, '');
+
+/** Our certificates that share a fingerprint (one upload each by two runs at once); others never count. */
+export function duplicateCertificates(certs: readonly CertificateRecord[]): CertificateRecord[][] {
+  const by = new Map<string, CertificateRecord[]>();
+  for (const c of certs)
+    if (c.owned && c.fingerprint)
+      by.set(sameFingerprint(c.fingerprint), [...(by.get(sameFingerprint(c.fingerprint)) ?? []), c]);
+  return [...by.values()].filter((same) => same.length > 1);
+}
+
+/**
+ * Two of our certificates with one fingerprint: the one kept is the one a listener serves by default,
+ * else one an extension domain serves, else one a load balancer outside the spec uses, else the lowest
+ * id. References of the managed load balancers move to it (same certificate, so nothing served
+ * changes), then the other copies are deleted, unless something outside the spec still uses them.
+ * `deleted`: `<lb name>:<port>` of listeners the plan deletes (their references need no move).
+ */
+export function planDuplicateCertificates(
+  sets: readonly CertificateRecord[][],
+  observed: readonly LoadBalancerModel[],
+  referencedElsewhere: ReadonlySet<string>,
+  deleted: ReadonlySet<string> = new Set(),
+): Plan {
+  const out: Plan = { actions: [], leftAlone: [] };
+  const refs = observed.flatMap((o) =>
+    o.listeners
+      .filter((l) => !deleted.has(`${o.name}:${l.port}`))
+      .flatMap((l) => {
+        const lb: LbRef = { name: o.name, ...(o.loadBalancerId ? { loadBalancerId: o.loadBalancerId } : {}) };
+        return [
+          ...(l.serverCertificateId
+            ? [
+                {
+                  lb,
+                  port: l.port,
+                  id: l.serverCertificateId,
+                  domain: undefined,
+                  domainExtensionId: undefined,
+                },
+              ]
+            : []),
+          ...l.extensionDomains.flatMap((x) =>
+            x.serverCertificateId && x.domainExtensionId
+              ? [
+                  {
+                    lb,
+                    port: l.port,
+                    id: x.serverCertificateId,
+                    domain: x.domain,
+                    domainExtensionId: x.domainExtensionId,
+                  },
+                ]
+              : [],
+          ),
+        ];
+      }),
+  );
+  for (const same of sets) {
+    const rank = (c: CertificateRecord) =>
+      `${refs.some((r) => r.id === c.serverCertificateId && !r.domain) ? 0 : 1}${refs.some((r) => r.id === c.serverCertificateId) ? 0 : 1}${referencedElsewhere.has(c.serverCertificateId) ? 0 : 1}${c.serverCertificateId}`;
+    const [kept, ...others] = [...same].sort((a, b) => (rank(a) < rank(b) ? -1 : 1));
+    if (!kept) continue;
+    const home = refs.find((r) => r.id === kept.serverCertificateId)?.lb ?? refs[0]?.lb;
+    for (const c of others) {
+      for (const r of refs.filter((x) => x.id === c.serverCertificateId)) {
+        if (r.domain && r.domainExtensionId)
+          out.actions.push({
+            kind: 'setDomainExtensionCertificate',
+            lb: r.lb,
+            port: r.port,
+            domain: r.domain,
+            domainExtensionId: r.domainExtensionId,
+            serverCertificateId: kept.serverCertificateId,
+          });
+        else
+          out.actions.push({
+            kind: 'setListenerCertificate',
+            lb: r.lb,
+            port: r.port,
+            serverCertificateId: kept.serverCertificateId,
+          });
+      }
+      if (referencedElsewhere.has(c.serverCertificateId) || !home) {
+        out.leftAlone.push({
+          lb: home?.name ?? '',
+          what: `certificate ${c.serverCertificateId}`,
+          why: `ours and a duplicate of ${kept.serverCertificateId}, but a load balancer outside the spec uses it`,
+        });
+        continue;
+      }
+      out.actions.push({
+        kind: 'deleteCertificate',
+        lb: home,
+        serverCertificateId: c.serverCertificateId,
+        duplicateOf: kept.serverCertificateId,
+      });
+    }
+  }
+  return out;
+}
+
 /** One line per action, for people. */
 /** Changed settings as words, not JSON: `healthCheck.interval 2, healthCheck.httpCodes http_2xx|http_3xx`. */
 export function settingsText(changes: object, prefix = ''): string {
@@ -524,5 +646,11 @@ export function describeAction(a: Action): string {
       return `${where}: point rule ${a.rule} on ${a.port} at ${a.vServerGroup}`;
     case 'createDomainExtension':
       return `${where}: add extension domain ${a.domain} on ${a.port}`;
+    case 'setListenerCertificate':
+      return `${where}: bind ${a.serverCertificateId} to HTTPS ${a.port} (the kept copy of its certificate)`;
+    case 'setDomainExtensionCertificate':
+      return `${where}: bind ${a.serverCertificateId} to ${a.domain} on ${a.port} (the kept copy of its certificate)`;
+    case 'deleteCertificate':
+      return `delete certificate ${a.serverCertificateId} (ours, a duplicate of ${a.duplicateOf})`;
   }
 }

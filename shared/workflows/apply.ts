@@ -18,7 +18,14 @@ import {
   type LoadBalancerModel,
 } from '../domain/model';
 import { isOwned, markerTags, type OwnershipMarker, ownedName } from '../domain/ownership';
-import { type Action, describeAction, type Plan, planAll } from '../domain/plan';
+import {
+  type Action,
+  describeAction,
+  duplicateCertificates,
+  type Plan,
+  planAll,
+  planDuplicateCertificates,
+} from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import {
   type CertificateResolver,
@@ -69,7 +76,59 @@ export async function observeAndPlan(
 ): Promise<{ plan: Plan; desired: LoadBalancerModel[]; observed: LoadBalancerModel[] }> {
   const desired = desiredFromSpec(spec);
   const observed = await observeLoadBalancers(slb, spec.region, desired, ownership);
-  return { plan: planAll(desired, observed), desired, observed };
+  const plan = planAll(desired, observed);
+  const repair = await certificateRepair(slb, spec.region, observed, ownership, plan);
+  return {
+    plan: {
+      actions: [...plan.actions, ...repair.actions],
+      leftAlone: [...plan.leftAlone, ...repair.leftAlone],
+    },
+    desired,
+    observed,
+  };
+}
+
+/**
+ * Our certificates uploaded twice (two runs at once): one DescribeServerCertificates; only when there
+ * are duplicates, the references of the region's other load balancers too (a copy they use stays).
+ */
+async function certificateRepair(
+  slb: SlbClient,
+  regionId: string,
+  observed: readonly LoadBalancerModel[],
+  ownership: OwnershipMarker,
+  plan: Plan,
+): Promise<Plan> {
+  if (observed.length === 0) return { actions: [], leftAlone: [] };
+  const sets = duplicateCertificates(
+    (await slb.describeServerCertificates({ regionId })).map((c) => ({
+      serverCertificateId: c.serverCertificateId,
+      fingerprint: c.fingerprint,
+      owned: isOwned(ownership, c.tags, c.serverCertificateName),
+    })),
+  );
+  if (sets.length === 0) return { actions: [], leftAlone: [] };
+  const managed = new Set(observed.map((o) => o.loadBalancerId));
+  const others = (await slb.describeLoadBalancers({ regionId }))
+    .map((lb) => lb.loadBalancerId)
+    .filter((id) => !managed.has(id));
+  const elsewhere = new Set<string>();
+  if (others.length > 0) {
+    for (const l of await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' })) {
+      if (l.listenerProtocol !== 'https') continue;
+      const detail = await slb.describeHttpsListener({
+        regionId,
+        loadBalancerId: l.loadBalancerId,
+        listenerPort: l.listenerPort,
+      });
+      if (detail.serverCertificateId) elsewhere.add(detail.serverCertificateId);
+      for (const d of detail.domainExtensions) elsewhere.add(d.serverCertificateId);
+    }
+  }
+  const deleted = new Set(
+    plan.actions.flatMap((a) => (a.kind === 'deleteListener' ? [`${a.lb.name}:${a.port}`] : [])),
+  );
+  return planDuplicateCertificates(sets, observed, elsewhere, deleted);
 }
 
 /**
@@ -375,6 +434,24 @@ export async function applySpec(
           domain: a.domain,
           serverCertificateId: await certificate(`${a.lb.name}:${a.port}:${a.domain}`),
         });
+        return;
+      case 'setListenerCertificate':
+        await slb.setHttpsListenerAttribute({
+          regionId,
+          loadBalancerId: lbId(a),
+          listenerPort: a.port,
+          serverCertificateId: a.serverCertificateId,
+        });
+        return;
+      case 'setDomainExtensionCertificate':
+        await slb.setDomainExtensionCertificate({
+          regionId,
+          domainExtensionId: a.domainExtensionId,
+          serverCertificateId: a.serverCertificateId,
+        });
+        return;
+      case 'deleteCertificate':
+        await slb.deleteServerCertificate({ regionId, serverCertificateId: a.serverCertificateId });
         return;
     }
   }

@@ -305,4 +305,50 @@ describe('duplicates that concurrent runs left behind', () => {
       c.state().vServerGroups.find((g) => g.vServerGroupId === theirs.vServerGroupId)?.backendServers,
     ).toEqual([expect.objectContaining({ serverId: MALL.k8s.serverId, port: 30250, weight: 7 })]);
   });
+
+  it('an apply binds every reference to one copy of a certificate uploaded twice, and deletes our other copy', async () => {
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const c = cloud;
+    const slb = cloudLayerFor(c).slb;
+    const upload = async (name: string, tags: { key: string; value: string }[]) =>
+      (
+        await slb.uploadServerCertificate({
+          regionId: MALL.regionId,
+          serverCertificateName: name,
+          tags,
+          cas: {
+            certificateId: String(MALL.renewed.certId),
+            certificateName: MALL.renewed.name,
+            regionId: MALL.regionId,
+          },
+        })
+      ).serverCertificateId;
+    const a = await upload('slbap-renewed-a', markerTags(DEFAULT_OWNERSHIP));
+    const b = await upload('slbap-renewed-b', markerTags(DEFAULT_OWNERSHIP));
+    const theirs = await upload('renewed-by-hand', []);
+    // What two rotations at once left: the listener on one copy, its extension domain on the other.
+    await slb.setHttpsListenerAttribute({
+      regionId: MALL.regionId,
+      loadBalancerId: MALL.loadBalancerId,
+      listenerPort: 443,
+      serverCertificateId: a,
+    });
+    await slb.setDomainExtensionCertificate({
+      regionId: MALL.regionId,
+      domainExtensionId: MALL.extensionDomain.domainExtensionId,
+      serverCertificateId: b,
+    });
+
+    const deps = applyDeps(c);
+    const r = await applySpec(deps, parseSpec(mallYaml));
+    expect(r.failed).toBeUndefined();
+    expect(r.done.map((x) => x.kind)).toEqual(['setDomainExtensionCertificate', 'deleteCertificate']);
+    const state = c.state();
+    expect(state.domainExtensions[0]?.serverCertificateId).toBe(a);
+    expect(state.listeners.find((l) => l.listenerPort === 443)?.serverCertificateId).toBe(a);
+    const ids = state.serverCertificates.map((x) => x.serverCertificateId);
+    expect(ids).not.toContain(b);
+    expect(ids).toEqual(expect.arrayContaining([a, theirs]));
+    expect((await applySpec(deps, parseSpec(mallYaml))).plan.actions).toEqual([]);
+  });
 });

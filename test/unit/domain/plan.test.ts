@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ListenerModel, LoadBalancerModel } from '../../../shared/domain/model';
-import { markDuplicateGroups, planLoadBalancer } from '../../../shared/domain/plan';
+import {
+  duplicateCertificates,
+  markDuplicateGroups,
+  planDuplicateCertificates,
+  planLoadBalancer,
+} from '../../../shared/domain/plan';
 
 const listener = (over: Partial<ListenerModel> = {}): ListenerModel => ({
   protocol: 'https',
@@ -337,5 +342,78 @@ describe('duplicate groups (two applies at once each created one)', () => {
   it('a single group is never a duplicate', () => {
     const o = lb({ groups: [group('rsp-a', true)] });
     expect(markDuplicateGroups(o)).toBe(o);
+  });
+});
+
+describe('duplicate certificates (one certificate uploaded twice)', () => {
+  const cert = (id: string, owned = true, fingerprint = 'AA:BB') => ({
+    serverCertificateId: id,
+    fingerprint,
+    owned,
+  });
+  const served = (listenerCert: string, extensionCert: string): LoadBalancerModel[] => [
+    lb({
+      listeners: [
+        listener({
+          serverCertificateId: listenerCert,
+          extensionDomains: [
+            { domain: 'm.example.com', domainExtensionId: 'de-1', serverCertificateId: extensionCert },
+          ],
+        }),
+      ],
+    }),
+  ];
+  const kinds = (p: ReturnType<typeof planDuplicateCertificates>) =>
+    p.actions.map((a) =>
+      a.kind === 'deleteCertificate'
+        ? `delete ${a.serverCertificateId}`
+        : `${a.kind} ${'serverCertificateId' in a ? a.serverCertificateId : ''}`,
+    );
+
+  it.each<[string, ReturnType<typeof cert>[], LoadBalancerModel[], Set<string>, string[], string[]]>([
+    [
+      'the listener’s copy is kept, the extension domain moves to it, the other copy goes',
+      [cert('c-2'), cert('c-1')],
+      served('c-2', 'c-1'),
+      new Set(),
+      ['setDomainExtensionCertificate c-2', 'delete c-1'],
+      [],
+    ],
+    [
+      'an unused copy of ours goes; the one in use stays',
+      [cert('c-1'), cert('c-2')],
+      served('c-2', 'c-2'),
+      new Set(),
+      ['delete c-1'],
+      [],
+    ],
+    [
+      'a copy a load balancer outside the spec uses stays',
+      [cert('c-1'), cert('c-2')],
+      served('c-2', 'c-2'),
+      new Set(['c-1']),
+      [],
+      ['certificate c-1'],
+    ],
+    [
+      'copies not ours are never touched',
+      [cert('c-1', false), cert('c-2')],
+      served('c-2', 'c-1'),
+      new Set(),
+      [],
+      [],
+    ],
+    [
+      'fingerprints compare without case and colons; different ones are not duplicates',
+      [cert('c-1', true, 'aabb'), cert('c-2', true, 'AA:BB'), cert('c-3', true, 'CC')],
+      served('c-2', 'c-2'),
+      new Set(),
+      ['delete c-1'],
+      [],
+    ],
+  ])('%s', (_name, certs, observed, elsewhere, actions, leftAlone) => {
+    const p = planDuplicateCertificates(duplicateCertificates(certs), observed, elsewhere);
+    expect(kinds(p)).toEqual(actions);
+    expect(p.leftAlone.map((l) => l.what)).toEqual(leftAlone);
   });
 });
