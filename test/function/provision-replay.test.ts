@@ -54,7 +54,8 @@ function instance(settle: () => Promise<void> = async () => {}): ProvisionDeps {
     settleClaim: settle,
     ownership: DEFAULT_OWNERSHIP,
     lease: TEST_LEASE,
-    limits: () => defaultLimits(parseSpec(mallYaml), {}),
+    // The mall adopts its load balancer; one test here creates one more.
+    limits: () => defaultLimits(parseSpec(mallYaml), { maxNewLoadBalancers: 1 }),
   };
 }
 
