@@ -375,7 +375,7 @@ async function renew(
               at: now,
             };
             batch.push({
-              step: switchStep(deps, spec, options, ref, plan),
+              step: switchStep(deps, options, ref, plan),
               tags: markerTags(ref, plan),
               plan: p,
             });
@@ -494,7 +494,6 @@ interface SwitchPlan {
 /** One reference's switch as a paired step: bind, verify, commit (grace starts), rollback; the marker is its batch's. */
 function switchStep(
   deps: RenewalDeps,
-  spec: Spec,
   options: RenewalOptions,
   ref: CertificateReference,
   plan: SwitchPlan,
@@ -647,7 +646,7 @@ async function settleMarkers(
       else if (bound !== m.to && bound !== m.from) await drop('changedElsewhere');
       else {
         const step: PairedStep<Verification> = {
-          ...switchStep(deps, spec, options, ref, {
+          ...switchStep(deps, options, ref, {
             from: { id: m.from, certificate: certificates.get(m.from) },
             to: { id: m.to, fingerprint: certificates.get(m.to)?.fingerprint },
             at: now,
