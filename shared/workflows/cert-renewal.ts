@@ -261,7 +261,7 @@ async function renew(
   if (inUse.references.length === 0) return report;
   // Finish what an earlier run left in flight before deciding anything, then read again what it changed.
   const unsettled = new Set<string>();
-  if (await settleMarkers(deps, spec, options, inUse, now, report, unsettled))
+  if (await settleMarkers(deps, options, inUse, now, report, unsettled))
     inUse = await findCertificatesInUse(slb, spec, deps.ownership);
   const resolver = createCertificateResolver({ ...deps, regionId });
   // CAS's record of a certificate gives its real start; SLB's only the upload time.
@@ -595,7 +595,6 @@ function verificationLines(out: PairedOutcome<Verification>): Verification {
  */
 async function settleMarkers(
   deps: RenewalDeps,
-  spec: Spec,
   options: RenewalOptions,
   inUse: CertificatesInUse,
   now: Date,
