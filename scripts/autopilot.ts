@@ -11,6 +11,8 @@ import { CloudTargetError, describeCloudTarget } from '../shared/cloud/credentia
 import { type Cloud, createCloud } from '../shared/cloud/index';
 import { describeAction, type Plan } from '../shared/domain/plan';
 import { parseSpec, SpecError } from '../shared/domain/spec';
+import { ConfigError, loadConfig } from '../shared/runtime/config';
+import { leaseFromConfig, ownershipFromConfig } from '../shared/runtime/deployment';
 import { type ApplyResult, applySpec, observeAndPlan, type ProgressEvent } from '../shared/workflows/apply';
 import { CertificateSourceError } from '../shared/workflows/certificate-source';
 import {
@@ -32,8 +34,18 @@ import {
   targetOf,
 } from './saved-plan';
 
+/**
+ * The ownership marker and lease timing come from the same variables the functions read
+ * (SLB_AUTOPILOT_OWNER_TAG_KEY, SLB_AUTOPILOT_NAME_PREFIX, SLB_AUTOPILOT_DEPLOYMENT_ID, SLB_AUTOPILOT_LEASE_*),
+ * so the CLI and a deployment with the same settings agree on what is theirs.
+ */
+function deployment(env: Record<string, string | undefined> = process.env) {
+  const config = loadConfig(env);
+  return { ownership: ownershipFromConfig(config), lease: leaseFromConfig(config) };
+}
+
 export async function planSpec(cloud: Cloud, specText: string, source: string): Promise<Plan> {
-  return (await observeAndPlan(cloud.slb, parseSpec(specText, { source }))).plan;
+  return (await observeAndPlan(cloud.slb, parseSpec(specText, { source }), deployment().ownership)).plan;
 }
 
 export async function applySpecText(
@@ -49,6 +61,7 @@ export async function applySpecText(
       now: () => new Date(),
       env: process.env,
       readFile: (p) => readFileSync(p, 'utf8'),
+      ...deployment(),
     },
     parseSpec(specText, { source }),
     options,
@@ -181,7 +194,7 @@ export async function autopilotCli(args: readonly string[], io: CliIo): Promise<
   const cloud = createCloud({ target });
 
   if (command === 'plan') {
-    const { plan, observed } = await observeAndPlan(cloud.slb, spec);
+    const { plan, observed } = await observeAndPlan(cloud.slb, spec, deployment().ownership);
     io.out(
       values.json
         ? JSON.stringify({ actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone }, null, 2)
@@ -201,7 +214,7 @@ export async function autopilotCli(args: readonly string[], io: CliIo): Promise<
   // apply: settle what will run before the first write.
   let onPlan: ((plan: Plan) => void) | undefined;
   if (saved) {
-    const { observed } = await observeAndPlan(cloud.slb, spec);
+    const { observed } = await observeAndPlan(cloud.slb, spec, deployment().ownership);
     const now = JSON.parse(JSON.stringify(observed)) as unknown;
     if (stateDigest(specText, now) !== saved.digest) {
       const diff = jsonDifferences(saved.observed, now);
@@ -218,7 +231,7 @@ export async function autopilotCli(args: readonly string[], io: CliIo): Promise<
     io.out(`Applying the saved plan ${file} (${saved.actions.length} action(s), made ${saved.createdAt}).`);
     onPlan = guardPlan(plainActions(saved.actions));
   } else if (!values.yes) {
-    const { plan } = await observeAndPlan(cloud.slb, spec);
+    const { plan } = await observeAndPlan(cloud.slb, spec, deployment().ownership);
     io.out(renderPlan(plan));
     if (plan.actions.length === 0) return 0;
     if (!(await io.confirm(`Apply these ${plan.actions.length} action(s)?`))) {
@@ -276,7 +289,7 @@ async function main(): Promise<number> {
       now: () => new Date(),
     });
   } catch (err) {
-    if (err instanceof SpecError || err instanceof CertificateSourceError) {
+    if (err instanceof SpecError || err instanceof CertificateSourceError || err instanceof ConfigError) {
       console.error(err.message);
       return 1;
     }

@@ -14,6 +14,7 @@ import { probeAll } from '../shared/cloud/probe';
 import { type BucketLimit, RateBudget } from '../shared/cloud/rate-budget';
 import { waitForServedCertificate } from '../shared/cloud/tls-probe';
 import { parseCertificate } from '../shared/domain/certificate';
+import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
 import { parseSpec } from '../shared/domain/spec';
 import { runCertRenewal } from '../shared/workflows/cert-renewal';
 import { runFailover } from '../shared/workflows/failover';
@@ -72,6 +73,7 @@ async function failoverOnce(latencyMs: number) {
           port: b.serverId === MALL.ecs.serverId ? ecs.port : k8s.port,
         }),
         now: () => new Date(),
+        ownership: DEFAULT_OWNERSHIP,
       },
       spec,
       // as the audit hands it over: the group named
@@ -215,6 +217,7 @@ export async function auditCase(loadBalancers = 1000): Promise<Record<string, un
       resolveBackend: async (b: { port: number }) => ({ host: '127.0.0.1', port: b.port }),
       now: () => (clock ? new Date(clock.now()) : new Date()),
       handOff: async () => undefined,
+      ownership: DEFAULT_OWNERSHIP,
     });
     // The steady-state run, through the default read budget on a virtual clock.
     const clock = new VirtualClock();
@@ -389,6 +392,7 @@ export async function rotationCase(latencyMs = 2): Promise<Record<string, unknow
             readFile: () => '',
             listenerAddress: localCloudListenerAddress(cloud.url),
             verify: (req) => waitForServedCertificate({ ...req, attempts: 3, delayMs: 20 }),
+            ownership: DEFAULT_OWNERSHIP,
           },
           spec,
           { verifyAttempts: 3, verifyDelayMs: 20 },

@@ -7,6 +7,7 @@ import { parse, stringify } from 'yaml';
 import { VirtualClock } from '../shared/cloud/clock';
 import type { CloudOptions } from '../shared/cloud/index';
 import { RateBudget } from '../shared/cloud/rate-budget';
+import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
       c.slb,
       parseSpec(readFileSync(new URL('../examples/mall.yaml', import.meta.url), 'utf8')),
       new Date(),
+      DEFAULT_OWNERSHIP,
     );
     const status = c.accounting.snapshot();
     rows.push([
@@ -153,7 +155,14 @@ async function main(): Promise<void> {
   const bare = await startLocalCloud({ scenario: 'mall-unprovisioned' });
   try {
     const d = layer(bare);
-    const deps = { slb: d.slb, cas: d.cas, now: () => new Date(), env: {}, readFile: () => '' };
+    const deps = {
+      slb: d.slb,
+      cas: d.cas,
+      now: () => new Date(),
+      env: {},
+      readFile: () => '',
+      ownership: DEFAULT_OWNERSHIP,
+    };
     const spec = parseSpec(createdMallYaml());
     const writes = () =>
       Object.entries(bare.calls().calls)
@@ -182,7 +191,17 @@ async function main(): Promise<void> {
   try {
     const e = layer(fleet);
     const spec = parseSpec(fleetYaml(10));
-    await applySpec({ slb: e.slb, cas: e.cas, now: () => new Date(), env: {}, readFile: () => '' }, spec);
+    await applySpec(
+      {
+        slb: e.slb,
+        cas: e.cas,
+        now: () => new Date(),
+        env: {},
+        readFile: () => '',
+        ownership: DEFAULT_OWNERSHIP,
+      },
+      spec,
+    );
     const memory = emptyAuditMemory();
     const audit = {
       slb: e.slb,
@@ -190,6 +209,7 @@ async function main(): Promise<void> {
       resolveBackend: async (b: { port: number }) => ({ host: '127.0.0.1', port: b.port }),
       now: () => new Date(),
       handOff: async () => undefined,
+      ownership: DEFAULT_OWNERSHIP,
     };
     await runHealthAudit(audit, spec, memory);
     const before = fleet.calls().total;

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
 import { parseSpec } from '../shared/domain/spec';
 import { collectStatus } from '../shared/workflows/status';
 import { type StandInControl, startStandInControl } from './backends/control';
@@ -132,7 +133,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     if (o.live) {
       const layer = connectLocalCloud(cloud);
       const m = createMonitor({
-        collect: () => collectStatus(layer.slb, spec, new Date()),
+        // The stack's functions run as the default deployment: the same marker says what is theirs.
+        collect: () => collectStatus(layer.slb, spec, new Date(), DEFAULT_OWNERSHIP),
         frontEnds: () => cloud.frontEnds(),
         events,
         intervalMs: o.live.intervalMs,

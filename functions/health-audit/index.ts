@@ -78,6 +78,7 @@ export async function runAudit(
       probeAll: (targets) => probeAll(targets, 8),
       resolveBackend: fx.backendAddress,
       now: () => new Date(),
+      ownership: fx.ownership,
       handOff: async (h) => {
         const payload = {
           source: HEALTH_AUDIT_SOURCE,

@@ -11,6 +11,8 @@
 import * as z from 'zod';
 import { type Cloud, CloudError } from '../../shared/cloud/index';
 import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
+import { type DeploymentLimits, LimitError } from '../../shared/domain/limits';
+import type { OwnershipMarker } from '../../shared/domain/ownership';
 import { type Action, describeAction } from '../../shared/domain/plan';
 import { parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
 import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
@@ -24,7 +26,7 @@ import {
   mediaType,
 } from '../../shared/runtime/http';
 import { AppliedAtConflict, claimAppliedAt } from '../../shared/workflows/applied-at';
-import { applySpec, observeAndPlan } from '../../shared/workflows/apply';
+import { applySpec, checkWithinLimits, planWithinLimits } from '../../shared/workflows/apply';
 import type { RenewalReport } from '../../shared/workflows/cert-renewal';
 import { CertificateSourceError } from '../../shared/workflows/certificate-source';
 import {
@@ -32,6 +34,7 @@ import {
   type FailoverRequest,
   FailoverRequestError,
 } from '../../shared/workflows/failover';
+import { type LeaseOptions, LeaseUnavailableError } from '../../shared/workflows/lease';
 import { collectStatus } from '../../shared/workflows/status';
 
 /** 256 KiB: a spec for hundreds of load balancers fits; anything bigger is a mistake or an attack. */
@@ -56,6 +59,12 @@ export interface ProvisionDeps {
    * (SLB_AUTOPILOT_APPLY_SETTLE_MS), so concurrent claims of other instances have landed.
    */
   settleClaim: () => Promise<void>;
+  /** the deployment's marker on what it creates (its configuration; a spec cannot set it) */
+  ownership: OwnershipMarker;
+  /** the per-load-balancer writer lease */
+  lease?: LeaseOptions;
+  /** where a spec received here may act (regions, adopted load balancers, new ones) */
+  limits: () => DeploymentLimits;
 }
 
 const rotateSchema = z.strictObject({ dryRun: z.boolean().default(false) });
@@ -157,7 +166,7 @@ async function route(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionD
   switch (key) {
     case 'POST /plan': {
       const spec = specFromBody(req);
-      const { plan } = await observeAndPlan(deps.cloud().slb, spec);
+      const plan = await planWithinLimits(deps.cloud().slb, spec, deps.ownership, deps.limits());
       return jsonResponse(200, { actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone });
     }
     case 'POST /apply': {
@@ -166,10 +175,20 @@ async function route(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionD
       const started = deps.now().getTime();
       let result: Awaited<ReturnType<typeof applySpec>>;
       try {
+        // Within the deployment's limits before anything is written, the replay record included.
+        await checkWithinLimits(cloud.slb, spec, deps.ownership, deps.limits());
         // Replays across instances: the load balancers record the signed time of the last apply.
-        const claim = await claimAppliedAt(cloud.slb, spec, signed, deps.settleClaim);
+        const claim = await claimAppliedAt(cloud.slb, spec, signed, deps.settleClaim, deps.ownership);
         result = await applySpec(
-          { slb: cloud.slb, cas: cloud.cas, now: deps.now, env: deps.env, readFile: deps.readFile },
+          {
+            slb: cloud.slb,
+            cas: cloud.cas,
+            now: deps.now,
+            env: deps.env,
+            readFile: deps.readFile,
+            ownership: deps.ownership,
+            ...(deps.lease ? { lease: deps.lease } : {}),
+          },
           spec,
           { createTags: claim.createTags },
         );
@@ -197,7 +216,10 @@ async function route(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionD
       });
     }
     case 'GET /status':
-      return jsonResponse(200, await collectStatus(deps.cloud().slb, deps.configuredSpec(), deps.now()));
+      return jsonResponse(
+        200,
+        await collectStatus(deps.cloud().slb, deps.configuredSpec(), deps.now(), deps.ownership),
+      );
     case 'POST /rotate': {
       const { dryRun } = jsonBody(req, rotateSchema);
       const report = await deps.rotate(dryRun);
@@ -235,6 +257,14 @@ export async function handleProvisionRequest(req: HttpRequest, deps: ProvisionDe
     const signed = deps.verifier.verify(req);
     return await route(req, signed, deps);
   } catch (err) {
+    // Outside the deployment's limits, or another writer holds the load balancer: nothing was written.
+    if (err instanceof LimitError)
+      return errorResponse(
+        new HttpError(403, 'OutsideDeploymentLimits', err.message, { limit: err.limit, field: err.field }),
+        req.requestId,
+      );
+    if (err instanceof LeaseUnavailableError)
+      return errorResponse(new HttpError(409, 'LoadBalancerBusy', err.message), req.requestId);
     if (err instanceof CloudError)
       return errorResponse(
         new HttpError(502, 'CloudApiError', err.message, {

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cloudFromContext } from '../../shared/runtime/cloud-from-context';
 import { ConfigError, loadConfig } from '../../shared/runtime/config';
+import { leaseFromConfig, limitsFromConfig, ownershipFromConfig } from '../../shared/runtime/deployment';
 import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
 import { failoverDeps, functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { createVerifier, type Verifier } from '../../shared/runtime/hmac-auth';
@@ -66,10 +67,16 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
     requestId = req.requestId ?? context.requestId;
     path = req.path;
     method = req.method;
+    const verifier = verifierFor(env);
+    const config = loadConfig(env);
+    const configuredSpec = () => loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') });
     result = await handleProvisionRequest(req, {
-      verifier: verifierFor(env),
+      verifier,
       cloud: () => cloudFromContext(context, env),
-      configuredSpec: () => loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') }),
+      configuredSpec,
+      ownership: ownershipFromConfig(config),
+      lease: leaseFromConfig(config),
+      limits: () => limitsFromConfig(config, configuredSpec()),
       now: () => new Date(),
       env,
       readFile,

@@ -25,6 +25,11 @@ export interface GroupModel {
   owned?: boolean;
   /** observed: the group's tags (ownership, failover state) */
   tags?: { key: string; value: string }[];
+  /**
+   * observed: another group on the load balancer has this name and is the one kept (its id); this one
+   * is a duplicate (two applies at once created both), deleted when ours, left alone otherwise
+   */
+  duplicateOf?: string;
   backends: BackendModel[];
 }
 
@@ -50,6 +55,8 @@ export interface RuleModel {
   vServerGroup: string;
   /** observed only */
   ruleId?: string;
+  /** observed only: the group's id (names may repeat) */
+  vServerGroupId?: string;
 }
 
 export interface ExtensionDomainModel {
@@ -70,6 +77,8 @@ export interface ListenerModel {
   scheduler: 'wrr' | 'rr';
   /** a group name; observed listeners on an unknown group carry its id here prefixed with `#` */
   vServerGroup?: string;
+  /** observed only: the default group's id (names may repeat) */
+  vServerGroupId?: string;
   healthCheck?: HealthCheckModel;
   stickySession: boolean;
   /** HTTP: the HTTPS port it redirects to */

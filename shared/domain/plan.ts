@@ -62,7 +62,14 @@ export type Action =
       /** deleted to be created again at once (a change no Set action makes) */
       replace?: true;
     }
-  | { kind: 'deleteVServerGroup'; lb: LbRef; group: string; vServerGroupId: string }
+  | {
+      kind: 'deleteVServerGroup';
+      lb: LbRef;
+      group: string;
+      vServerGroupId: string;
+      /** set when it is a duplicate of the group kept under that name */
+      duplicateOf?: string;
+    }
   | { kind: 'createRule'; lb: LbRef; port: number; rule: RuleModel }
   | { kind: 'setRuleGroup'; lb: LbRef; port: number; rule: string; ruleId: string; vServerGroup: string }
   | {
@@ -71,7 +78,18 @@ export type Action =
       port: number;
       domain: string;
       certificate: CertificateSource | undefined;
-    };
+    }
+  /** a duplicate certificate's reference moved to the kept copy (same fingerprint: what is served is unchanged) */
+  | { kind: 'setListenerCertificate'; lb: LbRef; port: number; serverCertificateId: string }
+  | {
+      kind: 'setDomainExtensionCertificate';
+      lb: LbRef;
+      port: number;
+      domain: string;
+      domainExtensionId: string;
+      serverCertificateId: string;
+    }
+  | { kind: 'deleteCertificate'; lb: LbRef; serverCertificateId: string; duplicateOf: string };
 
 export interface LeftAlone {
   lb: string;
@@ -273,7 +291,7 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
     diffGroup(
       lb,
       g,
-      o.groups.find((x) => x.name === g.name),
+      o.groups.find((x) => x.name === g.name && !x.duplicateOf),
       out,
     );
 
@@ -359,13 +377,11 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
     out.actions.push({ kind: 'deleteListener', lb, protocol: l.protocol, port: l.port });
     deleted.add(l.port);
   }
+  repairDuplicateGroups(lb, o, deleted, out);
   const groupNames = new Set(desired.groups.map((g) => g.name));
   for (const g of o.groups) {
-    if (groupNames.has(g.name)) continue;
-    const usedBy = o.listeners.filter(
-      (l) =>
-        !deleted.has(l.port) && (l.vServerGroup === g.name || l.rules.some((r) => r.vServerGroup === g.name)),
-    );
+    if (groupNames.has(g.name) || g.duplicateOf) continue;
+    const usedBy = o.listeners.filter((l) => !deleted.has(l.port) && usesGroup(l, g));
     if (!g.owned || !g.vServerGroupId || usedBy.length > 0) {
       out.leftAlone.push({
         lb: lb.name,
@@ -381,6 +397,88 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
   return out;
 }
 
+/** A listener uses the group: by id when observed ids are known (names may repeat), else by name. */
+function usesGroup(l: ListenerModel, g: GroupModel): boolean {
+  const same = (name: string | undefined, id: string | undefined) =>
+    g.vServerGroupId !== undefined && id !== undefined ? id === g.vServerGroupId : name === g.name;
+  return (
+    same(l.vServerGroup, l.vServerGroupId) || l.rules.some((r) => same(r.vServerGroup, r.vServerGroupId))
+  );
+}
+
+/**
+ * Two groups with one name on a load balancer (two applies at once each created one). The one kept is
+ * the one a listener forwards to by default, else one a rule uses, else ours, else the lowest id; every
+ * other gets `duplicateOf` = the kept one's id. The planner, and apply's name-to-id lookup, then use the
+ * kept one only, so a plan never reads one copy while apply writes the other.
+ */
+export function markDuplicateGroups(lb: LoadBalancerModel): LoadBalancerModel {
+  const byName = new Map<string, GroupModel[]>();
+  for (const g of lb.groups) byName.set(g.name, [...(byName.get(g.name) ?? []), g]);
+  if ([...byName.values()].every((same) => same.length < 2)) return lb;
+  const byListener = new Set(lb.listeners.map((l) => l.vServerGroupId));
+  const byRule = new Set(lb.listeners.flatMap((l) => l.rules.map((r) => r.vServerGroupId)));
+  const rank = (g: GroupModel) =>
+    `${byListener.has(g.vServerGroupId) ? 0 : 1}${byRule.has(g.vServerGroupId) ? 0 : 1}${g.owned ? 0 : 1}${g.vServerGroupId ?? ''}`;
+  const before = (a: GroupModel, b: GroupModel): number => (rank(a) < rank(b) ? -1 : 1);
+  return {
+    ...lb,
+    groups: lb.groups.map((g) => {
+      const same = byName.get(g.name) ?? [];
+      const kept = [...same].sort(before)[0];
+      return same.length < 2 || kept === g || !kept?.vServerGroupId
+        ? g
+        : { ...g, duplicateOf: kept.vServerGroupId };
+    }),
+  };
+}
+
+/**
+ * Duplicates we own: what still points at one is pointed at the kept group (same name, so the spec's
+ * meaning is unchanged), then the duplicate is deleted. Duplicates we do not own are left alone.
+ */
+function repairDuplicateGroups(lb: LbRef, o: LoadBalancerModel, deleted: Set<number>, out: Plan): void {
+  for (const g of o.groups) {
+    if (!g.duplicateOf || !g.vServerGroupId) continue;
+    if (!g.owned) {
+      out.leftAlone.push({
+        lb: lb.name,
+        what: `VServer group ${g.name} ${g.vServerGroupId}`,
+        why: `another group with the name ${g.name} (${g.duplicateOf}) is the one managed; this one is not ours`,
+      });
+      continue;
+    }
+    for (const l of o.listeners) {
+      if (deleted.has(l.port)) continue;
+      if (l.vServerGroupId === g.vServerGroupId)
+        out.actions.push({
+          kind: 'setListenerAttribute',
+          lb,
+          protocol: l.protocol,
+          port: l.port,
+          changes: { vServerGroup: g.name },
+        });
+      for (const r of l.rules)
+        if (r.vServerGroupId === g.vServerGroupId && r.ruleId)
+          out.actions.push({
+            kind: 'setRuleGroup',
+            lb,
+            port: l.port,
+            rule: r.name,
+            ruleId: r.ruleId,
+            vServerGroup: g.name,
+          });
+    }
+    out.actions.push({
+      kind: 'deleteVServerGroup',
+      lb,
+      group: g.name,
+      vServerGroupId: g.vServerGroupId,
+      duplicateOf: g.duplicateOf,
+    });
+  }
+}
+
 export function planAll(desired: readonly LoadBalancerModel[], observed: readonly LoadBalancerModel[]): Plan {
   const plan: Plan = { actions: [], leftAlone: [] };
   for (const d of desired) {
@@ -390,6 +488,117 @@ export function planAll(desired: readonly LoadBalancerModel[], observed: readonl
     plan.leftAlone.push(...p.leftAlone);
   }
   return plan;
+}
+
+/** A server certificate as far as duplicates matter. */
+export interface CertificateRecord {
+  serverCertificateId: string;
+  /** as SLB reports it; compared without case and colons */
+  fingerprint: string;
+  /** carries this deployment's marker */
+  owned: boolean;
+}
+
+const sameFingerprint = (f: string) => f.toLowerCase().replace(/:/g, '');
+
+/** Our certificates that share a fingerprint (one upload each by two runs at once); others never count. */
+export function duplicateCertificates(certs: readonly CertificateRecord[]): CertificateRecord[][] {
+  const by = new Map<string, CertificateRecord[]>();
+  for (const c of certs)
+    if (c.owned && c.fingerprint)
+      by.set(sameFingerprint(c.fingerprint), [...(by.get(sameFingerprint(c.fingerprint)) ?? []), c]);
+  return [...by.values()].filter((same) => same.length > 1);
+}
+
+/**
+ * Two of our certificates with one fingerprint: the one kept is the one a listener serves by default,
+ * else one an extension domain serves, else one a load balancer outside the spec uses, else the lowest
+ * id. References of the managed load balancers move to it (same certificate, so nothing served
+ * changes), then the other copies are deleted, unless something outside the spec still uses them.
+ * `deleted`: `<lb name>:<port>` of listeners the plan deletes (their references need no move).
+ */
+export function planDuplicateCertificates(
+  sets: readonly CertificateRecord[][],
+  observed: readonly LoadBalancerModel[],
+  referencedElsewhere: ReadonlySet<string>,
+  deleted: ReadonlySet<string> = new Set(),
+): Plan {
+  const out: Plan = { actions: [], leftAlone: [] };
+  const refs = observed.flatMap((o) =>
+    o.listeners
+      .filter((l) => !deleted.has(`${o.name}:${l.port}`))
+      .flatMap((l) => {
+        const lb: LbRef = { name: o.name, ...(o.loadBalancerId ? { loadBalancerId: o.loadBalancerId } : {}) };
+        return [
+          ...(l.serverCertificateId
+            ? [
+                {
+                  lb,
+                  port: l.port,
+                  id: l.serverCertificateId,
+                  domain: undefined,
+                  domainExtensionId: undefined,
+                },
+              ]
+            : []),
+          ...l.extensionDomains.flatMap((x) =>
+            x.serverCertificateId && x.domainExtensionId
+              ? [
+                  {
+                    lb,
+                    port: l.port,
+                    id: x.serverCertificateId,
+                    domain: x.domain,
+                    domainExtensionId: x.domainExtensionId,
+                  },
+                ]
+              : [],
+          ),
+        ];
+      }),
+  );
+  for (const same of sets) {
+    const rank = (c: CertificateRecord) =>
+      `${refs.some((r) => r.id === c.serverCertificateId && !r.domain) ? 0 : 1}${refs.some((r) => r.id === c.serverCertificateId) ? 0 : 1}${referencedElsewhere.has(c.serverCertificateId) ? 0 : 1}${c.serverCertificateId}`;
+    const [kept, ...others] = [...same].sort((a, b) => (rank(a) < rank(b) ? -1 : 1));
+    if (!kept) continue;
+    const home = refs.find((r) => r.id === kept.serverCertificateId)?.lb ?? refs[0]?.lb;
+    for (const c of others) {
+      for (const r of refs.filter((x) => x.id === c.serverCertificateId)) {
+        if (r.domain && r.domainExtensionId)
+          out.actions.push({
+            kind: 'setDomainExtensionCertificate',
+            lb: r.lb,
+            port: r.port,
+            domain: r.domain,
+            domainExtensionId: r.domainExtensionId,
+            serverCertificateId: kept.serverCertificateId,
+          });
+        else
+          out.actions.push({
+            kind: 'setListenerCertificate',
+            lb: r.lb,
+            port: r.port,
+            serverCertificateId: kept.serverCertificateId,
+          });
+      }
+      if (referencedElsewhere.has(c.serverCertificateId) || !home) {
+        out.leftAlone.push({
+          lb: home?.name ?? '',
+          what: `certificate ${c.serverCertificateId}`,
+          why: `ours and a duplicate of ${kept.serverCertificateId}, but a load balancer outside the spec uses it`,
+        });
+        continue;
+      }
+      out.actions.push({
+        kind: 'deleteCertificate',
+        lb: home,
+        serverCertificateId: c.serverCertificateId,
+        duplicateOf: kept.serverCertificateId,
+      });
+    }
+  }
+  return out;
 }
 
 /** One line per action, for people. */
@@ -428,12 +637,20 @@ export function describeAction(a: Action): string {
         ? `${where}: replace ${a.protocol.toUpperCase()} ${a.port}: delete it to create it again (its redirect changes)`
         : `${where}: delete ${a.protocol.toUpperCase()} ${a.port} (ours, no longer in the spec)`;
     case 'deleteVServerGroup':
-      return `${where}: delete VServer group ${a.group} (ours, no longer in the spec)`;
+      return a.duplicateOf
+        ? `${where}: delete VServer group ${a.group} ${a.vServerGroupId} (ours, a duplicate of ${a.duplicateOf})`
+        : `${where}: delete VServer group ${a.group} (ours, no longer in the spec)`;
     case 'createRule':
       return `${where}: create rule ${a.rule.name} on ${a.port} (${a.rule.domain ?? '*'}${a.rule.url ?? ''} -> ${a.rule.vServerGroup})`;
     case 'setRuleGroup':
       return `${where}: point rule ${a.rule} on ${a.port} at ${a.vServerGroup}`;
     case 'createDomainExtension':
       return `${where}: add extension domain ${a.domain} on ${a.port}`;
+    case 'setListenerCertificate':
+      return `${where}: bind ${a.serverCertificateId} to HTTPS ${a.port} (the kept copy of its certificate)`;
+    case 'setDomainExtensionCertificate':
+      return `${where}: bind ${a.serverCertificateId} to ${a.domain} on ${a.port} (the kept copy of its certificate)`;
+    case 'deleteCertificate':
+      return `delete certificate ${a.serverCertificateId} (ours, a duplicate of ${a.duplicateOf})`;
   }
 }

@@ -307,16 +307,6 @@ export const specSchema = z
   .strictObject({
     version: z.literal(1),
     region: z.string().regex(/^[a-z]{2,4}(-[a-z0-9]+)+$/, 'must be a region id such as cn-hangzhou'),
-    ownership: z
-      .strictObject({
-        tagKey: z.string().min(1).max(64).default('managed-by'),
-        tagValue: z.string().max(128).default('slb-autopilot'),
-        namePrefix: z
-          .string()
-          .regex(/^[A-Za-z][A-Za-z0-9-]{0,19}$/)
-          .default('slbap-'),
-      })
-      .default({ tagKey: 'managed-by', tagValue: 'slb-autopilot', namePrefix: 'slbap-' }),
     loadBalancers: z
       .array(loadBalancerSchema)
       .min(1)
@@ -458,6 +448,16 @@ export function formatPath(path: readonly PropertyKey[]): string {
   );
 }
 
+/**
+ * Top-level fields a spec once had and must not have now, with the reason. `ownership` decided what
+ * slb-autopilot may delete; a caller who could set it could make it delete anything (see
+ * shared/domain/ownership.ts), so the marker is the deployment's configuration only.
+ */
+const RETIRED_FIELDS: Record<string, string> = {
+  ownership:
+    "set by the deployment's configuration, not the spec (SLB_AUTOPILOT_OWNER_TAG_KEY, SLB_AUTOPILOT_NAME_PREFIX, SLB_AUTOPILOT_DEPLOYMENT_ID)",
+};
+
 /** Parses YAML (a superset of JSON) or JSON text into a validated Spec; throws SpecError. */
 export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; source?: string } = {}): Spec {
   const source = options.source ?? 'spec';
@@ -499,7 +499,10 @@ export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; sou
       ].flatMap((i) =>
         // An unknown key is reported on its parent; name the key itself.
         'code' in i && i.code === 'unrecognized_keys'
-          ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'is not a known field' }))
+          ? i.keys.map((k) => ({
+              path: formatPath([...i.path, k]),
+              message: (i.path.length === 0 && RETIRED_FIELDS[k]) || 'is not a known field',
+            }))
           : [{ path: formatPath(i.path), message: i.message }],
       ),
       source,

@@ -7,6 +7,14 @@
 // they are the spec's, read where the spec says.
 
 import * as z from 'zod';
+import {
+  DEFAULT_DEPLOYMENT_ID,
+  DEFAULT_NAME_PREFIX,
+  DEFAULT_OWNER_TAG_KEY,
+  DEPLOYMENT_ID_PATTERN,
+  NAME_PREFIX_PATTERN,
+  TAG_KEY_PATTERN,
+} from '../domain/ownership';
 
 export interface ConfigProblem {
   variable: string;
@@ -56,6 +64,32 @@ const httpUrl = (description: string) => ({
       (s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol),
       'must be an http:// or https:// URL',
     )
+    .optional(),
+});
+
+const pattern = (description: string, re: RegExp, message: string, fallback: string) => ({
+  description,
+  schema: z.string().regex(re, message).default(fallback),
+});
+
+/** A comma-separated list of items each matching `re`; unset means "the default the reader chooses". */
+const list = (description: string, re: RegExp, message: string) => ({
+  description,
+  schema: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(z.string().regex(re, message)).min(1))
+    .optional(),
+});
+
+/** An optional integer within [min, max]; unset means "the default the reader chooses". */
+const optionalInteger = (description: string, min: number, max: number) => ({
+  description,
+  schema: z
+    .string()
+    .regex(/^-?\d+$/, `must be an integer (${min}-${max})`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be ${min}-${max}`).max(max, `must be ${min}-${max}`))
     .optional(),
 });
 
@@ -111,6 +145,57 @@ export const CONFIG_VARIABLES = {
   },
   SLB_AUTOPILOT_FC_ENDPOINT: httpUrl(
     'health-audit: FC invoke endpoint (local runtime); default: the internal one',
+  ),
+  SLB_AUTOPILOT_OWNER_TAG_KEY: pattern(
+    'all: the ownership tag key on what this deployment creates (its value is slb-autopilot/<deployment id>)',
+    TAG_KEY_PATTERN,
+    'must be a tag key: 1-64 characters, not starting with aliyun or acs:, no http(s)://',
+    DEFAULT_OWNER_TAG_KEY,
+  ),
+  SLB_AUTOPILOT_NAME_PREFIX: pattern(
+    'all: prefix of the names this deployment gives load balancers and certificates',
+    NAME_PREFIX_PATTERN,
+    'must be 1-20 letters, digits or -, starting with a letter',
+    DEFAULT_NAME_PREFIX,
+  ),
+  SLB_AUTOPILOT_DEPLOYMENT_ID: pattern(
+    "all: this deployment's id, in its ownership tag; a deployment with another id never deletes or reshapes what this one created",
+    DEPLOYMENT_ID_PATTERN,
+    'must be 1-64 letters, digits, ., _ or -',
+    DEFAULT_DEPLOYMENT_ID,
+  ),
+  SLB_AUTOPILOT_ALLOWED_REGIONS: list(
+    "provision: regions a spec sent over HTTP may act in, comma-separated (default: the deployed spec's region)",
+    /^[a-z]{2,4}(-[a-z0-9]+)+$/,
+    'must be region ids such as cn-hangzhou, comma-separated',
+  ),
+  SLB_AUTOPILOT_ADOPT_LOAD_BALANCERS: list(
+    'provision: existing load balancers (ids) a spec sent over HTTP may adopt, comma-separated, or none (default: the ids the deployed spec adopts)',
+    /^(lb-[A-Za-z0-9]+|none)$/,
+    'must be load balancer ids (lb-…), comma-separated, or none',
+  ),
+  SLB_AUTOPILOT_MAX_NEW_LOAD_BALANCERS: optionalInteger(
+    'provision: how many load balancers this deployment may have created in all, over HTTP (default: as many as the deployed spec creates)',
+    0,
+    50,
+  ),
+  SLB_AUTOPILOT_LEASE_TTL_S: integer(
+    'apply, failover, renewal: life of the per-load-balancer writer lease (renewed at a third of it)',
+    3,
+    3600,
+    120,
+  ),
+  SLB_AUTOPILOT_LEASE_WAIT_S: integer(
+    'apply, failover, renewal: how long a writer waits for a load balancer another writer holds, then gives up (409)',
+    0,
+    600,
+    30,
+  ),
+  SLB_AUTOPILOT_LEASE_SETTLE_MS: integer(
+    'apply, failover, renewal: pause between claiming a lease and confirming it (at least one read-then-tag round trip)',
+    50,
+    60_000,
+    1000,
   ),
 } as const satisfies Record<string, Variable>;
 

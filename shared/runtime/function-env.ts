@@ -9,11 +9,14 @@ import { type ListenerAddressResolver, listenerAddressResolver } from '../cloud/
 import { createNotifier, type Notifier, notifierConfigFromEnv } from '../cloud/notify';
 import { probeAll } from '../cloud/probe';
 import { waitForServedCertificate } from '../cloud/tls-probe';
+import type { OwnershipMarker } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
 import type { RenewalDeps, RenewalOptions } from '../workflows/cert-renewal';
 import { type BackendAddressResolver, directBackendAddress, type FailoverDeps } from '../workflows/failover';
+import type { LeaseOptions } from '../workflows/lease';
 import { cloudFromContext } from './cloud-from-context';
 import { type Config, loadConfig } from './config';
+import { leaseFromConfig, ownershipFromConfig } from './deployment';
 import type { FcContext } from './fc-events';
 import { loadSpec } from './spec-source';
 
@@ -27,6 +30,10 @@ export interface FunctionEnv {
   notifyProblems: string[];
   /** the parsed configuration (shared/runtime/config.ts) */
   config: Config;
+  /** this deployment's marker on what it creates (from the configuration, never the spec) */
+  ownership: OwnershipMarker;
+  /** the per-load-balancer writer lease */
+  lease: LeaseOptions;
   env: Record<string, string | undefined>;
 }
 
@@ -70,6 +77,8 @@ export function functionEnv(
     notifier: createNotifier(notify.config),
     notifyProblems: notify.problems,
     config,
+    ownership: ownershipFromConfig(config),
+    lease: leaseFromConfig(config),
     env,
   };
 }
@@ -85,6 +94,8 @@ export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, Rene
       readFile,
       listenerAddress: fx.listenerAddress,
       verify: (req) => waitForServedCertificate(req),
+      ownership: fx.ownership,
+      lease: fx.lease,
     },
     {
       dryRun,
@@ -101,5 +112,7 @@ export function failoverDeps(fx: FunctionEnv): FailoverDeps {
     probeAll: (targets) => probeAll(targets, 8),
     resolveBackend: fx.backendAddress,
     now: () => new Date(),
+    ownership: fx.ownership,
+    lease: fx.lease,
   };
 }

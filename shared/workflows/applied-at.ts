@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { SlbClient } from '../cloud/slb';
 import type { LoadBalancer } from '../cloud/slb/load-balancers';
 import type { Tag } from '../cloud/slb/wire';
+import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
 
 export const APPLIED_AT_TAG = 'slb-autopilot:applied-at';
@@ -69,6 +70,7 @@ export async function claimAppliedAt(
   spec: Spec,
   signed: SignedRequest,
   settle: () => Promise<void>,
+  ownership: OwnershipMarker,
 ): Promise<Claim> {
   const regionId = spec.region;
   const token = randomBytes(8).toString('hex');
@@ -76,9 +78,7 @@ export async function claimAppliedAt(
   const createTags = [{ key: APPLIED_AT_TAG, value }];
   const find = async (): Promise<LoadBalancer[]> => {
     const ids = spec.loadBalancers.flatMap((lb) => (lb.id ? [lb.id] : []));
-    const names = spec.loadBalancers.flatMap((lb) =>
-      lb.create ? [`${spec.ownership.namePrefix}${lb.name}`] : [],
-    );
+    const names = spec.loadBalancers.flatMap((lb) => (lb.create ? [ownedName(ownership, lb.name)] : []));
     // DescribeLoadBalancers takes at most 10 names per call (ids are chunked by the client).
     const nameChunks = Array.from({ length: Math.ceil(names.length / 10) }, (_, i) =>
       names.slice(i * 10, i * 10 + 10),
@@ -88,7 +88,10 @@ export async function claimAppliedAt(
       ...nameChunks.map((chunk) => slb.describeLoadBalancers({ regionId, loadBalancerNames: chunk })),
     ]);
     const seen = new Map<string, LoadBalancer>();
-    for (const lb of found.flat()) seen.set(lb.loadBalancerId, lb);
+    // By name, only this deployment's own load balancers (another's of the same name is not ours).
+    for (const [i, lbs] of found.entries())
+      for (const lb of lbs)
+        if (i === 0 || isOwned(ownership, lb.tags, lb.loadBalancerName)) seen.set(lb.loadBalancerId, lb);
     return [...seen.values()];
   };
 

@@ -10,19 +10,29 @@ import type { CasClient } from '../cloud/cas';
 import type { SlbClient } from '../cloud/slb';
 import type { HealthCheck, ListenerSettings } from '../cloud/slb/listeners';
 import type { Tag } from '../cloud/slb/wire';
+import { checkNewLoadBalancers, checkSpecLimits, type DeploymentLimits } from '../domain/limits';
 import {
   type BackendModel,
   desiredFromSpec,
   type HealthCheckModel,
   type LoadBalancerModel,
 } from '../domain/model';
-import { type Action, describeAction, type Plan, planAll } from '../domain/plan';
+import { isOwned, markerTags, type OwnershipMarker, ownedName } from '../domain/ownership';
+import {
+  type Action,
+  describeAction,
+  duplicateCertificates,
+  type Plan,
+  planAll,
+  planDuplicateCertificates,
+} from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import {
   type CertificateResolver,
   createCertificateResolver,
   type ResolvedCertificate,
 } from './certificate-source';
+import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { observeLoadBalancers } from './observe';
 
 export interface ApplyDeps {
@@ -31,6 +41,11 @@ export interface ApplyDeps {
   now: () => Date;
   env: Record<string, string | undefined>;
   readFile: (path: string) => string;
+  /** this deployment's marker: what apply creates carries it; only what carries it is deleted */
+  ownership: OwnershipMarker;
+  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
+  lease?: LeaseOptions;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ProgressEvent {
@@ -57,16 +72,72 @@ export interface ApplyResult {
 export async function observeAndPlan(
   slb: SlbClient,
   spec: Spec,
+  ownership: OwnershipMarker,
 ): Promise<{ plan: Plan; desired: LoadBalancerModel[]; observed: LoadBalancerModel[] }> {
   const desired = desiredFromSpec(spec);
-  const observed = await observeLoadBalancers(slb, spec.region, desired, spec.ownership);
-  return { plan: planAll(desired, observed), desired, observed };
+  const observed = await observeLoadBalancers(slb, spec.region, desired, ownership);
+  const plan = planAll(desired, observed);
+  const repair = await certificateRepair(slb, spec.region, observed, ownership, plan);
+  return {
+    plan: {
+      actions: [...plan.actions, ...repair.actions],
+      leftAlone: [...plan.leftAlone, ...repair.leftAlone],
+    },
+    desired,
+    observed,
+  };
 }
 
-/** Same spec, same token: a retried CreateLoadBalancer does not make a second one. */
-function clientToken(spec: Spec, name: string): string {
+/**
+ * Our certificates uploaded twice (two runs at once): one DescribeServerCertificates; only when there
+ * are duplicates, the references of the region's other load balancers too (a copy they use stays).
+ */
+async function certificateRepair(
+  slb: SlbClient,
+  regionId: string,
+  observed: readonly LoadBalancerModel[],
+  ownership: OwnershipMarker,
+  plan: Plan,
+): Promise<Plan> {
+  if (observed.length === 0) return { actions: [], leftAlone: [] };
+  const sets = duplicateCertificates(
+    (await slb.describeServerCertificates({ regionId })).map((c) => ({
+      serverCertificateId: c.serverCertificateId,
+      fingerprint: c.fingerprint,
+      owned: isOwned(ownership, c.tags, c.serverCertificateName),
+    })),
+  );
+  if (sets.length === 0) return { actions: [], leftAlone: [] };
+  const managed = new Set(observed.map((o) => o.loadBalancerId));
+  const others = (await slb.describeLoadBalancers({ regionId }))
+    .map((lb) => lb.loadBalancerId)
+    .filter((id) => !managed.has(id));
+  const elsewhere = new Set<string>();
+  if (others.length > 0) {
+    for (const l of await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' })) {
+      if (l.listenerProtocol !== 'https') continue;
+      const detail = await slb.describeHttpsListener({
+        regionId,
+        loadBalancerId: l.loadBalancerId,
+        listenerPort: l.listenerPort,
+      });
+      if (detail.serverCertificateId) elsewhere.add(detail.serverCertificateId);
+      for (const d of detail.domainExtensions) elsewhere.add(d.serverCertificateId);
+    }
+  }
+  const deleted = new Set(
+    plan.actions.flatMap((a) => (a.kind === 'deleteListener' ? [`${a.lb.name}:${a.port}`] : [])),
+  );
+  return planDuplicateCertificates(sets, observed, elsewhere, deleted);
+}
+
+/**
+ * Same deployment and spec, same token: a retried CreateLoadBalancer does not make a second one;
+ * another deployment's token differs, so it never receives this deployment's load balancer.
+ */
+function clientToken(spec: Spec, ownership: OwnershipMarker, name: string): string {
   return createHash('sha256')
-    .update(`${spec.region}\n${spec.ownership.namePrefix}${name}`)
+    .update(`${spec.region}\n${ownership.deploymentId}\n${ownedName(ownership, name)}`)
     .digest('hex')
     .slice(0, 32);
 }
@@ -95,46 +166,11 @@ const backendServer = (b: BackendModel) => ({
   ...(b.description ? { description: b.description } : {}),
 });
 
-/** Observes, plans and applies the spec; stops at the first failed action. */
-export async function applySpec(
-  deps: ApplyDeps,
-  spec: Spec,
-  options: {
-    /** called once with the plan, after the certificate checks and before the first write */
-    onPlan?: (plan: Plan) => void;
-    onProgress?: (e: ProgressEvent) => void;
-    /** more tags for the load balancers this apply creates (the provisioning API's applied-at record) */
-    createTags?: Tag[];
-  } = {},
-): Promise<ApplyResult> {
-  const regionId = spec.region;
-  const { slb } = deps;
-  const { plan, observed } = await observeAndPlan(slb, spec);
-  const marker: Tag[] = [{ key: spec.ownership.tagKey, value: spec.ownership.tagValue }];
-
-  const lbIds = new Map<string, string>();
-  const groupIds = new Map<string, string>();
-  for (const o of observed) {
-    if (o.loadBalancerId) lbIds.set(o.name, o.loadBalancerId);
-    for (const g of o.groups) if (g.vServerGroupId) groupIds.set(`${o.name}/${g.name}`, g.vServerGroupId);
-  }
-  const lbId = (a: Action): string => {
-    const id = a.lb.loadBalancerId ?? lbIds.get(a.lb.name);
-    if (!id) throw new Error(`load balancer ${a.lb.name} does not exist yet`);
-    return id;
-  };
-  const groupId = (a: Action, group: string): string => {
-    const id = groupIds.get(`${a.lb.name}/${group}`);
-    if (!id) throw new Error(`VServer group ${group} of ${a.lb.name} does not exist yet`);
-    return id;
-  };
-
-  // Certificates first, and without writing: a bad source stops the apply before any change.
-  const resolver: CertificateResolver = createCertificateResolver({
-    ...deps,
-    regionId,
-    ownership: spec.ownership,
-  });
+/** The plan's certificate sources, read and checked without writing; keyed as `run` looks them up. */
+async function prepareCertificates(
+  resolver: CertificateResolver,
+  plan: Plan,
+): Promise<Map<string, () => Promise<ResolvedCertificate>>> {
   const needs = new Map<string, () => Promise<ResolvedCertificate>>();
   for (const a of plan.actions) {
     if (a.kind === 'createListener' && a.listener.protocol === 'https') {
@@ -155,6 +191,95 @@ export async function applySpec(
       );
     }
   }
+  return needs;
+}
+
+/**
+ * The deployment's limits on a spec received from outside, before anything is written: its region and
+ * adopted load balancers, and the load balancers it would create on top of those this deployment
+ * already created (one DescribeLoadBalancers, only when the spec creates any).
+ */
+export async function checkWithinLimits(
+  slb: SlbClient,
+  spec: Spec,
+  ownership: OwnershipMarker,
+  limits: DeploymentLimits,
+): Promise<void> {
+  checkSpecLimits(spec, limits);
+  const creates = spec.loadBalancers.filter((lb) => lb.create);
+  if (creates.length === 0) return;
+  const created = (await slb.describeLoadBalancers({ regionId: spec.region })).filter((lb) =>
+    isOwned(ownership, lb.tags, lb.loadBalancerName),
+  );
+  const creating = creates.filter(
+    (c) => !created.some((lb) => lb.loadBalancerName === ownedName(ownership, c.name)),
+  ).length;
+  checkNewLoadBalancers(creating, created.length, limits);
+}
+
+/** `observeAndPlan` within the deployment's limits (the provisioning API's `/plan`). */
+export async function planWithinLimits(
+  slb: SlbClient,
+  spec: Spec,
+  ownership: OwnershipMarker,
+  limits: DeploymentLimits,
+): Promise<Plan> {
+  await checkWithinLimits(slb, spec, ownership, limits);
+  return (await observeAndPlan(slb, spec, ownership)).plan;
+}
+
+/**
+ * Observes, plans and applies the spec; stops at the first failed action. Writes happen under the
+ * lease of every load balancer involved (shared/workflows/lease.ts), on a plan made after taking it:
+ * two applies at once never interleave, and the second plans on what the first left. Load balancers
+ * to create are created first (a client token makes two concurrent creates one), then leased.
+ */
+export async function applySpec(
+  deps: ApplyDeps,
+  spec: Spec,
+  options: {
+    /** called once with the plan, after the certificate checks and before the first write */
+    onPlan?: (plan: Plan) => void;
+    onProgress?: (e: ProgressEvent) => void;
+    /** more tags for the load balancers this apply creates (the provisioning API's applied-at record) */
+    createTags?: Tag[];
+  } = {},
+): Promise<ApplyResult> {
+  const regionId = spec.region;
+  const { slb } = deps;
+  const first = await observeAndPlan(slb, spec, deps.ownership);
+  if (first.plan.actions.length === 0) {
+    // Nothing to change, so nothing to write and no lease to take.
+    options.onPlan?.(first.plan);
+    return { plan: first.plan, done: [], remaining: [], uploadedCertificates: [] };
+  }
+  // Certificates first, and without writing: a bad source stops the apply before any change.
+  await prepareCertificates(createCertificateResolver({ ...deps, regionId }), first.plan);
+  options.onPlan?.(first.plan);
+
+  const marker: Tag[] = markerTags(deps.ownership);
+  const lbIds = new Map<string, string>();
+  const groupIds = new Map<string, string>();
+  const knowGroups = (observed: readonly LoadBalancerModel[]) => {
+    for (const o of observed) {
+      if (o.loadBalancerId) lbIds.set(o.name, o.loadBalancerId);
+      for (const g of o.groups)
+        if (g.vServerGroupId && !g.duplicateOf) groupIds.set(`${o.name}/${g.name}`, g.vServerGroupId);
+    }
+  };
+  knowGroups(first.observed);
+  const lbId = (a: Action): string => {
+    const id = a.lb.loadBalancerId ?? lbIds.get(a.lb.name);
+    if (!id) throw new Error(`load balancer ${a.lb.name} does not exist yet`);
+    return id;
+  };
+  const groupId = (a: Action, group: string): string => {
+    const id = groupIds.get(`${a.lb.name}/${group}`);
+    if (!id) throw new Error(`VServer group ${group} of ${a.lb.name} does not exist yet`);
+    return id;
+  };
+  let resolver: CertificateResolver = createCertificateResolver({ ...deps, regionId });
+  let needs = new Map<string, () => Promise<ResolvedCertificate>>();
   const certificate = async (key: string): Promise<string> => {
     const upload = needs.get(key);
     if (!upload) throw new Error(`no certificate prepared for ${key}`);
@@ -166,13 +291,13 @@ export async function applySpec(
       case 'createLoadBalancer': {
         const created = await slb.createLoadBalancer({
           regionId,
-          loadBalancerName: `${spec.ownership.namePrefix}${a.lb.name}`,
+          loadBalancerName: ownedName(deps.ownership, a.lb.name),
           addressType: a.create.addressType,
           loadBalancerSpec: a.create.spec,
           internetChargeType: a.create.internetChargeType,
           ...(a.create.bandwidth !== undefined ? { bandwidth: a.create.bandwidth } : {}),
           ...(a.create.vSwitchId ? { vSwitchId: a.create.vSwitchId } : {}),
-          clientToken: clientToken(spec, a.lb.name),
+          clientToken: clientToken(spec, deps.ownership, a.lb.name),
           tags: [...marker, ...(options.createTags ?? [])],
         });
         lbIds.set(a.lb.name, created.loadBalancerId);
@@ -310,34 +435,106 @@ export async function applySpec(
           serverCertificateId: await certificate(`${a.lb.name}:${a.port}:${a.domain}`),
         });
         return;
+      case 'setListenerCertificate':
+        await slb.setHttpsListenerAttribute({
+          regionId,
+          loadBalancerId: lbId(a),
+          listenerPort: a.port,
+          serverCertificateId: a.serverCertificateId,
+        });
+        return;
+      case 'setDomainExtensionCertificate':
+        await slb.setDomainExtensionCertificate({
+          regionId,
+          domainExtensionId: a.domainExtensionId,
+          serverCertificateId: a.serverCertificateId,
+        });
+        return;
+      case 'deleteCertificate':
+        await slb.deleteServerCertificate({ regionId, serverCertificateId: a.serverCertificateId });
+        return;
     }
   }
 
-  options.onPlan?.(plan);
   const done: Action[] = [];
-  const total = plan.actions.length;
-  for (const [i, a] of plan.actions.entries()) {
-    const event = { index: i + 1, total, action: a, text: describeAction(a) };
-    options.onProgress?.({ ...event, status: 'started' });
-    try {
-      await run(a);
-    } catch (err) {
-      options.onProgress?.({ ...event, status: 'failed' });
-      return {
-        plan,
-        done,
-        failed: { action: a, error: err instanceof Error ? err : new Error(String(err)) },
-        remaining: plan.actions.slice(i + 1),
-        uploadedCertificates: resolver.uploads().map((c) => c.serverCertificateId),
-      };
+  const uploads = () => resolver.uploads().map((c) => c.serverCertificateId);
+  let total = first.plan.actions.length;
+  /** Runs actions in order; the failure result when one fails, undefined when all are done. */
+  const runAll = async (
+    actions: readonly Action[],
+    plan: Plan,
+    before?: () => Promise<void>,
+  ): Promise<ApplyResult | undefined> => {
+    for (const [i, a] of actions.entries()) {
+      const event = { index: done.length + 1, total, action: a, text: describeAction(a) };
+      options.onProgress?.({ ...event, status: 'started' });
+      try {
+        await before?.();
+        await run(a);
+      } catch (err) {
+        options.onProgress?.({ ...event, status: 'failed' });
+        return {
+          plan,
+          done: [...done],
+          failed: { action: a, error: err instanceof Error ? err : new Error(String(err)) },
+          remaining: actions.slice(i + 1),
+          uploadedCertificates: uploads(),
+        };
+      }
+      done.push(a);
+      options.onProgress?.({ ...event, status: 'done' });
     }
-    done.push(a);
-    options.onProgress?.({ ...event, status: 'done' });
-  }
-  return {
-    plan,
-    done,
-    remaining: [],
-    uploadedCertificates: resolver.uploads().map((c) => c.serverCertificateId),
+    return undefined;
   };
+
+  // New load balancers: nothing exists yet to hold a lease on; the client token makes retries and
+  // concurrent applies create one.
+  const creates = first.plan.actions.filter((a) => a.kind === 'createLoadBalancer');
+  const failedCreate = await runAll(creates, first.plan);
+  if (failedCreate) return failedCreate;
+
+  const leaseDeps = {
+    slb,
+    regionId,
+    now: deps.now,
+    ...(deps.lease ? { lease: deps.lease } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  };
+  let started = false;
+  const leased = withLoadBalancerLeases(
+    leaseDeps,
+    [...lbIds.values()],
+    `apply@${deps.ownership.deploymentId}`,
+    async (leases) => {
+      started = true;
+      // Plan again on what the cloud holds now that no one else writes: another apply may have
+      // finished while this one waited.
+      const fresh = await observeAndPlan(slb, spec, deps.ownership);
+      knowGroups(fresh.observed);
+      resolver = createCertificateResolver({ ...deps, regionId });
+      needs = await prepareCertificates(resolver, fresh.plan);
+      const plan: Plan = { actions: [...creates, ...fresh.plan.actions], leftAlone: fresh.plan.leftAlone };
+      total = plan.actions.length;
+      const failed = await runAll(fresh.plan.actions, plan, async () => {
+        for (const l of leases) await l.checkpoint();
+      });
+      return failed ?? { plan, done, remaining: [], uploadedCertificates: uploads() };
+    },
+  );
+  return leased.catch((err: unknown) => {
+    // Taking the lease failed on a cloud error (not because another writer holds it): report it like a
+    // failed action, with what was done before (a created load balancer).
+    if (started || err instanceof LeaseUnavailableError) throw err;
+    const next = first.plan.actions.filter((a) => a.kind !== 'createLoadBalancer');
+    return {
+      plan: first.plan,
+      done,
+      failed: {
+        action: next[0] ?? (first.plan.actions[0] as Action),
+        error: err instanceof Error ? err : new Error(String(err)),
+      },
+      remaining: next.slice(1),
+      uploadedCertificates: uploads(),
+    };
+  });
 }

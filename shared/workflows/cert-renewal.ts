@@ -21,11 +21,13 @@
 // Dry run: the same decisions and report, no writes and no handshakes.
 
 import type { CasClient } from '../cloud/cas';
+import { CloudError } from '../cloud/errors';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
+import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import {
   markerRef,
   parseRotationMarkers,
@@ -46,6 +48,7 @@ import {
   type CertificatesInUse,
   findCertificatesInUse,
 } from './certificates-in-use';
+import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import {
   type Check,
   describeFailure,
@@ -72,6 +75,11 @@ export interface RenewalDeps {
   readFile: (path: string) => string;
   listenerAddress: ListenerAddressResolver;
   verify: (req: WaitForServedCertificateRequest) => Promise<ServedCertificateCheck>;
+  /** this deployment's marker: what it uploads carries it, and only what carries it is deleted */
+  ownership: OwnershipMarker;
+  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
+  lease?: LeaseOptions;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RenewalOptions {
@@ -174,15 +182,69 @@ const factsSummary = (f: CertificateFacts, id?: string): CertificateSummary => (
   fingerprint: f.fingerprint,
 });
 
+/**
+ * Renewal holding the writer lease of every load balancer it serves certificates on
+ * (shared/workflows/lease.ts): a manual rotation and the daily timer, or an apply, never interleave,
+ * and a run never settles a switch another run still has in flight. A dry run writes nothing and
+ * takes no lease. When another writer holds one past the wait, the run reports that and changes nothing.
+ */
 export async function runCertRenewal(
   deps: RenewalDeps,
   spec: Spec,
   options: RenewalOptions = {},
 ): Promise<RenewalReport> {
+  if (options.dryRun) return renew(deps, spec, options);
+  // Decide first without writing: a run with nothing to do takes no lease and writes nothing.
+  const preview = await renew(deps, spec, { ...options, dryRun: true });
+  const work =
+    preview.references.some((r) => r.action === 'wouldRotate') ||
+    preview.markers.length > 0 ||
+    preview.deleted.length > 0;
+  if (!work) return { ...preview, dryRun: false };
+  const ids = [...new Set(preview.references.map((r) => r.reference.split(/[:/]/)[0] ?? ''))];
+  let holding = false;
+  try {
+    return await withLoadBalancerLeases(
+      { ...deps, regionId: spec.region },
+      ids,
+      `renewal@${deps.ownership.deploymentId}`,
+      (leases) => {
+        holding = true;
+        // Decided again holding the leases: another run may have rotated meanwhile.
+        return renew(deps, spec, options, async () => {
+          for (const l of leases) await l.checkpoint();
+        });
+      },
+    );
+  } catch (err) {
+    // Not holding the leases (another writer has one, or claiming failed on a cloud error): nothing written.
+    if (holding || !(err instanceof LeaseUnavailableError || err instanceof CloudError)) throw err;
+    return {
+      at: deps.now().toISOString(),
+      dryRun: false,
+      regionId: spec.region,
+      references: [],
+      markers: [],
+      uploaded: [],
+      deleted: [],
+      kept: [],
+      warnings: [err.message],
+      failed: true,
+    };
+  }
+}
+
+async function renew(
+  deps: RenewalDeps,
+  spec: Spec,
+  options: RenewalOptions,
+  /** before each batch of writes: renews the leases when due, throws when one was lost */
+  checkpoint: () => Promise<void> = async () => {},
+): Promise<RenewalReport> {
   const now = deps.now();
   const dryRun = options.dryRun ?? false;
   const { slb } = deps;
-  let inUse = await findCertificatesInUse(slb, spec);
+  let inUse = await findCertificatesInUse(slb, spec, deps.ownership);
   const regionId = inUse.regionId;
   const report: RenewalReport = {
     at: now.toISOString(),
@@ -199,9 +261,9 @@ export async function runCertRenewal(
   if (inUse.references.length === 0) return report;
   // Finish what an earlier run left in flight before deciding anything, then read again what it changed.
   const unsettled = new Set<string>();
-  if (await settleMarkers(deps, spec, options, inUse, now, report, unsettled))
-    inUse = await findCertificatesInUse(slb, spec);
-  const resolver = createCertificateResolver({ ...deps, regionId, ownership: spec.ownership });
+  if (await settleMarkers(deps, options, inUse, now, report, unsettled))
+    inUse = await findCertificatesInUse(slb, spec, deps.ownership);
+  const resolver = createCertificateResolver({ ...deps, regionId });
   // CAS's record of a certificate gives its real start; SLB's only the upload time.
   const cas = await resolver.casCertificates().catch(() => []);
   const issued = (fp: string | undefined) =>
@@ -279,6 +341,7 @@ export async function runCertRenewal(
     for (const [loadBalancerId, queue] of byLoadBalancer) {
       let tagsInUse = inUse.loadBalancers.find((l) => l.loadBalancerId === loadBalancerId)?.tags.length ?? 0;
       while (queue.length > 0) {
+        await checkpoint();
         const room = Math.floor((TAGS_PER_RESOURCE - TAGS_RESERVED - tagsInUse) / 2);
         if (room < 1) {
           for (const p of queue.splice(0))
@@ -312,7 +375,7 @@ export async function runCertRenewal(
               at: now,
             };
             batch.push({
-              step: switchStep(deps, spec, options, ref, plan),
+              step: switchStep(deps, options, ref, plan),
               tags: markerTags(ref, plan),
               plan: p,
             });
@@ -368,7 +431,8 @@ export async function runCertRenewal(
   for (const id of others) referenced.add(id);
   const certificates = dryRun ? inUse.certificates : await slb.describeServerCertificates({ regionId });
   for (const c of certificates) {
-    if (!owned(c, spec) || referenced.has(c.serverCertificateId)) continue;
+    if (!isOwned(deps.ownership, c.tags, c.serverCertificateName) || referenced.has(c.serverCertificateId))
+      continue;
     const replacedAt = c.tags.find((t) => t.key === REPLACED_AT_TAG)?.value;
     const expired = c.expireTimeStamp <= now.getTime();
     const graceOver =
@@ -405,13 +469,6 @@ export async function runCertRenewal(
   return report;
 }
 
-function owned(c: ServerCertificate, spec: Spec): boolean {
-  return (
-    c.serverCertificateName.startsWith(spec.ownership.namePrefix) ||
-    c.tags.some((t) => t.key === spec.ownership.tagKey && t.value === spec.ownership.tagValue)
-  );
-}
-
 async function bind(slb: SlbClient, ref: CertificateReference, serverCertificateId: string): Promise<void> {
   if (ref.kind === 'listener')
     await slb.setHttpsListenerAttribute({
@@ -437,7 +494,6 @@ interface SwitchPlan {
 /** One reference's switch as a paired step: bind, verify, commit (grace starts), rollback; the marker is its batch's. */
 function switchStep(
   deps: RenewalDeps,
-  spec: Spec,
   options: RenewalOptions,
   ref: CertificateReference,
   plan: SwitchPlan,
@@ -456,7 +512,7 @@ function switchStep(
       }),
     // The old certificate is replaced and the replacement verified: its grace period starts now.
     commit: async () => {
-      if (previous && owned(previous, spec))
+      if (previous && isOwned(deps.ownership, previous.tags, previous.serverCertificateName))
         await slb.tagResources({
           regionId: ref.regionId,
           resourceType: 'certificate',
@@ -539,7 +595,6 @@ function verificationLines(out: PairedOutcome<Verification>): Verification {
  */
 async function settleMarkers(
   deps: RenewalDeps,
-  spec: Spec,
   options: RenewalOptions,
   inUse: CertificatesInUse,
   now: Date,
@@ -590,7 +645,7 @@ async function settleMarkers(
       else if (bound !== m.to && bound !== m.from) await drop('changedElsewhere');
       else {
         const step: PairedStep<Verification> = {
-          ...switchStep(deps, spec, options, ref, {
+          ...switchStep(deps, options, ref, {
             from: { id: m.from, certificate: certificates.get(m.from) },
             to: { id: m.to, fingerprint: certificates.get(m.to)?.fingerprint },
             at: now,

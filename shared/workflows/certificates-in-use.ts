@@ -7,6 +7,7 @@
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { LoadBalancer } from '../cloud/slb/load-balancers';
+import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { CertificateSource, Spec } from '../domain/spec';
 
 export interface CertificateReference {
@@ -38,13 +39,21 @@ export interface CertificatesInUse {
   loadBalancers: LoadBalancer[];
 }
 
-export async function findCertificatesInUse(slb: SlbClient, spec: Spec): Promise<CertificatesInUse> {
+export async function findCertificatesInUse(
+  slb: SlbClient,
+  spec: Spec,
+  ownership: OwnershipMarker,
+): Promise<CertificatesInUse> {
   const regionId = spec.region;
   const all = await slb.describeLoadBalancers({ regionId });
   const managed = spec.loadBalancers.flatMap((s) => {
     const lb = s.id
       ? all.find((x) => x.loadBalancerId === s.id)
-      : all.find((x) => x.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`);
+      : all.find(
+          (x) =>
+            x.loadBalancerName === ownedName(ownership, s.name) &&
+            isOwned(ownership, x.tags, x.loadBalancerName),
+        );
     return lb ? [{ spec: s, lb }] : [];
   });
   if (managed.length === 0) return { regionId, references: [], certificates: [], loadBalancers: all };

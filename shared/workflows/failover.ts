@@ -20,7 +20,9 @@ import {
   setWeightBatches,
   staleFailoverTagKeys,
 } from '../domain/failover';
+import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
+import { type Lease, type LeaseOptions, withLoadBalancerLease } from './lease';
 
 export interface FailoverRequest {
   loadBalancerId: string;
@@ -44,6 +46,11 @@ export interface FailoverDeps {
   probeAll: (targets: readonly ProbeTarget[]) => Promise<ProbeResult[]>;
   resolveBackend: BackendAddressResolver;
   now: () => Date;
+  /** this deployment's marker: finds the load balancers it created, and the groups it owns */
+  ownership: OwnershipMarker;
+  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
+  lease?: LeaseOptions;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface GroupReport {
@@ -150,18 +157,49 @@ export async function runFailover(
   const lb = lbs?.[0];
   const specLb =
     adopted ??
-    spec.loadBalancers.find((s) => !s.id && lb?.loadBalancerName === `${spec.ownership.namePrefix}${s.name}`);
+    (lb && isOwned(deps.ownership, lb.tags, lb.loadBalancerName)
+      ? spec.loadBalancers.find((s) => !s.id && lb.loadBalancerName === ownedName(deps.ownership, s.name))
+      : undefined);
   if (!specLb || healthRows === undefined)
     throw new FailoverRequestError(
       `loadBalancerId: ${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
     );
+  if (
+    request.vServerGroupId &&
+    (!named || (named.loadBalancerId && named.loadBalancerId !== request.loadBalancerId))
+  )
+    throw new FailoverRequestError(
+      `vServerGroupId: ${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
+    );
+  // Weights and state are read again and written holding the load balancer's lease: an apply or
+  // another failover run never interleaves its writes with these.
+  return withLoadBalancerLease(
+    {
+      slb,
+      regionId,
+      now: deps.now,
+      ...(deps.lease ? { lease: deps.lease } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    },
+    request.loadBalancerId,
+    `failover@${deps.ownership.deploymentId}`,
+    (lease) => decideAndWrite(deps, spec, request, specLb, healthRows, lease),
+  );
+}
+
+async function decideAndWrite(
+  deps: FailoverDeps,
+  spec: Spec,
+  request: FailoverRequest,
+  specLb: Spec['loadBalancers'][number],
+  healthRows: Awaited<ReturnType<SlbClient['describeHealthStatus']>>,
+  lease: Lease,
+): Promise<FailoverReport> {
+  const { slb } = deps;
+  const regionId = spec.region;
   let groups: VServerGroup[];
   if (request.vServerGroupId) {
-    if (!named || (named.loadBalancerId && named.loadBalancerId !== request.loadBalancerId))
-      throw new FailoverRequestError(
-        `vServerGroupId: ${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
-      );
-    groups = [named];
+    groups = [await slb.describeVServerGroup({ regionId, vServerGroupId: request.vServerGroupId })];
   } else {
     const summaries = (
       await slb.describeVServerGroups({ regionId, loadBalancerId: request.loadBalancerId })
@@ -186,9 +224,7 @@ export async function runFailover(
 
   for (const group of groups) {
     const specGroup = specLb.vServerGroups.find((g) => g.name === group.vServerGroupName);
-    const ownedGroup = group.tags.some(
-      (t) => t.key === spec.ownership.tagKey && t.value === spec.ownership.tagValue,
-    );
+    const ownedGroup = isOwned(deps.ownership, group.tags);
     const listener = specLb.listeners.find(
       (l) => l.vServerGroup === group.vServerGroupName && l.healthCheck?.enabled !== false,
     );
@@ -266,6 +302,7 @@ export async function runFailover(
           'rebalance held: weights that differ from the policy are drift for apply, not failover',
         );
       const batches = holdRebalance ? [] : setWeightBatches(decision.targetWeights, backends);
+      await lease.checkpoint();
       for (const batch of batches) {
         await slb.setVServerGroupAttribute({
           regionId,

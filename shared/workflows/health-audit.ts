@@ -15,6 +15,7 @@ import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
 import { daysLeft } from '../domain/certificate';
 import { decodeFailoverState, type FailoverBackend, planFailover, resolvePool } from '../domain/failover';
+import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
@@ -75,6 +76,8 @@ export interface AuditDeps {
   resolveBackend: BackendAddressResolver;
   now: () => Date;
   handOff: (h: HandOff) => Promise<void>;
+  /** this deployment's marker: members of a group it created are its own */
+  ownership: OwnershipMarker;
 }
 
 export interface BackendReport {
@@ -116,7 +119,7 @@ function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
 
 async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: Date): Promise<string[]> {
   const warnings: string[] = [];
-  const { plan, observed } = await observeAndPlan(deps.slb, spec);
+  const { plan, observed } = await observeAndPlan(deps.slb, spec, deps.ownership);
   memory.drift = plan.actions.map(describeAction);
   memory.loadBalancerIds = Object.fromEntries(
     observed.filter((o) => o.loadBalancerId).map((o) => [o.name, o.loadBalancerId as string]),
@@ -286,9 +289,7 @@ export async function runHealthAudit(
           pool: pools.get(key(b)) ?? 'primary',
           ...(h ? { slbHealth: h.state } : {}),
           ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
-          owned:
-            specGroup.backends.some((x) => key(x) === key(b)) ||
-            g.tags.some((t) => t.key === spec.ownership.tagKey && t.value === spec.ownership.tagValue),
+          owned: specGroup.backends.some((x) => key(x) === key(b)) || isOwned(deps.ownership, g.tags),
         };
       });
       const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));

@@ -1,6 +1,8 @@
 // Reads the observed state of the load balancers a spec names, into the planner's model.
 // Calls: one DescribeLoadBalancers, one DescribeLoadBalancerListeners per 10 load balancers, and per
 // load balancer one DescribeVServerGroups, one attribute call per group and one per HTTP(S) listener.
+// Two groups with one name (two applies at once each created one) are marked: the planner keeps one
+// and repairs the rest (shared/domain/plan.ts, markDuplicateGroups).
 
 import type { SlbClient } from '../cloud/slb';
 import type { Listener } from '../cloud/slb/listeners';
@@ -11,6 +13,8 @@ import type {
   LoadBalancerModel,
   RuleModel,
 } from '../domain/model';
+import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
+import { markDuplicateGroups } from '../domain/plan';
 
 function healthCheck(l: Listener): HealthCheckModel {
   const h = l.healthCheck;
@@ -30,21 +34,25 @@ function healthCheck(l: Listener): HealthCheckModel {
 
 /**
  * `desired` says which load balancers to look for: adopted ones by id, created ones by name
- * (`<namePrefix><name>`). Returns the ones found, keyed by the spec's names; groups carrying the
- * ownership tag are marked `owned`.
+ * (`<namePrefix><name>`) and this deployment's marker (a load balancer of that name that another
+ * deployment or a person created is not ours). Returns the ones found, keyed by the spec's names;
+ * groups and listeners carrying this deployment's marker are marked `owned`.
  */
 export async function observeLoadBalancers(
   slb: SlbClient,
   regionId: string,
   desired: readonly Pick<LoadBalancerModel, 'name' | 'loadBalancerId' | 'create'>[],
-  ownership: { namePrefix: string; tagKey: string; tagValue: string },
+  ownership: OwnershipMarker,
 ): Promise<LoadBalancerModel[]> {
-  const { namePrefix } = ownership;
   const all = await slb.describeLoadBalancers({ regionId });
   const found = desired.flatMap((d) => {
     const lb = d.loadBalancerId
       ? all.find((x) => x.loadBalancerId === d.loadBalancerId)
-      : all.find((x) => x.loadBalancerName === `${namePrefix}${d.name}`);
+      : all.find(
+          (x) =>
+            x.loadBalancerName === ownedName(ownership, d.name) &&
+            isOwned(ownership, x.tags, x.loadBalancerName),
+        );
     return lb ? [{ name: d.name, loadBalancerId: lb.loadBalancerId }] : [];
   });
   if (found.length === 0) return [];
@@ -63,9 +71,7 @@ export async function observeLoadBalancers(
         name: g.vServerGroupName,
         vServerGroupId: g.vServerGroupId,
         tags: g.tags,
-        ...(g.tags.some((t) => t.key === ownership.tagKey && t.value === ownership.tagValue)
-          ? { owned: true }
-          : {}),
+        ...(isOwned(ownership, g.tags) ? { owned: true } : {}),
         backends: g.backendServers.map((b) => ({
           serverId: b.serverId,
           port: b.port,
@@ -96,6 +102,7 @@ export async function observeLoadBalancers(
           url: r.url,
           vServerGroup: groupName(r.vServerGroupId) ?? '',
           ruleId: r.ruleId,
+          ...(r.vServerGroupId ? { vServerGroupId: r.vServerGroupId } : {}),
         }));
         extensionDomains = detail.domainExtensions.map((d) => ({
           domain: d.domain,
@@ -114,6 +121,7 @@ export async function observeLoadBalancers(
           url: r.url,
           vServerGroup: groupName(r.vServerGroupId) ?? '',
           ruleId: r.ruleId,
+          ...(r.vServerGroupId ? { vServerGroupId: r.vServerGroupId } : {}),
         }));
       }
       models.push({
@@ -121,21 +129,23 @@ export async function observeLoadBalancers(
         port: l.listenerPort,
         bandwidth: l.bandwidth,
         scheduler: l.scheduler === 'rr' ? 'rr' : 'wrr',
-        ...(l.vServerGroupId ? { vServerGroup: groupName(l.vServerGroupId) } : {}),
+        ...(l.vServerGroupId
+          ? { vServerGroup: groupName(l.vServerGroupId), vServerGroupId: l.vServerGroupId }
+          : {}),
         healthCheck: healthCheck(l),
         stickySession: l.attributes.StickySession === 'on',
         ...(l.forwardPort !== undefined ? { redirectPort: l.forwardPort } : {}),
         ...(l.listenerProtocol === 'https' ? { http2: l.attributes.EnableHttp2 !== 'off' } : {}),
         ...(l.serverCertificateId ? { serverCertificateId: l.serverCertificateId } : {}),
         running: l.status === 'running',
-        ...(l.tags.some((t) => t.key === ownership.tagKey && t.value === ownership.tagValue)
-          ? { owned: true }
-          : {}),
+        ...(isOwned(ownership, l.tags) ? { owned: true } : {}),
         rules,
         extensionDomains,
       });
     }
-    out.push({ name: f.name, loadBalancerId: f.loadBalancerId, listeners: models, groups });
+    out.push(
+      markDuplicateGroups({ name: f.name, loadBalancerId: f.loadBalancerId, listeners: models, groups }),
+    );
   }
   return out;
 }

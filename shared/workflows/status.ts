@@ -7,6 +7,7 @@ import type { SlbClient } from '../cloud/slb';
 import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import { daysLeft } from '../domain/certificate';
 import { decodeFailoverState, type Pool } from '../domain/failover';
+import type { OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
@@ -72,8 +73,13 @@ function failoverOf(
   };
 }
 
-export async function collectStatus(slb: SlbClient, spec: Spec, now: Date): Promise<StatusReport> {
-  const { plan, desired, observed } = await observeAndPlan(slb, spec);
+export async function collectStatus(
+  slb: SlbClient,
+  spec: Spec,
+  now: Date,
+  ownership: OwnershipMarker,
+): Promise<StatusReport> {
+  const { plan, desired, observed } = await observeAndPlan(slb, spec, ownership);
   const regionId = spec.region;
   const certificates = observed.length > 0 ? await slb.describeServerCertificates({ regionId }) : [];
   const certificate = (id: string | undefined): CertificateStatus | undefined => {

@@ -7,8 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { CloudState } from '../../scripts/local-cloud/state';
+import { markerTags, ownershipMarker } from '../../shared/domain/ownership';
 import { parseSpec } from '../../shared/domain/spec';
 import { type ApplyDeps, applySpec, observeAndPlan } from '../../shared/workflows/apply';
+import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
@@ -44,6 +46,8 @@ function depsFor(c: TestCloud, env: Record<string, string> = {}): ApplyDeps {
     now: () => new Date(),
     env,
     readFile: (p) => readFileSync(p, 'utf8'),
+    ownership: DEFAULT_OWNERSHIP,
+    lease: TEST_LEASE,
   };
 }
 
@@ -109,12 +113,12 @@ describe('apply', () => {
 
     const shape = mallShape(cloud.state());
     expect(shape).toEqual({
-      tags: [{ key: 'managed-by', value: 'slb-autopilot' }],
+      tags: markerTags(DEFAULT_OWNERSHIP),
       groups: [
         {
           name: 'mall-backends',
           backends: [`${MALL.k8s.serverId}:30250@100`, `${MALL.ecs.serverId}:8050@0`],
-          tags: [{ key: 'managed-by', value: 'slb-autopilot' }],
+          tags: markerTags(DEFAULT_OWNERSHIP),
         },
       ],
       listeners: [
@@ -161,7 +165,10 @@ describe('apply', () => {
     const writes = writeCalls(cloud);
     const result = await applySpec(deps, parseSpec(mallYaml));
     expect(result.done.map((a) => a.kind)).toEqual(['setBackendWeights']);
-    expect(writeCalls(cloud)).toBe(writes + 1);
+    // The weight, and the writer lease taken and given back (a claim tag on the load balancer).
+    expect(writeCalls(cloud)).toBe(writes + 3);
+    expect(cloud.calls().calls).toMatchObject({ TagResources: 1, UntagResources: 1 });
+    expect(cloud.state().loadBalancers[0]?.tags).toEqual([{ key: 'app', value: 'mall' }]);
     const group = cloud
       .state()
       .vServerGroups.find((g) => g.vServerGroupId === MALL.vServerGroup.vServerGroupId);
@@ -169,7 +176,7 @@ describe('apply', () => {
       [MALL.k8s.serverId, 100, 'k8s-nodeport'],
       [MALL.ecs.serverId, 0, 'ecs-standby'],
     ]);
-    expect((await observeAndPlan(deps.slb, parseSpec(mallYaml))).plan.actions).toEqual([]);
+    expect((await observeAndPlan(deps.slb, parseSpec(mallYaml), DEFAULT_OWNERSHIP)).plan.actions).toEqual([]);
   });
 
   it('turns the redirect into a plain listener by replacing it: no Set action changes a redirect', async () => {
@@ -193,7 +200,7 @@ describe('apply', () => {
       MALL.vServerGroup.vServerGroupId,
       'running',
     ]);
-    expect((await observeAndPlan(depsFor(cloud).slb, spec)).plan.actions).toEqual([]);
+    expect((await observeAndPlan(depsFor(cloud).slb, spec, DEFAULT_OWNERSHIP)).plan.actions).toEqual([]);
   });
 
   it('removes a backend dropped from the spec of a group it created, but not from an adopted group', async () => {
@@ -243,7 +250,42 @@ describe('apply', () => {
     const state = cloud.state();
     expect(state.listeners.map((l) => l.listenerPort).sort()).toEqual([443, 80].sort());
     expect(state.vServerGroups.map((g) => g.vServerGroupName)).toEqual(['mall-backends']);
-    expect((await observeAndPlan(depsFor(cloud).slb, parseSpec(createdMall))).plan.actions).toEqual([]);
+    expect(
+      (await observeAndPlan(depsFor(cloud).slb, parseSpec(createdMall), DEFAULT_OWNERSHIP)).plan.actions,
+    ).toEqual([]);
+  });
+
+  it('a second deployment (another id) neither finds nor deletes what the first created', async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const withExtra = edit(createdMall, (s) => {
+      s.loadBalancers[0].vServerGroups.push({ name: 'extra', backends: [] });
+      s.loadBalancers[0].listeners.push({ protocol: 'http', port: 8080, vServerGroup: 'extra' });
+    });
+    await applySpec(depsFor(cloud), parseSpec(withExtra));
+    const lbId = cloud.state().loadBalancers[0]?.loadBalancerId ?? '';
+    const second = { ...depsFor(cloud), ownership: ownershipMarker({ deploymentId: 'staging' }) };
+
+    // By name it is not the second deployment's load balancer: it would make its own.
+    const byName = await observeAndPlan(second.slb, parseSpec(createdMall), second.ownership);
+    expect(byName.plan.actions[0]?.kind).toBe('createLoadBalancer');
+
+    // Adopted by id, the first deployment's listener and group are not the second's to delete.
+    const adopted = edit(createdMall, (s) => {
+      delete s.loadBalancers[0].create;
+      s.loadBalancers[0].id = lbId;
+    });
+    const before = cloud.state();
+    const r = await applySpec(second, parseSpec(adopted));
+    expect(r.done).toEqual([]);
+    expect(r.plan.leftAlone.map((l) => l.what)).toEqual(
+      expect.arrayContaining(['http listener on port 8080', 'VServer group extra']),
+    );
+    expect(cloud.state().listeners).toEqual(before.listeners);
+    expect(cloud.state().vServerGroups).toEqual(before.vServerGroups);
+
+    // The first deployment, with the same spec, removes what it created.
+    const own = await applySpec(depsFor(cloud), parseSpec(adopted));
+    expect(own.done.map((a) => a.kind)).toEqual(['deleteListener', 'deleteVServerGroup']);
   });
 
   it.each([1, 3, 5])(
@@ -257,7 +299,9 @@ describe('apply', () => {
       expect(first.remaining.length).toBeGreaterThan(0);
 
       cloud.setFaults({});
-      const second = await applySpec(depsFor(cloud), spec);
+      // The cut-short run could not give its lease back either: the next apply after it expired.
+      const later = { ...depsFor(cloud), now: () => new Date(Date.now() + TEST_LEASE.ttlMs) };
+      const second = await applySpec(later, spec);
       expect(second.failed).toBeUndefined();
       // Exactly what was still missing was done the second time.
       expect(second.done.length).toBeLessThanOrEqual(first.remaining.length + 1);
@@ -272,7 +316,7 @@ describe('apply', () => {
         state.serverCertificates[0]?.serverCertificateId,
       );
       expect(mallShape(state)?.listeners.every((l) => l.status === 'running')).toBe(true);
-      expect((await observeAndPlan(depsFor(cloud).slb, spec)).plan.actions).toEqual([]);
+      expect((await observeAndPlan(depsFor(cloud).slb, spec, DEFAULT_OWNERSHIP)).plan.actions).toEqual([]);
     },
   );
 

@@ -10,6 +10,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { parseSpec } from '../../shared/domain/spec';
 import { type ApplyDeps, applySpec } from '../../shared/workflows/apply';
 import { MAX_CERTIFICATE_FILE_BYTES, readCertificateFile } from '../../shared/workflows/certificate-source';
+import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
@@ -50,6 +51,8 @@ function depsFor(c: TestCloud, env: Record<string, string> = {}): ApplyDeps {
     now: () => new Date(),
     env,
     readFile: (p) => readFileSync(p, 'utf8'),
+    ownership: DEFAULT_OWNERSHIP,
+    lease: TEST_LEASE,
   };
 }
 

@@ -12,6 +12,7 @@ import { probeAll } from '../../shared/cloud/probe';
 import { FAILOVER_TAGS } from '../../shared/domain/failover';
 import { parseSpec } from '../../shared/domain/spec';
 import { type FailoverDeps, FailoverRequestError, runFailover } from '../../shared/workflows/failover';
+import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const spec = parseSpec(readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8'));
@@ -62,6 +63,8 @@ function deps(): FailoverDeps {
       port: `${b.serverId}:${b.port}` === ECS ? standbyPort : primaryPort,
     }),
     now: () => now,
+    ownership: DEFAULT_OWNERSHIP,
+    lease: TEST_LEASE,
   };
 }
 const weights = () =>

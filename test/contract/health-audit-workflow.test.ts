@@ -18,6 +18,7 @@ import {
   emptyAuditMemory,
   runHealthAudit,
 } from '../../shared/workflows/health-audit';
+import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
@@ -62,6 +63,8 @@ function deps(handOffs: string[] = []): AuditDeps {
       port: servers[`${b.serverId}:${b.port}`]?.port ?? 1,
     }),
     now: () => now,
+    ownership: DEFAULT_OWNERSHIP,
+    lease: TEST_LEASE,
   };
   return {
     ...base,
@@ -188,7 +191,15 @@ describe('health audit', () => {
     cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
     const layer = cloudLayerFor(cloud);
     await applySpec(
-      { slb: layer.slb, cas: layer.cas, now: () => new Date(), env: {}, readFile: () => '' },
+      {
+        slb: layer.slb,
+        cas: layer.cas,
+        now: () => new Date(),
+        env: {},
+        readFile: () => '',
+        ownership: DEFAULT_OWNERSHIP,
+        lease: TEST_LEASE,
+      },
       ccm,
     );
     const r = await runHealthAudit(deps(), ccm, emptyAuditMemory());

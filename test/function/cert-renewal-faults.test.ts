@@ -20,6 +20,7 @@ import {
 import { ROTATION_TAG_PREFIX } from '../../shared/domain/renewal';
 import { parseSpec } from '../../shared/domain/spec';
 import { type RenewalDeps, type RenewalOptions, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { fcContext } from '../support/fc';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
@@ -123,16 +124,24 @@ function dyingAfter(slb: SlbClient, n: number): { slb: SlbClient; alive: () => b
   return { slb: proxy, alive: () => !dead };
 }
 
-function deps(verify: Verify, slb?: SlbClient): RenewalDeps {
+/**
+ * A run that failed or died may leave its writer-lease claim on the load balancer; the run after it
+ * comes once that claim expired (`later`), as the next daily run would.
+ */
+const later = () => new Date(Date.now() + TEST_LEASE.ttlMs + 1000);
+
+function deps(verify: Verify, slb?: SlbClient, now: () => Date = () => new Date()): RenewalDeps {
   const layer = cloudLayerFor(cloud);
   return {
     slb: slb ?? layer.slb,
     cas: layer.cas,
-    now: () => new Date(),
+    now,
     env: {},
     readFile: () => '',
     listenerAddress: localCloudListenerAddress(cloud.url),
     verify,
+    ownership: DEFAULT_OWNERSHIP,
+    lease: TEST_LEASE,
   };
 }
 
@@ -149,7 +158,7 @@ async function assertServedIsVerifiedOrOriginal(verified: Map<string, Set<string
 /** A clean follow-up run settles everything: ok, no marker left, the invariant holds. */
 async function followUp(verified: Map<string, Set<string>>, label: string) {
   cloud.setFaults({});
-  const again = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
+  const again = await runCertRenewal(deps(recordingVerify(verified), undefined, later), spec, OPTIONS);
   expect(again.failed, `${label}: follow-up ${JSON.stringify(again.references)}`).toBe(false);
   expect(markers(), `${label}: markers after the follow-up`).toEqual([]);
   expect(again.markers.every((m) => m.settled)).toBe(true);
@@ -159,9 +168,11 @@ async function followUp(verified: Map<string, Set<string>>, label: string) {
   for (const d of DOMAINS) expect(served.get(d)).not.toBe(original.get(d));
 }
 
-/** Writes and handshakes of an undisturbed rotation of the mall. */
-/** An undisturbed rotation of the mall: upload, mark, two binds, unmark; three handshakes (2 + 1 domains). */
-const WRITES = 5;
+/**
+ * An undisturbed rotation of the mall: the writer lease's claim, upload, mark, two binds, unmark, the
+ * claim's release; three handshakes (2 + 1 domains).
+ */
+const WRITES = 7;
 const HANDSHAKES = 3;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -190,9 +201,9 @@ describe('cert-renewal under injected failures', () => {
     expect(seen.length).toBe(3);
     for (const keys of seen) expect([...keys].sort()).toEqual(both);
     expect(markers()).toEqual([]);
-    // One marker write and one removal for the load balancer's two switches.
-    expect(cloud.calls().calls.TagResources).toBe(1);
-    expect(cloud.calls().calls.UntagResources).toBe(1);
+    // One marker write and one removal for the load balancer's two switches (and the lease's claim and release).
+    expect(cloud.calls().calls.TagResources).toBe(2);
+    expect(cloud.calls().calls.UntagResources).toBe(2);
     await assertServedIsVerifiedOrOriginal(verified, 'clean');
   });
 
@@ -214,7 +225,8 @@ describe('cert-renewal under injected failures', () => {
     const before = cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId;
     const verified = new Map<string, Set<string>>();
     const r = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
-    expect((cloud.calls().calls.TagResources ?? 0) - tagCalls).toBe(batches);
+    // Each batch's marker, and the writer lease's claim.
+    expect((cloud.calls().calls.TagResources ?? 0) - tagCalls).toBe(batches + 1);
     if (batches === 0) {
       expect(r.references.map((x) => [x.action, x.error])).toEqual([
         ['failed', `no room for the rotation marker on ${MALL.loadBalancerId} (20 tags at most)`],
@@ -250,8 +262,14 @@ describe('cert-renewal under injected failures', () => {
       const verified = new Map<string, Set<string>>();
       cloud.setFaults({ failWritesAfter: n });
       const r = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
-      // Refused at the last write (the markers' removal) the rotation itself is done: a warning.
-      expect(r.failed || r.warnings.some((w) => w.includes('marker')), label).toBe(true);
+      // Refused at the markers' removal the rotation itself is done: a warning. Refused only at the
+      // lease's release (the last write), it is done too; the claim expires on its own.
+      if (n < WRITES - 1) expect(r.failed || r.warnings.some((w) => w.includes('marker')), label).toBe(true);
+      else
+        expect(
+          r.references.map((x) => x.action),
+          label,
+        ).toEqual(['rotated', 'rotated']);
       await assertServedIsVerifiedOrOriginal(verified, label);
       await followUp(verified, label);
     },
@@ -288,7 +306,7 @@ describe('cert-renewal under injected failures', () => {
       );
       expect(dying.alive(), label).toBe(false);
       // What the dead run left may be unverified; the next run must settle it first.
-      const again = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
+      const again = await runCertRenewal(deps(recordingVerify(verified), undefined, later), spec, OPTIONS);
       expect(again.failed, `${label}: ${JSON.stringify(again)}`).toBe(false);
       expect(markers(), label).toEqual([]);
       await assertServedIsVerifiedOrOriginal(verified, label);
@@ -298,8 +316,8 @@ describe('cert-renewal under injected failures', () => {
   );
 
   it('finishes the switches a dead run left: the bound one verified, the unbound one checked, markers removed', async () => {
-    // Killed right after the listener's bind (upload, mark, bind); the extension domain was marked only.
-    const dying = dyingAfter(cloudLayerFor(cloud).slb, 3);
+    // Killed right after the listener's bind (claim, upload, mark, bind); the extension domain was marked only.
+    const dying = dyingAfter(cloudLayerFor(cloud).slb, 4);
     const verified = new Map<string, Set<string>>();
     const before = cloud.state();
     await runCertRenewal(
@@ -320,7 +338,7 @@ describe('cert-renewal under injected failures', () => {
       expect(k.length).toBeLessThanOrEqual(64);
       expect(v.length).toBeLessThanOrEqual(128);
     }
-    const again = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
+    const again = await runCertRenewal(deps(recordingVerify(verified), undefined, later), spec, OPTIONS);
     expect(again.markers).toEqual([
       expect.objectContaining({
         reference: `${MALL.loadBalancerId}:443`,
@@ -341,7 +359,7 @@ describe('cert-renewal under injected failures', () => {
   });
 
   it('a dry run reports the markers a dead run left and changes nothing', async () => {
-    const dying = dyingAfter(cloudLayerFor(cloud).slb, 3);
+    const dying = dyingAfter(cloudLayerFor(cloud).slb, 4);
     await runCertRenewal(
       deps(recordingVerify(new Map(), undefined, dying.alive), dying.slb),
       spec,
@@ -349,7 +367,10 @@ describe('cert-renewal under injected failures', () => {
     ).catch(() => undefined);
     const before = cloud.state();
     const writesBefore = writes();
-    const r = await runCertRenewal(deps(recordingVerify(new Map())), spec, { ...OPTIONS, dryRun: true });
+    const r = await runCertRenewal(deps(recordingVerify(new Map()), undefined, later), spec, {
+      ...OPTIONS,
+      dryRun: true,
+    });
     expect(r.markers.map((m) => [m.outcome, m.settled])).toEqual([
       ['wouldSettle', false],
       ['wouldSettle', false],
@@ -361,7 +382,7 @@ describe('cert-renewal under injected failures', () => {
   it('rolls back a switch a dead run left when what it bound does not verify', async () => {
     // The front end keeps serving the old certificate whatever is bound (a failed propagation).
     cloud.setFaults({ staleFrontEnds: [`${MALL.loadBalancerId}:443`] });
-    const dying = dyingAfter(cloudLayerFor(cloud).slb, 3);
+    const dying = dyingAfter(cloudLayerFor(cloud).slb, 4);
     const before = cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId;
     await runCertRenewal(
       deps(recordingVerify(new Map(), undefined, dying.alive), dying.slb),
@@ -370,7 +391,7 @@ describe('cert-renewal under injected failures', () => {
     ).catch(() => undefined);
     expect(cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId).not.toBe(before);
     const verified = new Map<string, Set<string>>();
-    const again = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
+    const again = await runCertRenewal(deps(recordingVerify(verified), undefined, later), spec, OPTIONS);
     expect(again.markers[0]).toMatchObject({ outcome: 'rolledBack', settled: true, from: before });
     expect(cloud.state().listeners.find((l) => l.listenerPort === 443)?.serverCertificateId).toBe(before);
     await assertServedIsVerifiedOrOriginal(verified, 'stale after death');

@@ -12,8 +12,10 @@ import { createTestCa } from '../../scripts/local-cloud/pki';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { fetchServedCertificate, waitForServedCertificate } from '../../shared/cloud/tls-probe';
+import { markerTags } from '../../shared/domain/ownership';
 import { parseSpec } from '../../shared/domain/spec';
 import { REPLACED_AT_TAG, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { DEFAULT_OWNERSHIP, TEST_LEASE, TEST_LEASE_ENV } from '../support/deployment';
 import { fcContext } from '../support/fc';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
@@ -31,6 +33,7 @@ beforeEach(async () => {
   process.env.SLB_AUTOPILOT_SPEC = mallYaml;
   process.env.SLB_AUTOPILOT_VERIFY_ATTEMPTS = '2';
   process.env.SLB_AUTOPILOT_VERIFY_DELAY_MS = '0';
+  Object.assign(process.env, TEST_LEASE_ENV);
 });
 afterEach(() => cloud.close());
 
@@ -241,6 +244,8 @@ describe('cert-renewal', () => {
         readFile: () => '',
         listenerAddress: localCloudListenerAddress(cloud.url),
         verify: (req) => waitForServedCertificate({ ...req, attempts: 2, delayMs: 0 }),
+        ownership: DEFAULT_OWNERSHIP,
+        lease: TEST_LEASE,
       },
       spec,
       { dryRun: true },
@@ -280,12 +285,18 @@ describe('cert-renewal', () => {
     const spec = parseSpec(mallYaml);
     const layer = cloudLayerFor(cloud);
     const old = listener()?.serverCertificateId ?? '';
-    // Pretend the old certificates were uploaded by slb-autopilot earlier.
+    // Pretend the old certificates were uploaded by this deployment earlier: its name prefix and tag.
+    for (const c of cloud.state().serverCertificates)
+      await layer.slb.renameServerCertificate({
+        regionId: MALL.regionId,
+        serverCertificateId: c.serverCertificateId,
+        serverCertificateName: `${DEFAULT_OWNERSHIP.namePrefix}${c.serverCertificateName}`,
+      });
     await layer.slb.tagResources({
       regionId: MALL.regionId,
       resourceType: 'certificate',
       resourceIds: cloud.state().serverCertificates.map((c) => c.serverCertificateId),
-      tags: [{ key: 'managed-by', value: 'slb-autopilot' }],
+      tags: markerTags(DEFAULT_OWNERSHIP),
     });
     let now = new Date();
     const deps = {
@@ -297,6 +308,8 @@ describe('cert-renewal', () => {
       listenerAddress: localCloudListenerAddress(cloud.url),
       verify: (req: Parameters<typeof waitForServedCertificate>[0]) =>
         waitForServedCertificate({ ...req, attempts: 2, delayMs: 0 }),
+      ownership: DEFAULT_OWNERSHIP,
+      lease: TEST_LEASE,
     };
     const first = await runCertRenewal(deps, spec);
     expect(first.deleted).toEqual([]);

@@ -9,6 +9,7 @@ import { handler as provision } from '../../functions/provision/index';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { MAX_EVENTS_PER_INVOCATION } from '../../shared/runtime/failover-events';
 import { logLine } from '../../shared/runtime/log';
+import { TEST_LEASE_ENV } from '../support/deployment';
 import { fcContext, httpEvent } from '../support/fc';
 import { startTestCloud, type TestCloud } from '../support/local-cloud';
 
@@ -27,6 +28,8 @@ beforeEach(async () => {
   cloud = await startTestCloud({ scenario: 'mall' });
   process.env.SLB_AUTOPILOT_LOCAL_CLOUD = cloud.url;
   process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+  // Each failover run takes the load balancer's writer lease: settle as fast as the local cloud allows.
+  Object.assign(process.env, TEST_LEASE_ENV);
 });
 afterEach(() => cloud.close());
 

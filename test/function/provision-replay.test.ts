@@ -8,10 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { handleProvisionRequest, type ProvisionDeps } from '../../functions/provision/app';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import { defaultLimits } from '../../shared/domain/limits';
 import { parseSpec } from '../../shared/domain/spec';
 import { createVerifier, signedHeaders } from '../../shared/runtime/hmac-auth';
 import type { HttpRequest } from '../../shared/runtime/http';
 import { APPLIED_AT_TAG } from '../../shared/workflows/applied-at';
+import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const SECRET = 'Zq3u9VvH0sJX1b8dQ2lTnYk5rEwA7mCf+PiLg4oRxS6=';
@@ -50,6 +52,10 @@ function instance(settle: () => Promise<void> = async () => {}): ProvisionDeps {
     rotate: () => Promise.reject(new Error('not used')),
     failover: () => Promise.reject(new Error('not used')),
     settleClaim: settle,
+    ownership: DEFAULT_OWNERSHIP,
+    lease: TEST_LEASE,
+    // The mall adopts its load balancer; one test here creates one more.
+    limits: () => defaultLimits(parseSpec(mallYaml), { maxNewLoadBalancers: 1 }),
   };
 }
 

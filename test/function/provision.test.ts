@@ -9,8 +9,9 @@ import { handler } from '../../functions/provision/index';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import { SIGNATURE_HEADER, signedHeaders, TIMESTAMP_HEADER } from '../../shared/runtime/hmac-auth';
+import { TEST_LEASE_ENV } from '../support/deployment';
 import { fcContext, httpEvent } from '../support/fc';
-import { startTestCloud, type TestCloud } from '../support/local-cloud';
+import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
 const SECRET = 'provision-test-secret-0123456789abcdef';
 const mallYaml = readFileSync(join(__dirname, '..', '..', 'examples', 'mall.yaml'), 'utf8');
@@ -72,13 +73,15 @@ async function call(
 
 const yaml = 'application/yaml';
 
-function useCloud(scenario: 'mall' | 'mall-unprovisioned') {
+/** A local cloud per test, and the provision function's environment: `deployed` is its own spec. */
+function useCloud(scenario: 'mall' | 'mall-unprovisioned', deployed = mallYaml) {
   const box: { cloud?: TestCloud } = {};
   beforeEach(async () => {
     box.cloud = await startTestCloud({ scenario });
+    process.env = { ...saved, ...TEST_LEASE_ENV };
     process.env.SLB_AUTOPILOT_LOCAL_CLOUD = box.cloud.url;
     process.env.SLB_AUTOPILOT_API_SECRET = SECRET;
-    process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+    process.env.SLB_AUTOPILOT_SPEC = deployed;
     // One instance per test here: no concurrent claims to wait for.
     process.env.SLB_AUTOPILOT_APPLY_SETTLE_MS = '0';
   });
@@ -199,7 +202,8 @@ describe('provision rotate and failover', () => {
 });
 
 describe('provision apply', () => {
-  const cloud = useCloud('mall-unprovisioned');
+  // This deployment's own spec creates the mall, so the API may create that one load balancer.
+  const cloud = useCloud('mall-unprovisioned', createdMall);
   const writes = () =>
     Object.entries(cloud().calls().calls)
       .filter(([a]) => !/^(Describe|List|Get)/.test(a))
@@ -230,7 +234,10 @@ describe('provision apply', () => {
   });
 
   it('reports a failed apply with what was done and what was not (502), and a re-apply converges', async () => {
-    cloud().setFaults({ failWritesAfter: 2 });
+    // Writes: the load balancer, the lease's claim, the group; then every write fails, giving the
+    // lease back too: the re-apply takes it over once it expires (3 s here).
+    process.env.SLB_AUTOPILOT_LEASE_TTL_S = '3';
+    cloud().setFaults({ failWritesAfter: 3 });
     const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
     expect(first.status).toBe(502);
     expect(first.body).toMatchObject({ error: 'ApplyFailed', done: 2 });
@@ -500,5 +507,129 @@ describe('provision apply', () => {
     expect(r.logs[0]).toMatch(/"path":"\/plan","status":200/);
     expect(r.logs.join('\n')).not.toContain(SECRET);
     expect(r.logs.join('\n')).not.toContain('mall-backends');
+  });
+});
+
+describe('provision: ownership is the deployment’s, and so are the limits', () => {
+  const cloud = useCloud('mall');
+  const writes = () =>
+    Object.entries(cloud().calls().calls)
+      .filter(([a]) => !/^(Describe|List|Get)/.test(a))
+      .reduce((n, [, k]) => n + k, 0);
+
+  /** Made by hand beside the mall: a group and two listeners a team tagged `team=web`. */
+  async function handMadeWeb(): Promise<void> {
+    const slb = cloudLayerFor(cloud()).slb;
+    const tags = [{ key: 'team', value: 'web' }];
+    const { vServerGroupId } = await slb.createVServerGroup({
+      regionId: MALL.regionId,
+      loadBalancerId: MALL.loadBalancerId,
+      vServerGroupName: 'web-pool',
+      backendServers: [{ serverId: MALL.ecs.serverId, port: 9000, weight: 100 }],
+      tags,
+    });
+    for (const listenerPort of [8080, 8081])
+      await slb.createHttpListener({
+        regionId: MALL.regionId,
+        loadBalancerId: MALL.loadBalancerId,
+        listenerPort,
+        bandwidth: -1,
+        vServerGroupId,
+        tags,
+      });
+  }
+
+  it('refuses a spec that sets ownership (400 naming the field) and deletes nothing the team made', async () => {
+    await handMadeWeb();
+    const before = cloud().state();
+    const w = writes();
+    const body = edit((s) => {
+      s.ownership = { tagKey: 'team', tagValue: 'web' };
+    });
+    for (const path of ['/apply', '/plan']) {
+      const r = await call({ method: 'POST', path, body, contentType: yaml });
+      expect(r.status).toBe(400);
+      expect(r.body.issues).toEqual([
+        {
+          path: 'ownership',
+          message: expect.stringMatching(/^set by the deployment's configuration, not the spec/),
+        },
+      ]);
+    }
+    expect(writes()).toBe(w);
+    expect(cloud().state()).toEqual(before);
+    // And the spec without it leaves the team's resources alone: they do not carry this deployment's marker.
+    const plain = await call({ method: 'POST', path: '/apply', body: mallYaml, contentType: yaml });
+    expect(plain.status).toBe(200);
+    expect(
+      cloud()
+        .state()
+        .listeners.map((l) => l.listenerPort)
+        .sort(),
+    ).toEqual([443, 80, 8080, 8081].sort());
+    expect(
+      cloud()
+        .state()
+        .vServerGroups.map((g) => g.vServerGroupName),
+    ).toContain('web-pool');
+  });
+
+  it.each<[string, string, Record<string, string>, string, RegExp]>([
+    [
+      'a region the deployment does not act in',
+      mallYaml.replace('region: cn-hangzhou', 'region: cn-shanghai'),
+      {},
+      'SLB_AUTOPILOT_ALLOWED_REGIONS',
+      /^region: cn-shanghai is not a region this deployment acts in \(allowed: cn-hangzhou\)/,
+    ],
+    [
+      'a load balancer the deployment does not list',
+      mallYaml.replace('lb-bp1mall7k8s0demo0001', 'lb-bp1someoneelses0001'),
+      {},
+      'SLB_AUTOPILOT_ADOPT_LOAD_BALANCERS',
+      /^loadBalancers\[0\]\.id: lb-bp1someoneelses0001 is not a load balancer this deployment may change/,
+    ],
+    [
+      'adopting none at all',
+      mallYaml,
+      { SLB_AUTOPILOT_ADOPT_LOAD_BALANCERS: 'none' },
+      'SLB_AUTOPILOT_ADOPT_LOAD_BALANCERS',
+      /^loadBalancers\[0\]\.id: /,
+    ],
+    [
+      'a new load balancer beyond the cap (the deployed spec creates none)',
+      createdMall,
+      {},
+      'SLB_AUTOPILOT_MAX_NEW_LOAD_BALANCERS',
+      /would create 1 load balancer\(s\) where this deployment has created 0; it may create 0 in all/,
+    ],
+  ])(
+    'refuses %s with 403 naming the limit, and changes nothing',
+    async (_name, body, env, limit, message) => {
+      Object.assign(process.env, env);
+      const before = cloud().state();
+      for (const path of ['/plan', '/apply']) {
+        const r = await call({ method: 'POST', path, body, contentType: yaml });
+        expect([r.status, r.body.error, r.body.limit]).toEqual([403, 'OutsideDeploymentLimits', limit]);
+        expect(String(r.body.message)).toMatch(message);
+      }
+      expect(writes()).toBe(0);
+      expect(cloud().state()).toEqual(before);
+    },
+  );
+
+  it('creates new load balancers up to the configured cap, counting those it created before', async () => {
+    process.env.SLB_AUTOPILOT_MAX_NEW_LOAD_BALANCERS = '1';
+    const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    expect(first.status).toBe(200);
+    const second = edit((s) => {
+      delete s.loadBalancers[0].id;
+      s.loadBalancers[0].name = 'mall2';
+      s.loadBalancers[0].create = { addressType: 'internet' };
+    });
+    const r = await call({ method: 'POST', path: '/apply', body: second, contentType: yaml });
+    expect([r.status, r.body.limit]).toEqual([403, 'SLB_AUTOPILOT_MAX_NEW_LOAD_BALANCERS']);
+    expect(String(r.body.message)).toMatch(/where this deployment has created 1; it may create 1 in all/);
+    expect(cloud().state().loadBalancers).toHaveLength(2); // the mall and the one allowed
   });
 });

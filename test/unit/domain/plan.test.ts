@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ListenerModel, LoadBalancerModel } from '../../../shared/domain/model';
-import { planLoadBalancer } from '../../../shared/domain/plan';
+import {
+  duplicateCertificates,
+  markDuplicateGroups,
+  planDuplicateCertificates,
+  planLoadBalancer,
+} from '../../../shared/domain/plan';
 
 const listener = (over: Partial<ListenerModel> = {}): ListenerModel => ({
   protocol: 'https',
@@ -244,5 +249,171 @@ describe('planLoadBalancer', () => {
         changes: { healthCheck: { enabled: true, path: '/healthz' } },
       }),
     ]);
+  });
+});
+
+describe('duplicate groups (two applies at once each created one)', () => {
+  const member = { serverId: 'i-1', port: 80, weight: 100, type: 'ecs' as const };
+  const group = (id: string, owned: boolean, backends = [member]) => ({
+    name: 'web',
+    vServerGroupId: id,
+    ...(owned ? { owned: true } : {}),
+    backends,
+  });
+  const observed = (groups: ReturnType<typeof group>[], l: Partial<ListenerModel> = {}) =>
+    markDuplicateGroups(lb({ groups, listeners: [listener({ vServerGroupId: 'rsp-b', ...l })] }));
+
+  it.each<[string, LoadBalancerModel, string, string[], string[]]>([
+    [
+      'ours both: keeps the one the listener uses, deletes the other',
+      observed([group('rsp-a', true), group('rsp-b', true)]),
+      'rsp-b',
+      ['deleteVServerGroup rsp-a'],
+      [],
+    ],
+    [
+      'ours both, neither used: keeps the lowest id',
+      observed([group('rsp-b', true), group('rsp-a', true)], { vServerGroupId: 'rsp-x' }),
+      'rsp-a',
+      ['deleteVServerGroup rsp-b'],
+      [],
+    ],
+    [
+      'the one not ours is in use: keeps it, deletes ours',
+      observed([group('rsp-a', true), group('rsp-b', false)]),
+      'rsp-b',
+      ['deleteVServerGroup rsp-a'],
+      [],
+    ],
+    [
+      'the duplicate is not ours: left alone',
+      observed([group('rsp-a', false), group('rsp-b', true)]),
+      'rsp-b',
+      [],
+      ['VServer group web rsp-a'],
+    ],
+    [
+      'a rule uses our duplicate: repointed first, then deleted',
+      observed([group('rsp-a', true), group('rsp-b', true)], {
+        rules: [
+          {
+            name: 'api',
+            domain: 'api.example.com',
+            vServerGroup: 'web',
+            vServerGroupId: 'rsp-a',
+            ruleId: 'r-1',
+          },
+        ],
+      }),
+      'rsp-b',
+      ['setRuleGroup r-1 web', 'deleteVServerGroup rsp-a'],
+      [],
+    ],
+  ])('%s', (_name, o, kept, actions, leftAlone) => {
+    expect(o.groups.filter((g) => !g.duplicateOf).map((g) => g.vServerGroupId)).toEqual([kept]);
+    expect(o.groups.filter((g) => g.duplicateOf).every((g) => g.duplicateOf === kept)).toBe(true);
+    const desired = lb({
+      listeners: [
+        listener({
+          rules:
+            o.listeners[0]?.rules.map((r) => ({ ...r, ruleId: undefined, vServerGroupId: undefined })) ?? [],
+        }),
+      ],
+    });
+    const plan = planLoadBalancer(desired, o);
+    expect(
+      plan.actions.map((a) =>
+        a.kind === 'deleteVServerGroup'
+          ? `${a.kind} ${a.vServerGroupId}`
+          : a.kind === 'setRuleGroup'
+            ? `${a.kind} ${a.ruleId} ${a.vServerGroup}`
+            : a.kind,
+      ),
+    ).toEqual(actions);
+    expect(plan.leftAlone.map((l) => l.what).filter((w) => w.startsWith('VServer group'))).toEqual(leftAlone);
+  });
+
+  it('diffs the spec against the kept group only, so plan and apply agree on which one', () => {
+    const o = observed([group('rsp-a', true, []), group('rsp-b', true)]);
+    // rsp-a lacks the backend, but rsp-b (kept: the listener uses it) has it: nothing to add.
+    expect(planLoadBalancer(lb(), o).actions.map((a) => a.kind)).toEqual(['deleteVServerGroup']);
+  });
+
+  it('a single group is never a duplicate', () => {
+    const o = lb({ groups: [group('rsp-a', true)] });
+    expect(markDuplicateGroups(o)).toBe(o);
+  });
+});
+
+describe('duplicate certificates (one certificate uploaded twice)', () => {
+  const cert = (id: string, owned = true, fingerprint = 'AA:BB') => ({
+    serverCertificateId: id,
+    fingerprint,
+    owned,
+  });
+  const served = (listenerCert: string, extensionCert: string): LoadBalancerModel[] => [
+    lb({
+      listeners: [
+        listener({
+          serverCertificateId: listenerCert,
+          extensionDomains: [
+            { domain: 'm.example.com', domainExtensionId: 'de-1', serverCertificateId: extensionCert },
+          ],
+        }),
+      ],
+    }),
+  ];
+  const kinds = (p: ReturnType<typeof planDuplicateCertificates>) =>
+    p.actions.map((a) =>
+      a.kind === 'deleteCertificate'
+        ? `delete ${a.serverCertificateId}`
+        : `${a.kind} ${'serverCertificateId' in a ? a.serverCertificateId : ''}`,
+    );
+
+  it.each<[string, ReturnType<typeof cert>[], LoadBalancerModel[], Set<string>, string[], string[]]>([
+    [
+      'the listener’s copy is kept, the extension domain moves to it, the other copy goes',
+      [cert('c-2'), cert('c-1')],
+      served('c-2', 'c-1'),
+      new Set(),
+      ['setDomainExtensionCertificate c-2', 'delete c-1'],
+      [],
+    ],
+    [
+      'an unused copy of ours goes; the one in use stays',
+      [cert('c-1'), cert('c-2')],
+      served('c-2', 'c-2'),
+      new Set(),
+      ['delete c-1'],
+      [],
+    ],
+    [
+      'a copy a load balancer outside the spec uses stays',
+      [cert('c-1'), cert('c-2')],
+      served('c-2', 'c-2'),
+      new Set(['c-1']),
+      [],
+      ['certificate c-1'],
+    ],
+    [
+      'copies not ours are never touched',
+      [cert('c-1', false), cert('c-2')],
+      served('c-2', 'c-1'),
+      new Set(),
+      [],
+      [],
+    ],
+    [
+      'fingerprints compare without case and colons; different ones are not duplicates',
+      [cert('c-1', true, 'aabb'), cert('c-2', true, 'AA:BB'), cert('c-3', true, 'CC')],
+      served('c-2', 'c-2'),
+      new Set(),
+      ['delete c-1'],
+      [],
+    ],
+  ])('%s', (_name, certs, observed, elsewhere, actions, leftAlone) => {
+    const p = planDuplicateCertificates(duplicateCertificates(certs), observed, elsewhere);
+    expect(kinds(p)).toEqual(actions);
+    expect(p.leftAlone.map((l) => l.what)).toEqual(leftAlone);
   });
 });

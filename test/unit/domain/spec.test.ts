@@ -28,6 +28,28 @@ function mallWith(change: (spec: Raw) => void): string {
 }
 const parseSpecRaw = (): Raw => parseYaml(mallYaml);
 
+describe('ownership', () => {
+  it('is the deployment’s configuration: a spec that sets it is refused, naming the field', () => {
+    const text = mallWith((s) => {
+      s.ownership = { tagKey: 'team', tagValue: 'web' };
+    });
+    expect(issues(text)).toEqual([
+      {
+        path: 'ownership',
+        message:
+          "set by the deployment's configuration, not the spec (SLB_AUTOPILOT_OWNER_TAG_KEY, SLB_AUTOPILOT_NAME_PREFIX, SLB_AUTOPILOT_DEPLOYMENT_ID)",
+      },
+    ]);
+  });
+
+  it('elsewhere in the spec it is just an unknown field', () => {
+    const text = mallWith((s) => {
+      s.loadBalancers[0].ownership = {};
+    });
+    expect(issues(text)).toEqual([{ path: 'loadBalancers[0].ownership', message: 'is not a known field' }]);
+  });
+});
+
 describe('examples/mall.yaml', () => {
   it('parses, with defaults filled in and durations in seconds', () => {
     const spec = parseSpec(mallYaml);
@@ -37,7 +59,7 @@ describe('examples/mall.yaml', () => {
       primaryWeight: 100,
       standbyWeight: 0,
     });
-    expect(spec.ownership).toEqual({ tagKey: 'managed-by', tagValue: 'slb-autopilot', namePrefix: 'slbap-' });
+    expect(spec).not.toHaveProperty('ownership');
   });
 
   it('describes exactly the mall the local cloud starts with', async () => {

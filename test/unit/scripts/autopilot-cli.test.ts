@@ -55,7 +55,8 @@ describe('npm run autopilot', () => {
   });
 
   it('stops at a failed write with exit 1 and says how to continue', async () => {
-    cloud.setFaults({ failWritesAfter: 2 });
+    // Writes: the load balancer, the writer lease's claim on it, the group; the listener fails.
+    cloud.setFaults({ failWritesAfter: 3 });
     const r = await autopilot('apply', specFile, '--yes');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\[3\/7\] .*create HTTPS listener 443 \.\.\. failed/);
