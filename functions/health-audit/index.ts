@@ -8,16 +8,20 @@ import { z } from 'zod';
 import { staticCredentials } from '../../shared/cloud/credentials';
 import { createFc2Invoker, type FcInvoker } from '../../shared/cloud/fc-invoker';
 import { probeAll } from '../../shared/cloud/probe';
+import { WATCH_UNTIL_MS } from '../../shared/domain/failover';
 import type { Config } from '../../shared/runtime/config';
 import { HEALTH_AUDIT_SOURCE } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
 import {
+  type AuditDeps,
   type AuditMemory,
   type AuditReport,
   emptyAuditMemory,
   runHealthAudit,
+  type WatchReport,
+  watchHealth,
 } from '../../shared/workflows/health-audit';
 
 const commandSchema = z.strictObject({
@@ -27,6 +31,8 @@ const commandSchema = z.strictObject({
 });
 
 let memory: AuditMemory = emptyAuditMemory();
+/** In-instance guard: one watch at a time (reserved concurrency 1 in s.yaml keeps instances to one). */
+let watching = false;
 
 /** For tests: forget what earlier runs in this process learnt. */
 export function resetAuditMemory(): void {
@@ -52,16 +58,30 @@ export interface HealthAuditResult {
   ok: boolean;
   error?: string;
   report?: AuditReport;
+  /** the fast watch that followed the audit (timer runs with `failover.watch` set) */
+  watch?: WatchReport;
+}
+
+export interface RunAuditOptions {
+  /** between watch ticks (real time by default) */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
 }
 
 export async function runAudit(
   event: Buffer,
   context: FcContext,
   invoker: (context: FcContext, config: Config) => FcInvoker = invokerFor,
+  options: RunAuditOptions = {},
 ): Promise<HealthAuditResult> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now().getTime();
   let driftCheck: boolean;
+  let origin: 'timer' | 'direct';
   try {
-    driftCheck = parseInvocation(event, commandSchema).command.driftCheck;
+    const invocation = parseInvocation(event, commandSchema);
+    driftCheck = invocation.command.driftCheck;
+    origin = invocation.origin;
   } catch (err) {
     if (err instanceof EventError) return { ok: false, error: err.message };
     throw err;
@@ -70,31 +90,29 @@ export async function runAudit(
   for (const p of fx.notifyProblems) context.logger.warn(`health-audit: ${p}`);
   const failoverFunction = fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
   if (driftCheck) memory.lastDriftAt = undefined;
-  const report = await runHealthAudit(
-    {
-      slb: fx.cloud.slb,
-      probeAll: (targets) => probeAll(targets, 8),
-      resolveBackend: fx.backendAddress,
-      now: () => new Date(),
-      handOff: async (h) => {
-        const payload = {
-          source: HEALTH_AUDIT_SOURCE,
-          loadBalancerId: h.loadBalancerId,
-          vServerGroupId: h.vServerGroupId,
-          reason: h.reason || h.expected,
-          observedAt: new Date().toISOString(),
-          ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
-        };
-        const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
-        context.logger.info(
-          `health-audit: handed ${h.vServerGroupId} to ${failoverFunction} (${h.expected}, ${r.requestId ?? 'no request id'})`,
-        );
-      },
+  const deps: AuditDeps = {
+    slb: fx.cloud.slb,
+    probeAll: (targets) => probeAll(targets, 8),
+    resolveBackend: fx.backendAddress,
+    now,
+    handOff: async (h) => {
+      const payload = {
+        source: HEALTH_AUDIT_SOURCE,
+        loadBalancerId: h.loadBalancerId,
+        vServerGroupId: h.vServerGroupId,
+        reason: h.reason || h.expected,
+        observedAt: new Date().toISOString(),
+        ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
+      };
+      const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
+      context.logger.info(
+        `health-audit: handed ${h.vServerGroupId} to ${failoverFunction} (${h.expected}, ${r.requestId ?? 'no request id'})`,
+      );
     },
-    fx.spec,
-    memory,
-    { driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS },
-  );
+  };
+  const report = await runHealthAudit(deps, fx.spec, memory, {
+    driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS,
+  });
   context.logger.info(JSON.stringify({ healthAudit: report }));
   for (const w of report.warnings) context.logger.warn(`health-audit: ${w}`);
   if (report.summary !== memory.lastNotified) {
@@ -114,7 +132,24 @@ export async function runAudit(
         if (!o.ok) context.logger.warn(`health-audit: notify ${o.channel}: ${o.error}`);
     }
   }
-  return { ok: true, report };
+  // Fast watch: the timer's run keeps reading the watched load balancers' health for the rest of its
+  // minute. Only timer runs watch (a manual run answers at once), and only one at a time per instance.
+  const everyS = fx.spec.failover.watch;
+  let watch: WatchReport | undefined;
+  if (everyS !== undefined && origin === 'timer' && !watching) {
+    watching = true;
+    try {
+      watch = await watchHealth(deps, fx.spec, memory, {
+        untilMs: startedAt + WATCH_UNTIL_MS,
+        everyMs: everyS * 1000,
+        sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      });
+    } finally {
+      watching = false;
+    }
+    context.logger.info(JSON.stringify({ healthWatch: watch }));
+  }
+  return { ok: true, report, ...(watch ? { watch } : {}) };
 }
 
 export const handler = (event: Buffer, context: FcContext): Promise<HealthAuditResult> =>

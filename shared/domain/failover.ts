@@ -595,3 +595,57 @@ export function staleFailoverTagKeys(
     (k) => k.startsWith(`${FAILOVER_TAG_PREFIX}failover-`) && !(k in nextTags),
   );
 }
+
+// --- fast watch: who is watched, and what the region's read quota allows ------------------------------
+
+/** How far into its run the audit keeps watching: its timeout is 50 s (s.yaml), the next run starts at 60. */
+export const WATCH_UNTIL_MS = 45_000;
+
+/**
+ * DescribeHealthStatus reads per region per minute we plan with. CLB publishes no per-action quota; this
+ * is ALB/NLB's published read quota (600 per 60 s per region and API), also the rate budget's default.
+ */
+export const HEALTH_READS_PER_MINUTE = 600;
+
+/** The spec names of the fast-watched load balancers: none unless `failover.watch` is set. */
+export function watchedLoadBalancerNames(spec: {
+  failover: Pick<FailoverPolicy, 'watch' | 'watchLoadBalancers'>;
+  loadBalancers: readonly { name: string }[];
+}): string[] {
+  if (spec.failover.watch === undefined) return [];
+  return spec.failover.watchLoadBalancers ?? spec.loadBalancers.map((lb) => lb.name);
+}
+
+export interface WatchBudget {
+  /** load balancers audited once a minute (every managed one) */
+  audited: number;
+  watched: number;
+  /** seconds between watch reads; undefined when nothing is watched */
+  everyS?: number;
+  /** DescribeHealthStatus per watched load balancer per minute, on top of the audit's one */
+  watchReadsPerLoadBalancer: number;
+  /** DescribeHealthStatus per minute for the region: audit + watch */
+  readsPerMinute: number;
+  quota: number;
+  /** how many load balancers the quota lets us fast-watch next to the audit of all of them */
+  maxWatched: number;
+}
+
+/** The region's DescribeHealthStatus budget per minute for an audit of `audited` with `watched` fast-watched. */
+export function watchBudget(
+  audited: number,
+  watched: number,
+  everyS: number | undefined,
+  quota: number = HEALTH_READS_PER_MINUTE,
+): WatchBudget {
+  const per = everyS ? Math.floor(WATCH_UNTIL_MS / 1000 / everyS) : 0;
+  return {
+    audited,
+    watched: per ? watched : 0,
+    ...(everyS ? { everyS } : {}),
+    watchReadsPerLoadBalancer: per,
+    readsPerMinute: audited + (per ? watched * per : 0),
+    quota,
+    maxWatched: per ? Math.max(0, Math.floor((quota - audited) / per)) : 0,
+  };
+}
