@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveCloudTarget } from '../shared/cloud/credentials';
 import { type Cloud, createCloud } from '../shared/cloud/index';
+import { type WatchBudget, watchBudget, watchedLoadBalancerNames } from '../shared/domain/failover';
 import { describeAction, type Plan } from '../shared/domain/plan';
-import { parseSpec, SpecError } from '../shared/domain/spec';
+import { parseSpec, type Spec, SpecError } from '../shared/domain/spec';
 import { type ApplyResult, applySpec, observeAndPlan, type ProgressEvent } from '../shared/workflows/apply';
 import { CertificateSourceError } from '../shared/workflows/certificate-source';
 
@@ -53,6 +54,18 @@ export function renderApplyResult(r: ApplyResult, elapsedMs: number): string {
 
 const jsonAction = (a: Plan['actions'][number]) => ({ ...a, description: describeAction(a) });
 
+/** The region's health-read budget for the spec's fast watch (failover.watch). */
+export function specWatchBudget(spec: Spec): WatchBudget {
+  return watchBudget(spec.loadBalancers.length, watchedLoadBalancerNames(spec).length, spec.failover.watch);
+}
+
+export function renderWatchBudget(b: WatchBudget): string {
+  const quota = `the quota we plan with (${b.quota} DescribeHealthStatus per minute per region)`;
+  if (!b.everyS)
+    return `Health reads: ${b.readsPerMinute} DescribeHealthStatus per minute (the audit); no fast watch (failover.watch). With watch 5s, ${quota} allows ${watchBudget(b.audited, 0, 5, b.quota).maxWatched} fast-watched load balancers.`;
+  return `Fast watch: ${b.watched} load balancer(s) every ${b.everyS} s: ${b.readsPerMinute} DescribeHealthStatus per minute (${b.audited} audit + ${b.watchReadsPerLoadBalancer} per watched one); ${quota} allows ${b.maxWatched} fast-watched load balancers next to this audit${b.watched > b.maxWatched ? ': OVER BUDGET, reads will be throttled' : ''}.`;
+}
+
 export function renderPlan(plan: Plan): string {
   const lines =
     plan.actions.length === 0
@@ -90,10 +103,15 @@ async function main(): Promise<number> {
   try {
     if (command === 'plan') {
       const plan = await planSpec(cloud, text, file);
+      const budget = specWatchBudget(parseSpec(text, { source: file }));
       console.log(
         values.json
-          ? JSON.stringify({ actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone }, null, 2)
-          : renderPlan(plan),
+          ? JSON.stringify(
+              { actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone, watchBudget: budget },
+              null,
+              2,
+            )
+          : `${renderPlan(plan)}\n${renderWatchBudget(budget)}`,
       );
       return 0;
     }

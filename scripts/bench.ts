@@ -11,6 +11,7 @@ import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
+import { outageBench, parseOutageArgs } from './bench-outage';
 import { buildFunctions } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
@@ -73,6 +74,11 @@ const CASES = { failover: failoverCase, audit: auditCase, rotation: rotationCase
 async function main(): Promise<void> {
   // `npm run bench -- <case>`: only that case, as one JSON line.
   const only = process.argv[2];
+  if (only === 'outage') {
+    const o = parseOutageArgs(process.argv.slice(3), (line) => console.error(line));
+    for (const row of await outageBench(o)) console.log(JSON.stringify(row));
+    return;
+  }
   if (only) {
     const run = CASES[only as keyof typeof CASES];
     if (!run) throw new Error(`no bench case ${only} (have ${Object.keys(CASES).join(', ')})`);
