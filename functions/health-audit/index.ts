@@ -31,6 +31,11 @@ const commandSchema = z.strictObject({
 });
 
 let memory: AuditMemory = emptyAuditMemory();
+/**
+ * No health read starts after this much of a run (the timeout is 50 s): a fleet larger than one minute's
+ * read quota is swept over several runs, each resuming where the last stopped (memory.cursor).
+ */
+const AUDIT_BUDGET_MS = 40_000;
 /** In-instance guard: one watch at a time (reserved concurrency 1 in s.yaml keeps instances to one). */
 let watching = false;
 
@@ -112,6 +117,7 @@ export async function runAudit(
   };
   const report = await runHealthAudit(deps, fx.spec, memory, {
     driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS,
+    budgetMs: AUDIT_BUDGET_MS,
   });
   context.logger.info(JSON.stringify({ healthAudit: report }));
   for (const w of report.warnings) context.logger.warn(`health-audit: ${w}`);

@@ -18,7 +18,7 @@
 //   - Every answer carries `x-local-cloud-backend: <serverId>:<port>` when a backend served it, so a
 //     client (the outage bench) can tell the pools apart without reading bodies.
 
-import { Agent, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { BackendServerRecord, CloudState, ListenerRecord, RuleRecord } from './state';
 import { listenerBackendKey } from './state';
 
@@ -42,6 +42,16 @@ export interface FrontEndProxyOptions {
 
 export const BACKEND_HEADER = 'x-local-cloud-backend';
 const DEFAULT_REQUEST_TIMEOUT_S = 60;
+/** Connection-level headers a proxy must not forward (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 const normalize = (domain: string) => domain.trim().toLowerCase().replace(/\.$/, '');
 
@@ -141,7 +151,6 @@ const on = (l: ListenerRecord, name: string, byDefault = false) =>
 export class FrontEndProxy {
   private readonly schedulers = new Map<string, GroupScheduler>();
   private readonly open = new Map<string, number>();
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
   constructor(private readonly o: FrontEndProxyOptions) {}
 
@@ -219,6 +228,7 @@ export class FrontEndProxy {
   ): void {
     const key = `${b.serverId}:${b.port}`;
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+    for (const h of HOP_BY_HOP) delete headers[h];
     const client = req.socket.remoteAddress ?? '';
     if (on(l, 'XForwardedFor', true)) {
       const before = req.headers['x-forwarded-for'];
@@ -239,9 +249,15 @@ export class FrontEndProxy {
       this.open.set(key, Math.max(0, (this.open.get(key) ?? 1) - 1));
     };
     const upstream = request(
-      { host: to.host, port: to.port, method: req.method, path: req.url, headers, agent: this.agent },
+      // A connection per request: pooled idle connections race the backend's keep-alive timeout
+      // (a reused socket the backend is closing answers ECONNRESET), which would show as 502s here.
+      { host: to.host, port: to.port, method: req.method, path: req.url, headers, agent: false },
       (answer) => {
-        const out = { ...answer.headers, [BACKEND_HEADER]: key };
+        const out: Record<string, string | string[] | undefined> = {
+          ...answer.headers,
+          [BACKEND_HEADER]: key,
+        };
+        for (const h of HOP_BY_HOP) delete out[h];
         res.writeHead(answer.statusCode ?? 502, out);
         answer.pipe(res);
         answer.once('end', finish);
@@ -264,8 +280,6 @@ export class FrontEndProxy {
     req.pipe(upstream);
   }
 
-  /** Drops pooled connections to the backends. */
-  close(): void {
-    this.agent.destroy();
-  }
+  /** Nothing is pooled; kept so the server can close every part of the data plane alike. */
+  close(): void {}
 }

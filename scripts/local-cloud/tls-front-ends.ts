@@ -57,6 +57,8 @@ export interface DesiredFrontEnd {
   loadBalancerId: string;
   listenerPort: number;
   protocol: 'http' | 'https';
+  /** the listener's IdleTimeout (s): how long an idle client connection is kept */
+  idleTimeoutS: number;
   /** HTTPS only */
   certificate?: ServerCertificateRecord;
   /** lower-case domain -> certificate */
@@ -83,6 +85,7 @@ export function desiredFrontEnds(state: CloudState): Map<string, DesiredFrontEnd
         loadBalancerId: l.loadBalancerId,
         listenerPort: l.listenerPort,
         protocol: 'http',
+        idleTimeoutS: idleTimeoutOf(l),
         sni: new Map(),
       });
       continue;
@@ -94,6 +97,7 @@ export function desiredFrontEnds(state: CloudState): Map<string, DesiredFrontEnd
       loadBalancerId: l.loadBalancerId,
       listenerPort: l.listenerPort,
       protocol: 'https',
+      idleTimeoutS: idleTimeoutOf(l),
       certificate,
       sni: new Map(),
     });
@@ -106,6 +110,9 @@ export function desiredFrontEnds(state: CloudState): Map<string, DesiredFrontEnd
   }
   return out;
 }
+
+/** CLB's IdleTimeout: 1-60 s, 15 by default. */
+const idleTimeoutOf = (l: { extra: Record<string, string | number> }) => Number(l.extra.IdleTimeout ?? 15);
 
 function normalizeDomain(domain: string): string {
   return domain.trim().toLowerCase().replace(/\.$/, '');
@@ -321,6 +328,8 @@ export class TlsFrontEnds {
           onRequest,
         )
       : createHttpServer(onRequest);
+    // Idle client connections close after the listener's IdleTimeout, as on CLB (Node's default is 5 s).
+    server.keepAliveTimeout = d.idleTimeoutS * 1000;
     const sockets = new Set<Socket>();
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);

@@ -57,6 +57,8 @@ export interface AuditMemory {
   lastNotified?: string;
   /** load balancers whose groups must be re-read next run (after a hand-off) */
   stale: string[];
+  /** the load balancer id the next run starts with (the last one ran out of its time budget) */
+  cursor?: string;
 }
 
 export const emptyAuditMemory = (): AuditMemory => ({
@@ -106,6 +108,8 @@ export interface AuditReport {
   expiringCertificates: string[];
   warnings: string[];
   handOffs: HandOff[];
+  /** load balancers whose health was read and decided this run, of all managed */
+  coverage?: { read: number; total: number; resumeAt?: string };
   /** a short human summary of the state (hand-offs are in `handOffs`); changes of it are notified */
   summary: string;
 }
@@ -322,11 +326,30 @@ async function decideLoadBalancer(
   return { report: lbReport, ...out };
 }
 
+/**
+ * The order of a run's health reads: fast-watched load balancers first (a sweep longer than the time
+ * budget must not starve them), then the others starting at the cursor and wrapping around.
+ */
+export function auditOrder<T extends { id: string; spec: { name: string } }>(
+  ids: readonly T[],
+  spec: Spec,
+  cursor: string | undefined,
+): T[] {
+  const watched = new Set(watchedLoadBalancerNames(spec));
+  const first = ids.filter((x) => watched.has(x.spec.name));
+  const rest = ids.filter((x) => !watched.has(x.spec.name));
+  const at = Math.max(
+    0,
+    rest.findIndex((x) => x.id === cursor),
+  );
+  return [...first, ...rest.slice(at), ...rest.slice(0, at)];
+}
+
 export async function runHealthAudit(
   deps: AuditDeps,
   spec: Spec,
   memory: AuditMemory,
-  options: { driftEveryMs?: number } = {},
+  options: { driftEveryMs?: number; budgetMs?: number } = {},
 ): Promise<AuditReport> {
   const now = deps.now();
   const regionId = spec.region;
@@ -363,31 +386,50 @@ export async function runHealthAudit(
       : [];
 
   let healthChanged = false;
-  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further).
-  const healthById = new Map<string, Awaited<ReturnType<SlbClient['describeHealthStatus']>>>();
+  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further), each
+  // decided as its health arrives. Fast-watched load balancers first, then the rest from where the last
+  // run stopped; no read starts after the time budget, and the next run resumes there.
+  const order = auditOrder(ids, spec, memory.cursor);
+  const deadline =
+    options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now.getTime() + options.budgetMs;
+  const done = new Set<string>();
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, ids.length) }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++]?.id;
-        if (id) healthById.set(id, await deps.slb.describeHealthStatus({ regionId, loadBalancerId: id }));
+    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, order.length) }, async () => {
+      while (next < order.length && deps.now().getTime() < deadline) {
+        const item = order[next++];
+        if (!item) break;
+        const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
+        done.add(item.id);
+        const r = await decideLoadBalancer(deps, spec, memory, {
+          spec: item.spec,
+          id: item.id,
+          health,
+          listeners: listeners.filter((l) => l.loadBalancerId === item.id),
+          now,
+          handOff: () => true,
+        });
+        if (r.healthChanged) healthChanged = true;
+        report.loadBalancers.push(r.report);
+        report.handOffs.push(...r.handOffs);
       }
     }),
   );
-
-  for (const { spec: s, id } of ids) {
-    const r = await decideLoadBalancer(deps, spec, memory, {
-      spec: s,
-      id,
-      health: healthById.get(id) ?? [],
-      listeners: listeners.filter((l) => l.loadBalancerId === id),
-      now,
-      handOff: () => true,
-    });
-    if (r.healthChanged) healthChanged = true;
-    report.loadBalancers.push(r.report);
-    report.handOffs.push(...r.handOffs);
-  }
+  const rank = new Map(ids.map((x, i) => [x.id, i]));
+  report.loadBalancers.sort(
+    (a, b) => (rank.get(a.loadBalancerId ?? '') ?? 0) - (rank.get(b.loadBalancerId ?? '') ?? 0),
+  );
+  const left = order.filter((x) => !done.has(x.id));
+  memory.cursor = left[0]?.id;
+  report.coverage = {
+    read: done.size,
+    total: ids.length,
+    ...(memory.cursor ? { resumeAt: memory.cursor } : {}),
+  };
+  if (left.length > 0)
+    report.warnings.push(
+      `time budget reached: ${left.length} of ${ids.length} load balancers not read this run; the next run starts with them`,
+    );
   if (healthChanged && !report.driftChecked)
     memory.stale.push(...ids.map((x) => x.id).filter((i) => !memory.stale.includes(i)));
   report.drift = memory.drift;

@@ -151,6 +151,41 @@ describe('front ends forward traffic', () => {
     expect(a).toMatchObject({ status: 200, backend: K8S, body: 'served by k8s\n' });
   });
 
+  it('keeps the client connection open across requests (the backend connection is not the client one)', async () => {
+    // Prepare
+    const f = (await cloud.frontEnds()).find((x) => x.listenerPort === MALL.https.port)!;
+    const { Agent } = await import('node:https');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = () =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: f.host,
+            port: f.port,
+            path: '/',
+            servername: 'mall.example.com',
+            agent,
+            rejectUnauthorized: false,
+          },
+          (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', () => resolve(res.headers.connection));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    // Act
+    const first = await get();
+    const second = await get();
+    agent.destroy();
+    // Assess
+    expect([first, second]).toEqual(['keep-alive', 'keep-alive']);
+    expect(sockets.size).toBe(1);
+  });
+
   it('after K8S dies: 502 until the check marks it abnormal, then 503 with the standby at weight 0', async () => {
     // Act
     await k8s.kill();
