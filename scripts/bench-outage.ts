@@ -232,8 +232,9 @@ async function runMode(mode: OutageMode, o: OutageOptions): Promise<{ row: Outag
       let at = timerAnchor + phase;
       while (at < Date.now() + 5000) at += PERIOD_MS;
       await new Promise((r) => setTimeout(r, at - Date.now()));
-      await stack.backends.k8s.kill();
+      // Stamped before the kill: connections are refused from its first moment, not when it resolves.
       const killedAt = Date.now();
+      await stack.backends.k8s.kill();
       const detectAt = await waitFor(
         'the health check to mark K8S abnormal',
         () => health() === 'abnormal',

@@ -10,6 +10,7 @@ import { RateBudget } from '../shared/cloud/rate-budget';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
+import { auditSteadyCase } from './bench-audit';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { outageBench, parseOutageArgs } from './bench-outage';
 import { buildFunctions } from './build';
@@ -69,7 +70,12 @@ async function bundleBytes(source: string): Promise<number> {
   return result.outputFiles[0]?.contents.byteLength ?? 0;
 }
 
-const CASES = { failover: failoverCase, audit: auditCase, rotation: rotationCase } as const;
+const CASES = {
+  failover: failoverCase,
+  audit: auditCase,
+  rotation: rotationCase,
+  'audit-steady': auditSteadyCase,
+} as const;
 
 async function main(): Promise<void> {
   // `npm run bench -- <case>`: only that case, as one JSON line.
