@@ -10,6 +10,7 @@ import { RateBudget } from '../shared/cloud/rate-budget';
 import { parseSpec } from '../shared/domain/spec';
 import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
+import { acmeCase } from './bench-acme';
 import { auditSteadyCase } from './bench-audit';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { outageBench, parseOutageArgs } from './bench-outage';
@@ -75,6 +76,7 @@ const CASES = {
   audit: auditCase,
   rotation: rotationCase,
   'audit-steady': auditSteadyCase,
+  acme: () => acmeCase(),
 } as const;
 
 async function main(): Promise<void> {

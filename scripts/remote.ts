@@ -23,11 +23,24 @@ export interface RemoteCall {
 export async function callProvision(c: RemoteCall): Promise<{ status: number; body: unknown }> {
   const target = new URL(c.path, c.url.endsWith('/') ? c.url : `${c.url}/`);
   const body = c.body ?? '';
+  // fetch would label a string body text/plain itself; the signature covers the content type, so it
+  // is always set explicitly for a POST.
+  const contentType = c.contentType ?? (c.method === 'POST' ? 'application/json' : undefined);
   const res = await fetch(target, {
     method: c.method,
     headers: {
-      ...(c.contentType ? { 'content-type': c.contentType } : {}),
-      ...signedHeaders(c.secret, { method: c.method, path: target.pathname, body }, c.now ?? new Date()),
+      ...(contentType ? { 'content-type': contentType } : {}),
+      ...signedHeaders(
+        c.secret,
+        {
+          method: c.method,
+          path: target.pathname,
+          query: [...target.searchParams],
+          ...(contentType ? { contentType } : {}),
+          body,
+        },
+        c.now ?? new Date(),
+      ),
     },
     ...(c.method === 'POST' ? { body } : {}),
   });

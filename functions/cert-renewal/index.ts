@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
+import { logJson } from '../../shared/runtime/log';
 import { describeRenewal, type RenewalReport, runCertRenewal } from '../../shared/workflows/cert-renewal';
 
 const commandSchema = z.strictObject({
@@ -28,10 +29,11 @@ export async function handler(event: Buffer, context: FcContext): Promise<CertRe
     throw err;
   }
   const fx = functionEnv(context);
-  for (const p of fx.notifyProblems) context.logger.warn(`cert-renewal: ${p}`);
+  for (const p of fx.notifyProblems)
+    logJson(context.logger, 'warn', 'cert-renewal: notify setting', { problem: p });
   const [deps, options] = renewalRun(fx, dryRun);
   const report = await runCertRenewal(deps, fx.spec, options);
-  context.logger.info(JSON.stringify({ certRenewal: report }));
+  logJson(context.logger, 'info', 'cert-renewal: report', { certRenewal: report });
   const changed = report.references.some((r) => r.action !== 'notDue') || report.deleted.length > 0;
   if (report.failed || (fx.spec.notify.onSuccess && changed && !dryRun)) {
     const rotated = report.references.filter((r) => r.action === 'rotated').length;
@@ -41,7 +43,12 @@ export async function handler(event: Buffer, context: FcContext): Promise<CertRe
       severity: report.failed ? 'error' : 'info',
       data: report,
     });
-    for (const o of outcomes) if (!o.ok) context.logger.warn(`cert-renewal: notify ${o.channel}: ${o.error}`);
+    for (const o of outcomes)
+      if (!o.ok)
+        logJson(context.logger, 'warn', 'cert-renewal: notify failed', {
+          channel: o.channel,
+          error: o.error,
+        });
   }
   return { ok: !report.failed, report };
 }

@@ -6,10 +6,11 @@
 import {
   type FailoverEventCommand,
   FailoverEventError,
-  parseFailoverEvents,
+  parseFailoverBatch,
 } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { failoverDeps, functionEnv } from '../../shared/runtime/function-env';
+import { logJson } from '../../shared/runtime/log';
 import {
   describeFailover,
   type FailoverReport,
@@ -26,26 +27,30 @@ export interface FailoverResult {
 
 export async function handler(event: Buffer, context: FcContext): Promise<FailoverResult> {
   let commands: FailoverEventCommand[];
+  let refusal: string | undefined;
   try {
-    commands = parseFailoverEvents(event);
+    // The same alarm delivered twice in one batch is handled once (deduplicated there); across
+    // invocations the absolute targets make a repeat harmless. Beyond 50 distinct events, refused.
+    ({ commands, refusal } = parseFailoverBatch(event));
   } catch (err) {
     if (err instanceof FailoverEventError) {
-      context.logger.error(`failover: refused event: ${err.message}`);
+      logJson(context.logger, 'error', 'failover: refused event', { error: err.message });
       return { ok: false, error: err.message, reports: [] };
     }
     throw err;
   }
+  if (refusal) logJson(context.logger, 'error', 'failover: events refused', { error: refusal });
   const fx = functionEnv(context);
-  for (const p of fx.notifyProblems) context.logger.warn(`failover: ${p}`);
-  // The same alarm delivered twice in one batch is handled once; across invocations the absolute
-  // targets make a repeat harmless.
-  const seen = new Set<string>();
+  for (const p of fx.notifyProblems)
+    logJson(context.logger, 'warn', 'failover: notify setting', { problem: p });
   const reports: FailoverReport[] = [];
-  let error: string | undefined;
+  let error: string | undefined = refusal;
   for (const c of commands) {
-    if (seen.has(c.dedupeKey)) continue;
-    seen.add(c.dedupeKey);
-    if (c.cloudEvent) context.logger.info(`failover: event ${c.cloudEvent.type} from ${c.cloudEvent.source}`);
+    if (c.cloudEvent)
+      logJson(context.logger, 'info', 'failover: event', {
+        type: c.cloudEvent.type,
+        source: c.cloudEvent.source,
+      });
     try {
       const report = await runFailover(failoverDeps(fx), fx.spec, {
         loadBalancerId: c.loadBalancerId,
@@ -54,7 +59,7 @@ export async function handler(event: Buffer, context: FcContext): Promise<Failov
         origin: c.origin,
       });
       reports.push(report);
-      context.logger.info(JSON.stringify({ failover: report }));
+      logJson(context.logger, 'info', 'failover: report', { failover: report });
       if (report.changed || report.failed) {
         const outcomes = await fx.notifier.send({
           title: `failover: ${report.loadBalancerName} ${report.failed ? 'FAILED' : 'weights changed'}`,
@@ -62,12 +67,17 @@ export async function handler(event: Buffer, context: FcContext): Promise<Failov
           severity: report.failed ? 'error' : 'warning',
           data: report,
         });
-        for (const o of outcomes) if (!o.ok) context.logger.warn(`failover: notify ${o.channel}: ${o.error}`);
+        for (const o of outcomes)
+          if (!o.ok)
+            logJson(context.logger, 'warn', 'failover: notify failed', {
+              channel: o.channel,
+              error: o.error,
+            });
       }
     } catch (err) {
       if (!(err instanceof FailoverRequestError)) throw err;
-      error = err.message;
-      context.logger.error(`failover: ${err.message}`);
+      error = error ? `${error}; ${err.message}` : err.message;
+      logJson(context.logger, 'error', 'failover: request refused', { error: err.message });
     }
   }
   return { ok: !error && reports.every((r) => !r.failed), ...(error ? { error } : {}), reports };

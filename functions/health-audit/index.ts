@@ -14,6 +14,7 @@ import { HEALTH_AUDIT_SOURCE } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
+import { logJson } from '../../shared/runtime/log';
 import {
   type AuditDeps,
   type AuditMemory,
@@ -92,7 +93,8 @@ export async function runAudit(
     throw err;
   }
   const fx = functionEnv(context);
-  for (const p of fx.notifyProblems) context.logger.warn(`health-audit: ${p}`);
+  for (const p of fx.notifyProblems)
+    logJson(context.logger, 'warn', 'health-audit: notify setting', { problem: p });
   const failoverFunction = fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
   if (driftCheck) memory.lastDriftAt = undefined;
   const deps: AuditDeps = {
@@ -110,17 +112,20 @@ export async function runAudit(
         ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
       };
       const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
-      context.logger.info(
-        `health-audit: handed ${h.vServerGroupId} to ${failoverFunction} (${h.expected}, ${r.requestId ?? 'no request id'})`,
-      );
+      logJson(context.logger, 'info', 'health-audit: handed off', {
+        vServerGroupId: h.vServerGroupId,
+        to: failoverFunction,
+        expected: h.expected,
+        invocationRequestId: r.requestId ?? null,
+      });
     },
   };
   const report = await runHealthAudit(deps, fx.spec, memory, {
     driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS,
     budgetMs: AUDIT_BUDGET_MS,
   });
-  context.logger.info(JSON.stringify({ healthAudit: report }));
-  for (const w of report.warnings) context.logger.warn(`health-audit: ${w}`);
+  logJson(context.logger, 'info', 'health-audit: report', { healthAudit: report });
+  for (const w of report.warnings) logJson(context.logger, 'warn', 'health-audit: warning', { warning: w });
   if (report.summary !== memory.lastNotified) {
     const previous = memory.lastNotified;
     memory.lastNotified = report.summary;
@@ -135,7 +140,11 @@ export async function runAudit(
         data: report,
       });
       for (const o of outcomes)
-        if (!o.ok) context.logger.warn(`health-audit: notify ${o.channel}: ${o.error}`);
+        if (!o.ok)
+          logJson(context.logger, 'warn', 'health-audit: notify failed', {
+            channel: o.channel,
+            error: o.error,
+          });
     }
   }
   // Fast watch: the timer's run keeps reading the watched load balancers' health for the rest of its
@@ -153,7 +162,7 @@ export async function runAudit(
     } finally {
       watching = false;
     }
-    context.logger.info(JSON.stringify({ healthWatch: watch }));
+    logJson(context.logger, 'info', 'health-audit: watch', { healthWatch: watch });
   }
   return { ok: true, report, ...(watch ? { watch } : {}) };
 }

@@ -1,7 +1,8 @@
 // The provisioning API behind the HTTP trigger. Every request is authenticated first (HMAC, see
 // shared/runtime/hmac-auth.ts); then:
 //   POST /plan      spec in (YAML or JSON), actions out; nothing is written
-//   POST /apply     idempotent; stops at the first failure and says what was done (502)
+//   POST /apply     idempotent; stops at the first failure and says what was done (502); refused (409)
+//                   when a load balancer already took an apply signed at or after this one
 //   GET  /status    the managed load balancers as observed, with health, weights, certificate expiry
 //   POST /rotate    certificate renewal now ({"dryRun": true} to see what it would do); 502 on failure
 //   POST /failover  {command: toStandby|toPrimary|auto, loadBalancerId, vServerGroupId?}, guarded
@@ -9,11 +10,12 @@
 
 import { z } from 'zod';
 import { type Cloud, CloudError } from '../../shared/cloud/index';
+import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
 import { type Action, describeAction } from '../../shared/domain/plan';
 import { parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
 import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
-import type { Verifier } from '../../shared/runtime/hmac-auth';
+import type { VerifiedRequest, Verifier } from '../../shared/runtime/hmac-auth';
 import {
   errorResponse,
   HttpError,
@@ -21,6 +23,7 @@ import {
   jsonResponse,
   mediaType,
 } from '../../shared/runtime/http';
+import { AppliedAtConflict, claimAppliedAt } from '../../shared/workflows/applied-at';
 import { applySpec, observeAndPlan } from '../../shared/workflows/apply';
 import type { RenewalReport } from '../../shared/workflows/cert-renewal';
 import { CertificateSourceError } from '../../shared/workflows/certificate-source';
@@ -48,6 +51,11 @@ export interface ProvisionDeps {
   rotate: (dryRun: boolean) => Promise<RenewalReport>;
   /** a manual failover command, guarded like the automatic path */
   failover: (request: FailoverRequest) => Promise<FailoverReport>;
+  /**
+   * The pause between claiming load balancers for an apply and reading the claims back
+   * (SLB_AUTOPILOT_APPLY_SETTLE_MS), so concurrent claims of other instances have landed.
+   */
+  settleClaim: () => Promise<void>;
 }
 
 const rotateSchema = z.strictObject({ dryRun: z.boolean().default(false) });
@@ -58,11 +66,19 @@ function jsonBody<S extends z.ZodType>(req: HttpRequest, schema: S): z.infer<S> 
   if (req.body.length > 0) {
     if (mediaType(req) !== 'application/json')
       throw new HttpError(415, 'UnsupportedMediaType', 'content-type: must be application/json');
+    const text = req.body.toString('utf8');
     try {
-      raw = JSON.parse(req.body.toString('utf8'));
+      raw = JSON.parse(text);
     } catch {
       throw new HttpError(400, 'BadRequest', 'body: not JSON');
     }
+    const duplicate = findDuplicateJsonKey(text);
+    if (duplicate !== undefined)
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `body${duplicate.startsWith('[') ? '' : '.'}${duplicate}: is a duplicate key (each key once)`,
+      );
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -85,6 +101,30 @@ const SPEC_TYPES: Record<string, 'yaml' | 'json'> = {
   'text/x-yaml': 'yaml',
 };
 
+/**
+ * Over HTTP a certificate comes from CAS or is an existing SLB certificate: a caller must not make the
+ * function open paths or read environment variables of its own (the operator CLI and the deployed spec
+ * may). Every offending field is listed.
+ */
+function refuseLocalCertificateSources(spec: Spec): void {
+  const issues: { path: string; message: string }[] = [];
+  const message =
+    'file and environment sources are not accepted over HTTP; use {cas: ...} or {serverCertificateId}';
+  spec.loadBalancers.forEach((lb, i) => {
+    lb.listeners.forEach((l, j) => {
+      if (l.protocol !== 'https') return;
+      const at = `loadBalancers[${i}].listeners[${j}]`;
+      if ('pem' in l.certificate) issues.push({ path: `${at}.certificate.pem`, message });
+      l.extensionDomains.forEach((d, k) => {
+        if ('pem' in d.certificate)
+          issues.push({ path: `${at}.extensionDomains[${k}].certificate.pem`, message });
+      });
+    });
+  });
+  if (issues.length > 0)
+    throw new HttpError(400, 'InvalidSpec', `${issues[0]?.path}: ${message}`, { issues });
+}
+
 function specFromBody(req: HttpRequest): Spec {
   const format = SPEC_TYPES[mediaType(req)];
   if (!format)
@@ -94,8 +134,9 @@ function specFromBody(req: HttpRequest): Spec {
       `content-type: must be one of ${Object.keys(SPEC_TYPES).join(', ')}`,
     );
   if (req.body.length === 0) throw new HttpError(400, 'BadRequest', 'body: the spec is empty');
+  let spec: Spec;
   try {
-    return parseSpec(req.body.toString('utf8'), { format, source: 'body' });
+    spec = parseSpec(req.body.toString('utf8'), { format, source: 'body' });
   } catch (err) {
     if (err instanceof SpecError)
       throw new HttpError(400, 'InvalidSpec', err.message.split('\n')[0] ?? 'body is not valid', {
@@ -103,13 +144,15 @@ function specFromBody(req: HttpRequest): Spec {
       });
     throw err;
   }
+  refuseLocalCertificateSources(spec);
+  return spec;
 }
 
 const jsonAction = (a: Action) => ({ ...a, description: describeAction(a) });
 
 const ROUTES = ['POST /plan', 'POST /apply', 'GET /status', 'POST /rotate', 'POST /failover'];
 
-async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
+async function route(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
   const key = `${req.method} ${req.path}`;
   switch (key) {
     case 'POST /plan': {
@@ -123,11 +166,16 @@ async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResul
       const started = deps.now().getTime();
       let result: Awaited<ReturnType<typeof applySpec>>;
       try {
+        // Replays across instances: the load balancers record the signed time of the last apply.
+        const claim = await claimAppliedAt(cloud.slb, spec, signed, deps.settleClaim);
         result = await applySpec(
           { slb: cloud.slb, cas: cloud.cas, now: deps.now, env: deps.env, readFile: deps.readFile },
           spec,
+          { createTags: claim.createTags },
         );
       } catch (err) {
+        if (err instanceof AppliedAtConflict)
+          throw new HttpError(409, 'Conflict', err.message, { loadBalancerId: err.loadBalancerId });
         if (err instanceof CertificateSourceError)
           throw new HttpError(422, 'InvalidCertificateSource', err.message);
         throw err;
@@ -184,8 +232,8 @@ async function route(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResul
 /** Authenticates, then routes; every failure becomes a JSON answer. */
 export async function handleProvisionRequest(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
   try {
-    deps.verifier.verify(req);
-    return await route(req, deps);
+    const signed = deps.verifier.verify(req);
+    return await route(req, signed, deps);
   } catch (err) {
     if (err instanceof CloudError)
       return errorResponse(

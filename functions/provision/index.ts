@@ -1,7 +1,8 @@
 // FC 3.0 handler for the provisioning API (HTTP trigger): the event becomes a request, the request goes
 // to the app (functions/provision/app.ts). Configuration, read once per instance:
-//   SLB_AUTOPILOT_API_SECRET   shared HMAC secret (at least 32 characters); without it every request is
-//                              refused with 503, the API never runs unauthenticated
+//   SLB_AUTOPILOT_API_SECRET   shared HMAC secret (32+ random characters); without it, or with a weak
+//                              one, every request is refused with 503, the API never runs unauthenticated
+//   SLB_AUTOPILOT_API_WINDOW_SECONDS  how old a signed request may be (default 60)
 //   SLB_AUTOPILOT_SPEC / _SPEC_FILE / spec.yaml beside the bundle: the spec /status reports on
 //   SLB_AUTOPILOT_LOCAL_CLOUD  talk to a local cloud instead of the real one (local runs, tests)
 
@@ -13,6 +14,7 @@ import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
 import { failoverDeps, functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { createVerifier, type Verifier } from '../../shared/runtime/hmac-auth';
 import { errorResponse, HttpError, parseHttpEvent } from '../../shared/runtime/http';
+import { logJson } from '../../shared/runtime/log';
 import { loadSpec } from '../../shared/runtime/spec-source';
 import { runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { runFailover } from '../../shared/workflows/failover';
@@ -21,18 +23,22 @@ import { handleProvisionRequest, MAX_BODY_BYTES } from './app';
 const readFile = (path: string) => readFileSync(path, 'utf8');
 const here = typeof __dirname === 'string' ? __dirname : process.cwd();
 
-let verifier: { secret: string; verifier: Verifier } | undefined;
+let verifier: { key: string; verifier: Verifier } | undefined;
 
 function verifierFor(env: Record<string, string | undefined>): Verifier {
   let secret: string;
+  let windowSeconds: number;
   try {
-    secret = loadConfig(env).SLB_AUTOPILOT_API_SECRET ?? '';
+    const config = loadConfig(env);
+    secret = config.SLB_AUTOPILOT_API_SECRET ?? '';
+    windowSeconds = config.SLB_AUTOPILOT_API_WINDOW_SECONDS;
   } catch (err) {
     // Names the variables at fault, never a secret's value (config.ts redacts those).
     if (err instanceof ConfigError) throw new HttpError(503, 'NotConfigured', err.message);
     throw err;
   }
-  if (verifier?.secret !== secret) {
+  const key = `${windowSeconds}\n${secret}`;
+  if (verifier?.key !== key) {
     if (!secret)
       throw new HttpError(
         503,
@@ -40,7 +46,7 @@ function verifierFor(env: Record<string, string | undefined>): Verifier {
         'the provisioning API has no secret (SLB_AUTOPILOT_API_SECRET)',
       );
     try {
-      verifier = { secret, verifier: createVerifier({ secret, now: () => new Date() }) };
+      verifier = { key, verifier: createVerifier({ secret, windowSeconds, now: () => new Date() }) };
     } catch (err) {
       throw new HttpError(503, 'NotConfigured', `SLB_AUTOPILOT_API_SECRET: ${(err as Error).message}`);
     }
@@ -67,6 +73,8 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
       now: () => new Date(),
       env,
       readFile,
+      settleClaim: () =>
+        new Promise((resolve) => setTimeout(resolve, loadConfig(env).SLB_AUTOPILOT_APPLY_SETTLE_MS)),
       rotate: async (dryRun) => {
         const fx = functionEnv(context, env);
         const [deps, options] = renewalRun(fx, dryRun);
@@ -77,16 +85,21 @@ export async function handler(event: Buffer, context: FcContext): Promise<FcHttp
         return runFailover(failoverDeps(fx), fx.spec, request);
       },
       onUnexpectedError: (err) =>
-        context.logger.error(
-          `provision: unexpected ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
-        ),
+        logJson(context.logger, 'error', 'provision: unexpected error', {
+          error: err instanceof Error ? err : String(err),
+          requestId,
+        }),
     });
   } catch (err) {
     result = errorResponse(err, requestId);
   }
   // One line per request; no headers, no body (they may carry a spec's secrets' names, never values).
-  context.logger.info(
-    JSON.stringify({ method, path, status: result.statusCode, ms: Date.now() - started, requestId }),
-  );
+  logJson(context.logger, 'info', 'provision: request', {
+    method,
+    path,
+    status: result.statusCode,
+    ms: Date.now() - started,
+    requestId,
+  });
   return result;
 }

@@ -186,9 +186,13 @@ export class FunctionInstances {
     return { instance: inst, cold: true };
   }
 
-  /** FC's Node.js log format: `<ISO time> <requestId> [LEVEL] message`, secrets masked */
+  /**
+   * FC's Node.js log format: `<ISO time> <requestId> [LEVEL] message`, secrets masked. Line breaks in a
+   * message are escaped: one call is one line, so text a function logs cannot forge a record.
+   */
   private logLine(requestId: string, level: LogLevel, message: string): string {
-    const line = `${new Date().toISOString()} ${requestId} [${level.toUpperCase()}] ${message}`;
+    const oneLine = message.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+    const line = `${new Date().toISOString()} ${requestId} [${level.toUpperCase()}] ${oneLine}`;
     return this.options.redact ? this.options.redact(line) : line;
   }
 

@@ -4,6 +4,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminRequestProblem } from '../admin-guard';
 import { type AccessKey, verifyFcSignature } from './fc-signature';
 import { fromHandlerOutput, type HandlerOutput, toFcHttpEvent } from './http-event';
 import type { FunctionSpec, HttpTriggerSpec } from './s-yaml';
@@ -286,7 +287,11 @@ export function createApiServer(core: RuntimeCore): Server {
     const serve = async () => {
       if (invoke && req.method === 'POST')
         return serveInvoke(core, req, res, path, decodeURIComponent(invoke[1] as string));
-      if (local) return serveRuntimeRoute(core, req, res, path);
+      if (local) {
+        const refused = adminRequestProblem(req);
+        if (refused) throw new FcRuntimeError('Forbidden', refused.status, refused.message);
+        return serveRuntimeRoute(core, req, res, path);
+      }
       throw new FcRuntimeError(
         'PathNotFound',
         404,

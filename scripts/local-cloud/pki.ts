@@ -86,7 +86,10 @@ export async function createTestCa(options: { commonName?: string; now: Date }):
             true,
           ),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-          new x509.SubjectAlternativeNameExtension(o.sans.map((value) => ({ type: 'dns' as const, value }))),
+          // An IPv4 literal becomes an IP SAN (a loopback server such as the local ACME server).
+          new x509.SubjectAlternativeNameExtension(
+            o.sans.map((value) => ({ type: /^\d+\.\d+\.\d+\.\d+$/.test(value) ? 'ip' : 'dns', value })),
+          ),
         ],
       });
       const leafPem = leaf.toString('pem');

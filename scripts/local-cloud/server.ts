@@ -6,7 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminRequestProblem } from '../admin-guard';
 import { CAS_VERSION, casActions } from './cas';
+import { ALIDNS_VERSION, alidnsActions } from './dns';
+import { type DnsFaults, type LocalDnsServer, startDnsServer } from './dns/server';
 import { ApiError } from './errors';
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
 import { FrontEndProxy } from './front-end-proxy';
@@ -42,6 +45,12 @@ export interface ProductDef {
 export const PRODUCTS: Record<string, ProductDef> = {
   slb: { version: SLB_VERSION, hostId: 'slb.aliyuncs.com', recommendProduct: 'Slb', actions: slbActions },
   cas: { version: CAS_VERSION, hostId: 'cas.aliyuncs.com', recommendProduct: 'cas', actions: casActions },
+  alidns: {
+    version: ALIDNS_VERSION,
+    hostId: 'alidns.aliyuncs.com',
+    recommendProduct: 'Alidns',
+    actions: alidnsActions,
+  },
 };
 
 export interface LocalCloudOptions {
@@ -65,6 +74,8 @@ export interface LocalCloudOptions {
    * Forced health (setHealth, POST /_emulator/health) wins over the checks in every mode.
    */
   healthChecks?: 'off' | 'manual' | 'auto';
+  /** serve the zones of the Alidns API on a loopback DNS server (default true; see dns/server.ts) */
+  dnsServer?: boolean;
 }
 
 export interface CallCounts {
@@ -96,6 +107,9 @@ export interface LocalCloud {
   /** where a backend (`serverId:port`) really answers, e.g. a stand-in on another loopback port */
   setBackendAddress(backend: string, hostPort: string): void;
   backendAddresses(): Record<string, string>;
+  /** the authoritative DNS server for the Alidns zones (also `GET /_emulator/dns`); undefined when off */
+  dns(): { host: string; port: number } | undefined;
+  setDnsFaults(faults: DnsFaults): void;
   /** back to the initial scenario, counters zeroed, faults cleared */
   reset(): void;
   close(): Promise<void>;
@@ -163,6 +177,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const frontEnds = new TlsFrontEnds((listener, req, res) => proxy.handle(listener, req, res));
   probes.publish();
   if (options.healthChecks === 'auto') probes.start();
+  const dns: LocalDnsServer | undefined =
+    options.dnsServer === false ? undefined : await startDnsServer({ state: () => state, now });
   /** After every change of state or faults: certificate swaps are immediate, new ports awaited. */
   const syncFrontEnds = (): Promise<void> =>
     options.tlsFrontEnds === false
@@ -286,6 +302,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         case 'POST /_emulator/health-checks':
           await probes.tick();
           return send(res, 200, state.backendHealth);
+        case 'GET /_emulator/dns':
+          return send(res, 200, cloud.dns() ?? {});
+        case 'POST /_emulator/dns-faults':
+          cloud.setDnsFaults(parseDnsFaults(json()));
+          return send(res, 200, { ok: true });
         case 'GET /_emulator/front-ends':
           return send(res, 200, await cloud.frontEnds());
         case 'POST /_emulator/reset':
@@ -302,7 +323,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/_emulator/')) {
-      void handleAdmin(req, res, url.pathname);
+      const refused = adminRequestProblem(req);
+      if (refused) send(res, refused.status, { error: refused.message });
+      else void handleAdmin(req, res, url.pathname);
     } else if (url.pathname === '/' && (req.method === 'POST' || req.method === 'GET')) {
       void handleRpc(req, res, url);
     } else {
@@ -337,6 +360,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (options.statePath) saveStateFile(options.statePath, state);
     },
     tickHealth: () => probes.tick(),
+    dns: () => (dns ? { host: dns.host, port: dns.port } : undefined),
+    setDnsFaults: (f) => dns?.setFaults(f),
     setBackendAddress: (backend, hostPort) => probes.setAddress(backend, hostPort),
     backendAddresses: () => probes.addressMap(),
     reset: () => {
@@ -345,6 +370,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       probes.reset();
       counts = { calls: {}, errors: {}, total: 0 };
       faults.configure({});
+      dns?.setFaults({});
       nonces.clear();
       if (options.statePath) saveStateFile(options.statePath, state);
       void syncFrontEnds();
@@ -357,6 +383,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await probes.stop();
       await frontEnds.close();
       proxy.close();
+      await dns?.close();
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
@@ -364,6 +391,25 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
   };
   return cloud;
+}
+
+function parseDnsFaults(input: unknown): DnsFaults {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new Error('dns-faults: body must be a JSON object');
+  const { propagationDelayMs, txtOverride, ...rest } = input as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new Error(`dns-faults.${unknown[0]}: unknown (propagationDelayMs, txtOverride)`);
+  if (
+    propagationDelayMs !== undefined &&
+    !(Number.isInteger(propagationDelayMs) && Number(propagationDelayMs) >= 0)
+  )
+    throw new Error('dns-faults.propagationDelayMs: must be a non-negative integer');
+  if (txtOverride !== undefined && typeof txtOverride !== 'string')
+    throw new Error('dns-faults.txtOverride: must be a string');
+  return {
+    ...(propagationDelayMs !== undefined ? { propagationDelayMs: Number(propagationDelayMs) } : {}),
+    ...(txtOverride !== undefined ? { txtOverride } : {}),
+  };
 }
 
 const HEALTH_VALUES = ['normal', 'abnormal', 'unavailable'] as const;

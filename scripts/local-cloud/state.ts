@@ -168,6 +168,30 @@ export interface CasCertificateRecord {
   regionId: string;
 }
 
+/** An Alibaba Cloud DNS zone (a domain added to the account). Alidns is global: no region. */
+export interface DnsDomainRecord {
+  domainId: string;
+  domainName: string;
+  createTimestamp: number;
+  /** the zone's authoritative servers, as DescribeDomainInfo lists them */
+  dnsServers: string[];
+}
+
+/** A record in a zone, as Alidns keeps it: RR relative to the zone (`@` for the apex). */
+export interface DnsRecordRecord {
+  recordId: string;
+  domainName: string;
+  rr: string;
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'CAA' | 'MX' | 'NS';
+  value: string;
+  ttl: number;
+  line: string;
+  priority?: number;
+  status: 'ENABLE' | 'DISABLE';
+  createTimestamp: number;
+  updateTimestamp: number;
+}
+
 export interface CloudState {
   /** monotonically increasing counter used for ids */
   seq: number;
@@ -179,6 +203,8 @@ export interface CloudState {
   rules: RuleRecord[];
   instances: BackendInstanceRecord[];
   casCertificates: CasCertificateRecord[];
+  dnsDomains: DnsDomainRecord[];
+  dnsRecords: DnsRecordRecord[];
   /**
    * Health of a backend, keyed `${serverId}:${port}`. With real health checks off: what the admin API
    * set, absent means `normal`. With them on (health-checker.ts): the worst status any listener's
@@ -214,6 +240,8 @@ export function emptyState(): CloudState {
     rules: [],
     instances: [],
     casCertificates: [],
+    dnsDomains: [],
+    dnsRecords: [],
     backendHealth: {},
   };
 }

@@ -109,6 +109,8 @@ const REGION = /^[a-z]{2,4}(-[a-z0-9]+)+$/;
 export function endpointFor(product: Product, regionId: string, network = 'public'): string {
   if (!REGION.test(regionId)) throw new Error(`regionId: not a region id: ${JSON.stringify(regionId)}`);
   const suffix = network === 'public' ? '' : `-${network}`;
+  // Alibaba Cloud DNS answers every region at one global endpoint.
+  if (product === 'alidns') return 'alidns.aliyuncs.com';
   if (product === 'slb') {
     const special = SLB_SPECIAL[regionId];
     if (special && !suffix) return special;

@@ -1,6 +1,7 @@
 // The cloud layer's front door: one RPC caller (optionally dry-run) and the typed SLB and CAS clients on it.
 import { createCasClient } from './cas';
 import { type CloudTarget, resolveCloudTarget } from './credentials';
+import { createDnsClient } from './dns';
 import { type DryRunCaller, withDryRun } from './dry-run';
 import { createRpcClient, type RpcClient, type RpcClientOptions } from './rpc';
 import type { RpcCaller } from './rpc-types';
@@ -25,6 +26,7 @@ export function createCloud(options: CloudOptions = {}) {
     accounting: rpc.accounting,
     slb: createSlbClient(caller),
     cas: createCasClient(caller),
+    dns: createDnsClient(caller),
   };
 }
 

@@ -3,17 +3,44 @@
 // base64, sent as `timestamp` and `sign` query parameters; the robot answers HTTP 200 with
 // `errcode` != 0 on failure). A notification never fails the workflow that sends it: each channel's
 // outcome is returned for the report. URLs are never logged or returned (a robot URL holds its token).
+// Where it may connect (shared/domain/notify-url.ts): https, or http to loopback; never link-local or
+// metadata addresses, checked on the addresses a host name resolves to, and those checked addresses are
+// the ones connected to (no second lookup to rebind). Redirects are not followed. An answer is summarised
+// (status, DingTalk's errcode), never copied: a receiver must not be able to write into our logs.
 
 import { createHmac } from 'node:crypto';
+import { lookup as dnsLookup } from 'node:dns';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { addressProblem, notifyUrlProblem } from '../domain/notify-url';
 import { signedHeaders } from './request-signing';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export interface NotifierConfig {
   webhook?: { url: string; secret?: string };
   dingtalk?: { url: string; secret: string };
   /** per request, default 5 s */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** host name -> addresses; default the system resolver (tests inject one: no DNS here) */
+  resolve?: (hostname: string) => Promise<{ address: string; family: number }[]>;
   now?: () => Date;
+}
+
+/** At most this much of an answer is read (DingTalk answers ~40 bytes). */
+const MAX_ANSWER_BYTES = 16 * 1024;
+
+const systemResolve = (hostname: string): Promise<{ address: string; family: number }[]> =>
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
+
+class NotifyRefused extends Error {
+  constructor(readonly code: string) {
+    super(code);
+    this.name = 'NotifyRefused';
+  }
 }
 
 export interface Notification {
@@ -63,15 +90,26 @@ export function notifierConfigFromEnv(
     if (!v) problems.push(`notify.${field}: environment variable ${name} is not set`);
     return v;
   };
+  /** the URL when it may be used; else a problem naming the field and variable, never the value */
+  const allowed = (url: string | undefined, field: string, name?: string) => {
+    if (url === undefined) return undefined;
+    const problem = notifyUrlProblem(url);
+    if (!problem) return url;
+    problems.push(`notify.${field}: ${name ? `environment variable ${name} ` : ''}${problem}`);
+    return undefined;
+  };
   if (notify.webhook) {
-    const url =
-      notify.webhook.url ??
-      (notify.webhook.urlEnv ? need(notify.webhook.urlEnv, 'webhook.urlEnv') : undefined);
+    const url = notify.webhook.url
+      ? allowed(notify.webhook.url, 'webhook.url')
+      : notify.webhook.urlEnv
+        ? allowed(need(notify.webhook.urlEnv, 'webhook.urlEnv'), 'webhook.urlEnv', notify.webhook.urlEnv)
+        : undefined;
     const secret = notify.webhook.secretEnv ? need(notify.webhook.secretEnv, 'webhook.secretEnv') : undefined;
     if (url) config.webhook = { url, ...(secret ? { secret } : {}) };
   }
   if (notify.dingtalk) {
-    const url = need(notify.dingtalk.webhookUrlEnv, 'dingtalk.webhookUrlEnv');
+    const name = notify.dingtalk.webhookUrlEnv;
+    const url = allowed(need(name, 'dingtalk.webhookUrlEnv'), 'dingtalk.webhookUrlEnv', name);
     const secret = need(notify.dingtalk.secretEnv, 'dingtalk.secretEnv');
     if (url && secret) config.dingtalk = { url, secret };
   }
@@ -79,24 +117,76 @@ export function notifierConfigFromEnv(
 }
 
 export function createNotifier(config: NotifierConfig): Notifier {
-  const doFetch = config.fetch ?? fetch;
+  const resolve = config.resolve ?? systemResolve;
   const now = config.now ?? (() => new Date());
   const timeoutMs = config.timeoutMs ?? 5000;
 
-  async function post(url: string, body: string, headers: Record<string, string>): Promise<Response> {
-    return doFetch(url, {
+  /** Resolves, refuses forbidden addresses, and hands the socket exactly the addresses it checked. */
+  const checkedLookup: LookupFunction = (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const bad = addresses.find((a) => addressProblem(a.address));
+        if (bad || addresses.length === 0) {
+          callback(new NotifyRefused(bad ? 'forbidden address' : 'no address'), '', 4);
+          return;
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0]?.address ?? '', addresses[0]?.family ?? 4);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 4),
+    );
+  };
+
+  /** One POST; the status and at most MAX_ANSWER_BYTES of the answer. No redirects (node never follows). */
+  function post(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; text: string }> {
+    const problem = notifyUrlProblem(url);
+    if (problem) return Promise.reject(new NotifyRefused('URL not allowed'));
+    const u = new URL(url);
+    const literal = addressProblem(u.hostname);
+    if (literal) return Promise.reject(new NotifyRefused('forbidden address'));
+    const options: RequestOptions = {
       method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
+      headers: { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...headers },
+      lookup: checkedLookup,
+      timeout: timeoutMs,
+    };
+    return new Promise((resolvePost, reject) => {
+      const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+      const timer = setTimeout(() => req.destroy(new NotifyRefused('timeout')), timeoutMs);
+      const req = send(u, options, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_ANSWER_BYTES) chunks.push(c.subarray(0, MAX_ANSWER_BYTES - size));
+          size += c.length;
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+      req.on('timeout', () => req.destroy(new NotifyRefused('timeout')));
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(body);
     });
   }
 
+  /** A short code for the report: never a message a receiver or resolver could have written. */
   const failure = (err: unknown): string => {
-    const e = err as { name?: string; cause?: { code?: string } };
-    if (e.name === 'TimeoutError') return 'timeout';
-    return e.cause?.code ?? e.name ?? 'error';
+    if (err instanceof NotifyRefused) return err.code;
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code) ? code : 'error';
   };
 
   async function webhook(
@@ -104,12 +194,18 @@ export function createNotifier(config: NotifierConfig): Notifier {
     n: Notification,
   ): Promise<ChannelOutcome> {
     const body = JSON.stringify({ title: n.title, severity: n.severity, text: n.text, data: n.data });
-    const path = new URL(w.url).pathname;
-    const headers = w.secret ? signedHeaders(w.secret, { method: 'POST', path, body }, now()) : {};
+    const url = new URL(w.url);
+    const path = url.pathname;
+    const headers = w.secret
+      ? signedHeaders(
+          w.secret,
+          { method: 'POST', path, query: [...url.searchParams], contentType: JSON_TYPE, body },
+          now(),
+        )
+      : {};
     try {
       const res = await post(w.url, body, headers);
-      await res.arrayBuffer();
-      return res.ok
+      return res.status >= 200 && res.status < 300
         ? { channel: 'webhook', ok: true }
         : { channel: 'webhook', ok: false, error: `HTTP ${res.status}` };
     } catch (err) {
@@ -127,21 +223,21 @@ export function createNotifier(config: NotifierConfig): Notifier {
     });
     try {
       const res = await post(dingtalkSignedUrl(d.url, d.secret, now()), body, {});
-      const text = await res.text();
-      if (!res.ok) return { channel: 'dingtalk', ok: false, error: `HTTP ${res.status}` };
-      let answer: { errcode?: number; errmsg?: string } = {};
+      if (res.status < 200 || res.status >= 300)
+        return { channel: 'dingtalk', ok: false, error: `HTTP ${res.status}` };
+      let errcode: unknown;
       try {
-        answer = JSON.parse(text);
+        errcode = (JSON.parse(res.text) as { errcode?: unknown }).errcode;
       } catch {
         return { channel: 'dingtalk', ok: false, error: 'answer is not JSON' };
       }
-      return answer.errcode === 0
-        ? { channel: 'dingtalk', ok: true }
-        : {
-            channel: 'dingtalk',
-            ok: false,
-            error: `errcode ${answer.errcode}: ${String(answer.errmsg ?? '').slice(0, 100)}`,
-          };
+      // Only the number: errmsg is the receiver's text and stays out of reports and logs.
+      if (errcode === 0) return { channel: 'dingtalk', ok: true };
+      return {
+        channel: 'dingtalk',
+        ok: false,
+        error: `errcode ${Number.isSafeInteger(errcode) ? errcode : 'missing'}`,
+      };
     } catch (err) {
       return { channel: 'dingtalk', ok: false, error: failure(err) };
     }

@@ -5,6 +5,8 @@
 export const PRODUCTS = {
   slb: { version: '2014-05-15' },
   cas: { version: '2020-04-07' },
+  /** Alibaba Cloud DNS: global, its actions take no RegionId */
+  alidns: { version: '2015-01-09' },
 } as const;
 
 export type Product = keyof typeof PRODUCTS;

@@ -104,7 +104,9 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
     accounting.attempt(request.action, isRetry);
     try {
       const c = client(endpoint, await credentials.get());
-      const query = OpenApi.query({ RegionId: request.regionId, ...request.params });
+      const query = OpenApi.query(
+        request.product === 'alidns' ? request.params : { RegionId: request.regionId, ...request.params },
+      );
       const res = await c.callApi(
         rpcParams(request.action, PRODUCTS[request.product].version, protocol),
         new OpenApi.OpenApiRequest({ query }),

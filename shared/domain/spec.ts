@@ -6,6 +6,8 @@
 
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { findDuplicateJsonKey } from './json-keys';
+import { notifyUrlProblem } from './notify-url';
 
 /** CLB instance specifications (performance-guaranteed; ignored when billed by CLCU). */
 export const LOAD_BALANCER_SPECS = [
@@ -16,6 +18,27 @@ export const LOAD_BALANCER_SPECS = [
   'slb.s3.medium',
   'slb.s3.large',
 ] as const;
+
+/**
+ * How much one spec may ask for, in line with CLB's default quotas, so a spec (one sent over HTTP above
+ * all) cannot make a run of unbounded size. Errors name the field and the limit.
+ */
+export const SPEC_LIMITS = {
+  /** the health audit is measured at this scale; CLB's default account quota is 30 (adjustable) */
+  loadBalancers: 1000,
+  /** CLB: 50 listeners per instance */
+  listenersPerLoadBalancer: 50,
+  /** not a published CLB quota; a bound on the groups one apply creates */
+  vServerGroupsPerLoadBalancer: 50,
+  /** CLB: 200 backend servers per instance */
+  backendsPerGroup: 200,
+  /** CLB: 40 forwarding rules per listener (not adjustable) */
+  rulesPerListener: 40,
+  /** CLB: 3 additional domains per HTTPS listener by default */
+  extensionDomainsPerListener: 3,
+} as const;
+
+const atMost = (n: number, what: string) => `at most ${n} ${what} (CLB quota / spec limit)`;
 
 const DURATION = /^(\d+)(s|m|h)$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
@@ -123,7 +146,10 @@ const listenerBase = {
   vServerGroup: z.string().min(1).optional(),
   healthCheck: healthCheckSchema.optional(),
   stickySession: z.boolean().default(false),
-  rules: z.array(ruleSchema).max(40).default([]),
+  rules: z
+    .array(ruleSchema)
+    .max(SPEC_LIMITS.rulesPerListener, atMost(SPEC_LIMITS.rulesPerListener, 'forwarding rules per listener'))
+    .default([]),
   description: z.string().min(1).max(256).optional(),
 };
 
@@ -135,7 +161,10 @@ export const httpsListenerSchema = z.strictObject({
   domains: z.array(domainName).min(1),
   extensionDomains: z
     .array(z.strictObject({ domain: domainName, certificate: certificateSourceSchema }))
-    .max(3)
+    .max(
+      SPEC_LIMITS.extensionDomainsPerListener,
+      atMost(SPEC_LIMITS.extensionDomainsPerListener, 'extension domains per HTTPS listener'),
+    )
     .default([]),
   http2: z.boolean().default(true),
 });
@@ -172,7 +201,10 @@ export const backendSchema = z
 
 export const vServerGroupSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9\-/._]{1,80}$/, 'must be 1-80 letters, digits, -, /, . or _'),
-  backends: z.array(backendSchema).default([]),
+  backends: z
+    .array(backendSchema)
+    .max(SPEC_LIMITS.backendsPerGroup, atMost(SPEC_LIMITS.backendsPerGroup, 'backends per VServer group'))
+    .default([]),
   /**
    * remove backends the spec does not list; groups slb-autopilot created are always exclusive, adopted
    * ones only when this says so (someone else, e.g. the Kubernetes cloud controller, may add members)
@@ -199,8 +231,20 @@ export const loadBalancerSchema = z
         bandwidth: int(1, 5120).optional(),
       })
       .optional(),
-    listeners: z.array(listenerSchema).default([]),
-    vServerGroups: z.array(vServerGroupSchema).default([]),
+    listeners: z
+      .array(listenerSchema)
+      .max(
+        SPEC_LIMITS.listenersPerLoadBalancer,
+        atMost(SPEC_LIMITS.listenersPerLoadBalancer, 'listeners per load balancer'),
+      )
+      .default([]),
+    vServerGroups: z
+      .array(vServerGroupSchema)
+      .max(
+        SPEC_LIMITS.vServerGroupsPerLoadBalancer,
+        atMost(SPEC_LIMITS.vServerGroupsPerLoadBalancer, 'VServer groups per load balancer'),
+      )
+      .default([]),
   })
   .refine((lb) => (lb.id === undefined) !== (lb.create === undefined), {
     message: 'needs exactly one of id (adopt) or create',
@@ -220,8 +264,14 @@ export const renewalSchema = z.strictObject({
 export const notifySchema = z.strictObject({
   webhook: z
     .strictObject({
-      /** the URL itself, or the variable holding it when it carries a token */
-      url: z.url().optional(),
+      /** the URL itself, or the variable holding it when it carries a token; https (http to loopback) */
+      url: z
+        .url()
+        .superRefine((url, ctx) => {
+          const problem = notifyUrlProblem(url);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
       urlEnv: envName.optional(),
       /** requests are signed like the provisioning API (x-slbap-* headers) with this secret */
       secretEnv: envName.optional(),
@@ -267,7 +317,10 @@ export const specSchema = z
           .default('slbap-'),
       })
       .default({ tagKey: 'managed-by', tagValue: 'slb-autopilot', namePrefix: 'slbap-' }),
-    loadBalancers: z.array(loadBalancerSchema).min(1),
+    loadBalancers: z
+      .array(loadBalancerSchema)
+      .min(1)
+      .max(SPEC_LIMITS.loadBalancers, atMost(SPEC_LIMITS.loadBalancers, 'load balancers per spec')),
     renewal: renewalSchema.default(renewalSchema.parse({})),
     notify: notifySchema.default({ onSuccess: false }),
     failover: failoverSchema.default(failoverSchema.parse({})),
@@ -425,6 +478,11 @@ export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; sou
       [{ path: '', message: `cannot be parsed as ${options.format ?? 'YAML'}: ${line}` }],
       source,
     );
+  }
+  if (options.format === 'json') {
+    const duplicate = findDuplicateJsonKey(text);
+    if (duplicate !== undefined)
+      throw new SpecError([{ path: duplicate, message: 'is a duplicate key (each key once)' }], source);
   }
   const result = specSchema.safeParse(data);
   if (!result.success) {

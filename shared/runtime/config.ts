@@ -69,6 +69,18 @@ export const CONFIG_VARIABLES = {
   SLB_AUTOPILOT_API_SECRET: text('provision: HMAC secret of the provisioning API (at least 32 characters)', {
     secret: true,
   }),
+  SLB_AUTOPILOT_API_WINDOW_SECONDS: integer(
+    "provision: how far a signed request's timestamp may be from the server clock (s)",
+    10,
+    300,
+    60,
+  ),
+  SLB_AUTOPILOT_APPLY_SETTLE_MS: integer(
+    'provision: wait between claiming a load balancer for an apply and reading the claim back (ms)',
+    0,
+    10_000,
+    1000,
+  ),
   SLB_AUTOPILOT_VERIFY_ATTEMPTS: integer(
     'renewal: TLS handshakes per reference before a mismatch counts',
     1,

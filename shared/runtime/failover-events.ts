@@ -373,6 +373,41 @@ export function parseFailoverEvents(event: unknown): FailoverEventCommand[] {
   return [parseOne(value, '')];
 }
 
+/**
+ * At most this many distinct events per invocation: each can cost a failover run (reads, probes, a
+ * write), and one invocation must finish inside the function's timeout. An alarm storm beyond it is
+ * refused explicitly rather than half-handled silently.
+ */
+export const MAX_EVENTS_PER_INVOCATION = 50;
+
+/**
+ * A batch as the failover function runs it: duplicates dropped (the same alarm delivered twice is one
+ * event), then the first MAX_EVENTS_PER_INVOCATION kept; `refused` counts the distinct events beyond.
+ */
+export function parseFailoverBatch(event: unknown): {
+  commands: FailoverEventCommand[];
+  refused: number;
+  /** set when events were refused: says how many and why */
+  refusal?: string;
+} {
+  const seen = new Set<string>();
+  const distinct = parseFailoverEvents(event).filter((c) => {
+    if (seen.has(c.dedupeKey)) return false;
+    seen.add(c.dedupeKey);
+    return true;
+  });
+  const refused = Math.max(0, distinct.length - MAX_EVENTS_PER_INVOCATION);
+  return {
+    commands: distinct.slice(0, MAX_EVENTS_PER_INVOCATION),
+    refused,
+    ...(refused > 0
+      ? {
+          refusal: `event: ${distinct.length} distinct events in one invocation, at most ${MAX_EVENTS_PER_INVOCATION}; the first ${MAX_EVENTS_PER_INVOCATION} were handled, ${refused} refused (send them again)`,
+        }
+      : {}),
+  };
+}
+
 /** Exactly one command (a batch of one is unwrapped); throws FailoverEventError naming the field. */
 export function parseFailoverEvent(event: unknown): FailoverEventCommand {
   const value = decodeText(event, 'event');

@@ -1,17 +1,22 @@
-// Request signing for the provisioning API: HMAC-SHA256 with a shared secret over
-//   <METHOD>\n<path>\n<timestamp>\n<nonce>\n<hex sha256 of the body>
-// sent as `x-slbap-timestamp: <unix seconds>`, `x-slbap-nonce: <8-64 of A-Z a-z 0-9 - _>` and
-// `x-slbap-signature: v1=<hex>`. The server compares in constant time, accepts timestamps within a
-// window (default 300 s either way) and refuses a nonce it has already seen inside that window (a
-// replay; the nonce lets a client send the same request twice in one second). The replay memory is per
-// function instance; the window bounds what a second instance could accept, and every endpoint is
-// idempotent besides.
+// Verifies the x-slbap-* request signature (scheme in shared/cloud/request-signing.ts: v2 signs method,
+// path, canonical query, content type, timestamp, nonce and the body digest). The server compares in
+// constant time, accepts timestamps within a short window (default 60 s either way) and refuses a nonce
+// it has already seen inside that window. The nonce memory is per function instance; across instances
+// a replayed `/apply` is made harmless by the load balancer's record of the last applied signature time
+// (functions/provision/applied-at.ts), and the other endpoints only read or are idempotent.
 
 import { timingSafeEqual } from 'node:crypto';
-import { NONCE_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../cloud/request-signing';
+import {
+  NONCE_HEADER,
+  SIGNATURE_HEADER,
+  SIGNATURE_VERSION,
+  sign,
+  TIMESTAMP_HEADER,
+} from '../cloud/request-signing';
 import { HttpError } from './http';
 
 export {
+  canonicalQuery,
   NONCE_HEADER,
   SIGNATURE_HEADER,
   type SignedParts,
@@ -21,13 +26,51 @@ export {
   TIMESTAMP_HEADER,
 } from '../cloud/request-signing';
 
-export const DEFAULT_WINDOW_SECONDS = 300;
+/** Short: a captured request is only good this long, and the nonce memory covers it. */
+export const DEFAULT_WINDOW_SECONDS = 60;
 /** secrets shorter than this are refused at start-up: they can be guessed offline from one request */
 export const MIN_SECRET_LENGTH = 32;
+/** a random 32-character secret has about 25 distinct characters; a typed pattern has few */
+export const MIN_SECRET_DISTINCT = 10;
+
+/**
+ * Why a secret is too weak to sign with, or undefined when it is fine. Length alone lets through
+ * `aaaa…` or `abcabc…`: refuse low variety (few distinct characters, one character dominating, a short
+ * pattern repeated). The message never contains the secret.
+ */
+export function secretWeakness(secret: string): string | undefined {
+  const generate = 'generate one with `openssl rand -base64 48`';
+  if (secret.length < MIN_SECRET_LENGTH)
+    return `must be at least ${MIN_SECRET_LENGTH} characters; ${generate}`;
+  const counts = new Map<string, number>();
+  for (const c of secret) counts.set(c, (counts.get(c) ?? 0) + 1);
+  if (counts.size < MIN_SECRET_DISTINCT)
+    return `has fewer than ${MIN_SECRET_DISTINCT} distinct characters; ${generate}`;
+  if (Math.max(...counts.values()) > secret.length / 4) return `is mostly one character; ${generate}`;
+  // A short pattern repeated (with a partial tail): secret[i] === secret[i - p] for every i.
+  for (let p = 1; p <= Math.min(64, secret.length / 2); p++) {
+    let periodic = true;
+    for (let i = p; i < secret.length && periodic; i++) periodic = secret[i] === secret[i - p];
+    if (periodic) return `is a short pattern repeated; ${generate}`;
+  }
+  return undefined;
+}
+
+export interface VerifiedRequest {
+  /** the signed unix seconds: when the caller made this request */
+  timestamp: number;
+  nonce: string;
+}
 
 export interface Verifier {
   /** Throws a 401 HttpError unless the request is signed, fresh and not a replay. */
-  verify(request: { method: string; path: string; headers: Record<string, string>; body: Buffer }): void;
+  verify(request: {
+    method: string;
+    path: string;
+    query?: Record<string, string>;
+    headers: Record<string, string>;
+    body: Buffer;
+  }): VerifiedRequest;
 }
 
 export function createVerifier(options: {
@@ -35,8 +78,8 @@ export function createVerifier(options: {
   now: () => Date;
   windowSeconds?: number;
 }): Verifier {
-  if (options.secret.length < MIN_SECRET_LENGTH)
-    throw new Error(`the API secret must be at least ${MIN_SECRET_LENGTH} characters`);
+  const weak = secretWeakness(options.secret);
+  if (weak) throw new Error(`the API secret ${weak}`);
   const window = options.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
   /** nonce -> when it stops being acceptable anyway (epoch seconds) */
   const seen = new Map<string, number>();
@@ -51,6 +94,10 @@ export function createVerifier(options: {
         throw unauthorized(
           `${TIMESTAMP_HEADER}, ${NONCE_HEADER} and ${SIGNATURE_HEADER} headers are required`,
         );
+      if (!signature.startsWith(`${SIGNATURE_VERSION}=`))
+        throw unauthorized(
+          `${SIGNATURE_HEADER}: must be ${SIGNATURE_VERSION}=<hex> (earlier versions are refused; see the README)`,
+        );
       if (!/^\d{1,12}$/.test(timestamp)) throw unauthorized(`${TIMESTAMP_HEADER}: must be unix seconds`);
       if (!/^[A-Za-z0-9_-]{8,64}$/.test(nonce))
         throw unauthorized(`${NONCE_HEADER}: must be 8-64 letters, digits, - or _`);
@@ -59,7 +106,15 @@ export function createVerifier(options: {
       if (Math.abs(now - ts) > window)
         throw unauthorized(`${TIMESTAMP_HEADER}: outside the ${window} s window (check the client clock)`);
       const expected = Buffer.from(
-        sign(options.secret, { method: req.method, path: req.path, timestamp, nonce, body: req.body }),
+        sign(options.secret, {
+          method: req.method,
+          path: req.path,
+          query: req.query ?? {},
+          contentType: req.headers['content-type'] ?? '',
+          timestamp,
+          nonce,
+          body: req.body,
+        }),
       );
       const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected))
@@ -67,6 +122,7 @@ export function createVerifier(options: {
       for (const [n, until] of seen) if (until < now) seen.delete(n);
       if (seen.has(nonce)) throw unauthorized(`${NONCE_HEADER}: already used (replay)`);
       seen.set(nonce, ts + window);
+      return { timestamp: ts, nonce };
     },
   };
 }

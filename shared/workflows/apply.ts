@@ -103,6 +103,8 @@ export async function applySpec(
     /** called once with the plan, after the certificate checks and before the first write */
     onPlan?: (plan: Plan) => void;
     onProgress?: (e: ProgressEvent) => void;
+    /** more tags for the load balancers this apply creates (the provisioning API's applied-at record) */
+    createTags?: Tag[];
   } = {},
 ): Promise<ApplyResult> {
   const regionId = spec.region;
@@ -171,7 +173,7 @@ export async function applySpec(
           ...(a.create.bandwidth !== undefined ? { bandwidth: a.create.bandwidth } : {}),
           ...(a.create.vSwitchId ? { vSwitchId: a.create.vSwitchId } : {}),
           clientToken: clientToken(spec, a.lb.name),
-          tags: marker,
+          tags: [...marker, ...(options.createTags ?? [])],
         });
         lbIds.set(a.lb.name, created.loadBalancerId);
         return;

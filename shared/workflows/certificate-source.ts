@@ -3,8 +3,12 @@
 // expiry covering a domain) or a PEM pair (file or environment variable) is validated from the
 // certificate itself (parse, validity, key match, SAN coverage), then reused when the region already
 // holds a certificate with the same fingerprint, or uploaded once, named and tagged with our marker.
+// PEM files are read safely (regular files, 64 KiB, a timeout); an unreadable PEM source, file or
+// variable, gets one message that does not say why. The provisioning API refuses PEM sources outright.
 // Private keys stay inside Secret / local variables: no error or log line carries them.
 
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import type { CasClient } from '../cloud/cas';
 import { Secret } from '../cloud/cas';
 import type { SlbClient } from '../cloud/slb';
@@ -18,6 +22,61 @@ import {
   parseCertificate,
 } from '../domain/certificate';
 import type { CertificateSource } from '../domain/spec';
+
+/** 64 KiB: a certificate chain is a few KiB; anything bigger is not one (and /dev/zero never ends). */
+export const MAX_CERTIFICATE_FILE_BYTES = 64 * 1024;
+/** A local file answers in milliseconds; a slow one (a stuck network mount) must not hold the run. */
+export const CERTIFICATE_READ_TIMEOUT_MS = 5000;
+const NOT_READABLE_FILE = 'not a readable certificate file';
+const NOT_READABLE_VARIABLE = 'not a readable certificate (environment variable unset or not PEM)';
+
+export interface CertificateFileLimits {
+  maxBytes?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Reads a PEM file for the operator CLI and the deployed spec: a regular file only (checked before
+ * opening, since opening a FIFO blocks and opening a device can act on it, and again on the open
+ * descriptor, which is what is read), at most `maxBytes`, counted while reading, within `timeoutMs`.
+ * Symbolic links are followed (certbot's live/ directory is links into archive/); what they point at
+ * must be a regular file. Rejects with a bare Error; callers turn every failure into one message.
+ */
+export async function readCertificateFile(path: string, limits: CertificateFileLimits = {}): Promise<string> {
+  const maxBytes = limits.maxBytes ?? MAX_CERTIFICATE_FILE_BYTES;
+  const timeoutMs = limits.timeoutMs ?? CERTIFICATE_READ_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('read timed out')), timeoutMs);
+  });
+  const read = async (): Promise<string> => {
+    const before = await stat(path);
+    if (!before.isFile() || before.size > maxBytes) throw new Error('not a regular file of the allowed size');
+    // O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it does not block.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    try {
+      const st = await handle.stat();
+      if (!st.isFile() || st.ino !== before.ino || st.dev !== before.dev)
+        throw new Error('the file changed while opening');
+      const buf = Buffer.alloc(maxBytes + 1);
+      let length = 0;
+      while (length < buf.length) {
+        const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      if (length > maxBytes) throw new Error('larger than allowed');
+      return buf.subarray(0, length).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  };
+  try {
+    return await Promise.race([read(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class CertificateSourceError extends Error {
   constructor(
@@ -37,7 +96,8 @@ export interface CertificateResolverOptions {
   regionId: string;
   now: () => Date;
   env: Record<string, string | undefined>;
-  readFile: (path: string) => string;
+  /** bounds of a PEM file read (tests shorten the timeout) */
+  fileLimits?: CertificateFileLimits;
   ownership: { tagKey: string; tagValue: string; namePrefix: string };
 }
 
@@ -106,7 +166,8 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
       checkValidAt(parsed, o.now());
       checkKeyMatches(certPem, key.reveal());
     } catch (err) {
-      if (err instanceof CertificateError) throw new CertificateSourceError(where, err.message);
+      if (err instanceof CertificateError)
+        throw new CertificateSourceError(where, err.message, { cause: err.reason });
       throw err;
     }
     if (domains.length > 0 && !coversAll(parsed.sans, domains)) {
@@ -193,43 +254,36 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
     return usePem(detail.certPem, detail.privateKey, domains, where);
   }
 
-  function fromPem(
+  async function fromPem(
     ref: { certFile: string; keyFile: string } | { certEnv: string; keyEnv: string },
     domains: readonly string[],
     where: string,
-  ): Commit {
-    let certPem: string;
-    let keyPem: string;
-    if ('certFile' in ref) {
-      const read = (path: string, field: string) => {
-        try {
-          return o.readFile(path);
-        } catch (err) {
-          throw new CertificateSourceError(
-            `${where}.pem.${field}`,
-            `cannot read ${path} (${(err as { code?: string }).code ?? 'error'})`,
-          );
-        }
-      };
-      certPem = read(ref.certFile, 'certFile');
-      keyPem = read(ref.keyFile, 'keyFile');
-    } else {
-      const c = o.env[ref.certEnv];
-      const k = o.env[ref.keyEnv];
-      if (!c)
-        throw new CertificateSourceError(
-          `${where}.pem.certEnv`,
-          `environment variable ${ref.certEnv} is not set`,
-        );
-      if (!k)
-        throw new CertificateSourceError(
-          `${where}.pem.keyEnv`,
-          `environment variable ${ref.keyEnv} is not set`,
-        );
-      certPem = c;
-      keyPem = k;
+  ): Promise<Commit> {
+    // One answer for every way a source can be unreadable (missing, forbidden, not a regular file, too
+    // big, slow, unset, not PEM): the error must not tell a caller what exists on the machine or in
+    // the environment. No `cause` either, for the same reason (it would carry ENOENT vs EACCES).
+    const file = 'certFile' in ref;
+    const certField = file ? 'certFile' : 'certEnv';
+    const keyField = file ? 'keyFile' : 'keyEnv';
+    const notReadable = file ? NOT_READABLE_FILE : NOT_READABLE_VARIABLE;
+    const read = async (name: string): Promise<string | undefined> => {
+      if (file) return readCertificateFile(name, o.fileLimits).catch(() => undefined);
+      const v = o.env[name];
+      return v && Buffer.byteLength(v) <= MAX_CERTIFICATE_FILE_BYTES ? v : undefined;
+    };
+    const certPem = await read(file ? ref.certFile : ref.certEnv);
+    if (certPem === undefined) throw new CertificateSourceError(`${where}.pem.${certField}`, notReadable);
+    const keyPem = await read(file ? ref.keyFile : ref.keyEnv);
+    if (keyPem === undefined) throw new CertificateSourceError(`${where}.pem.${keyField}`, notReadable);
+    try {
+      return usePem(certPem, new Secret(keyPem), domains, where);
+    } catch (err) {
+      const reason = (err as { cause?: unknown }).cause;
+      if (reason === 'malformed') throw new CertificateSourceError(`${where}.pem.${certField}`, notReadable);
+      if (reason === 'keyMalformed' || reason === 'keyEncrypted')
+        throw new CertificateSourceError(`${where}.pem.${keyField}`, notReadable);
+      throw err;
     }
-    return usePem(certPem, new Secret(keyPem), domains, where);
   }
 
   async function prepare(
@@ -259,7 +313,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
       });
     }
     if ('cas' in source) return fromCas(source.cas, domains, `${where}.cas`);
-    return fromPem(source.pem, domains, where);
+    return await fromPem(source.pem, domains, where);
   }
 
   return {

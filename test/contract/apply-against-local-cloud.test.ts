@@ -256,12 +256,12 @@ describe('apply', () => {
     [
       'a PEM file that does not exist',
       { pem: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } },
-      /listeners\[443\]\.certificate\.pem\.certFile: cannot read/,
+      /listeners\[443\]\.certificate\.pem\.certFile: not a readable certificate file/,
     ],
     [
       'an unset environment variable',
       { pem: { certEnv: 'MALL_CERT', keyEnv: 'MALL_KEY' } },
-      /listeners\[443\]\.certificate\.pem\.certEnv: environment variable MALL_CERT is not set/,
+      /listeners\[443\]\.certificate\.pem\.certEnv: not a readable certificate/,
     ],
     [
       'a CAS domain nothing covers',

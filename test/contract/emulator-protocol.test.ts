@@ -165,6 +165,7 @@ describe('admin API', () => {
   const admin = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${cloud.url}/_emulator/${path}`, {
       method,
+      ...(method === 'POST' ? { headers: { 'content-type': 'application/json' } } : {}),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };

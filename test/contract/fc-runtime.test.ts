@@ -202,6 +202,13 @@ describe('local FC runtime', () => {
       expect(r.result).toEqual({ esm: true, event: { n: 1 }, name: 'fixture-esm-echo' });
     });
 
+    it('writes one line per log call: a line break in a message is escaped, never a new record', async () => {
+      const r = await runtime.invoke('echo', 'first\n2026-01-01T00:00:00.000Z forged [INFO] second');
+      const event = r.logs.find((l) => l.includes('[DEBUG] event'));
+      expect(event).toContain('[DEBUG] event first\\n2026-01-01T00:00:00.000Z forged [INFO] second');
+      expect(r.logs.every((l) => !l.includes('\n'))).toBe(true);
+    });
+
     it('masks credential secrets and secret-named environment values in logs', async () => {
       const r = await runtime.invoke('echo', { logSecret: true });
       expect(r.logs.some((l) => l.endsWith('[INFO] secret ***'))).toBe(true);
@@ -475,6 +482,7 @@ describe('local FC runtime', () => {
     it('fires on POST /_runtime/functions/{name}/timers/{trigger}', async () => {
       const res = await fetch(`${runtime.url}/_runtime/functions/fixture-ticker/timers/nightly`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
       });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { ok: boolean; result: { event: { triggerName: string } } };
@@ -509,12 +517,14 @@ describe('local FC runtime', () => {
     it('accepts it on POST /_runtime/functions/{name}/events, and async on request', async () => {
       const res = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alarm),
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { result: { event: unknown } }).result.event).toEqual(alarm);
       const queued = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events?async=true`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alarm),
       });
       expect(queued.status).toBe(202);
@@ -527,6 +537,7 @@ describe('local FC runtime', () => {
       const { id: _id, ...noId } = alarm;
       const res = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(noId),
       });
       expect(res.status).toBe(400);
@@ -535,6 +546,7 @@ describe('local FC runtime', () => {
       );
       const notJson = await fetch(`${runtime.url}/_runtime/functions/fixture-alarms/events`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: '{',
       });
       expect(notJson.status).toBe(400);

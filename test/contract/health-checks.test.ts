@@ -206,12 +206,16 @@ describe('local cloud health checks, through DescribeHealthStatus', () => {
     expect(got).toEqual({ [K8S]: `127.0.0.1:${k8s.port}`, [ECS]: `127.0.0.1:${ecs.port}` });
     const bad = await fetch(`${cloud.url}/_emulator/backend-addresses`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ 'i-1': 'nowhere' }),
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/^backend-addresses\.i-1: keys are/);
 
-    const tick = await fetch(`${cloud.url}/_emulator/health-checks`, { method: 'POST' });
+    const tick = await fetch(`${cloud.url}/_emulator/health-checks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(await tick.json()).toEqual({ [K8S]: 'normal', [ECS]: 'normal' });
     const checks = (await (await fetch(`${cloud.url}/_emulator/health-checks`)).json()) as {
       mode: string;
@@ -225,6 +229,7 @@ describe('local cloud health checks, through DescribeHealthStatus', () => {
 
     const removed = await fetch(`${cloud.url}/_emulator/backend-addresses`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ [ECS]: null }),
     });
     expect(removed.status).toBe(200);

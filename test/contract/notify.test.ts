@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifier, notifierConfigFromEnv } from '../../shared/cloud/notify';
+import { notifyUrlProblem } from '../../shared/domain/notify-url';
+import { parseSpec } from '../../shared/domain/spec';
 import { createVerifier } from '../../shared/runtime/hmac-auth';
 
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef0123';
@@ -65,7 +67,13 @@ describe('notifications', () => {
     const verifier = createVerifier({ secret: WEBHOOK_SECRET, now: () => NOW });
     const headers = Object.fromEntries(Object.entries(req?.headers ?? {}).map(([k, v]) => [k, String(v)]));
     expect(() =>
-      verifier.verify({ method: 'POST', path: '/hooks/slb', headers, body: Buffer.from(req?.body ?? '') }),
+      verifier.verify({
+        method: 'POST',
+        path: '/hooks/slb',
+        query: {},
+        headers,
+        body: Buffer.from(req?.body ?? ''),
+      }),
     ).not.toThrow();
   });
 
@@ -97,7 +105,7 @@ describe('notifications', () => {
     const out = await n.send(note);
     expect(out).toEqual([
       { channel: 'webhook', ok: true },
-      { channel: 'dingtalk', ok: false, error: 'errcode 310000: sign not match' },
+      { channel: 'dingtalk', ok: false, error: 'errcode 310000' },
     ]);
     answer = { status: 503, body: 'down' };
     const again = await n.send(note);
@@ -121,5 +129,79 @@ describe('notifications', () => {
     );
     expect(config).toEqual({ webhook: { url: 'http://127.0.0.1:1/h' } });
     expect(problems).toEqual(['notify.dingtalk.secretEnv: environment variable DT_SECRET is not set']);
+  });
+
+  it('copies nothing of a DingTalk answer but its errcode (errmsg could forge a log line)', async () => {
+    answer = {
+      status: 200,
+      body: JSON.stringify({
+        errcode: 310000,
+        errmsg: `bad\n{"level":"error","msg":"forged"}${'x'.repeat(5000)}`,
+      }),
+    };
+    const out = await createNotifier({
+      dingtalk: { url: `${base}/robot/send?access_token=tok123`, secret: ROBOT_SECRET },
+    }).send(note);
+    expect(out).toEqual([{ channel: 'dingtalk', ok: false, error: 'errcode 310000' }]);
+  });
+
+  it('does not follow a redirect', async () => {
+    answer = { status: 302, body: '' };
+    const out = await createNotifier({ webhook: { url: `${base}/hook` } }).send(note);
+    expect(out).toEqual([{ channel: 'webhook', ok: false, error: 'HTTP 302' }]);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('refuses, before connecting, a host name that resolves to a metadata or link-local address', async () => {
+    const port = new URL(base).port;
+    for (const bad of ['169.254.169.254', '100.100.100.200', 'fe80::1']) {
+      const n = createNotifier({
+        webhook: { url: `http://localhost:${port}/hook` },
+        resolve: async () => [
+          { address: '127.0.0.1', family: 4 },
+          { address: bad, family: bad.includes(':') ? 6 : 4 },
+        ],
+      });
+      expect(await n.send(note)).toEqual([{ channel: 'webhook', ok: false, error: 'forbidden address' }]);
+    }
+    expect(seen).toHaveLength(0);
+    const fine = createNotifier({
+      webhook: { url: `http://localhost:${port}/hook` },
+      resolve: async () => [{ address: '127.0.0.1', family: 4 }],
+    });
+    expect(await fine.send(note)).toEqual([{ channel: 'webhook', ok: true }]);
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['http://hooks.example.com/x', /must be https/],
+    ['http://169.254.169.254/latest/meta-data', /must be https/],
+    ['https://169.254.169.254/latest/meta-data', /link-local/],
+    ['https://100.100.100.200/latest/meta-data', /metadata/],
+    ['https://[fe80::1]/x', /link-local/],
+    ['https://[::ffff:169.254.169.254]/x', /link-local/],
+    ['https://2852039166/x', /link-local/],
+    ['https://0.0.0.0/x', /unspecified/],
+    ['ftp://hooks.example.com/x', /must be https/],
+    ['https://user:pw@hooks.example.com/x', /user name or password/],
+  ])('refuses the notification URL %s', async (url, why) => {
+    expect(notifyUrlProblem(url)).toMatch(why);
+    const spec = `version: 1\nregion: cn-hangzhou\nloadBalancers: [{name: a, id: lb-a1}]\nnotify: {webhook: {url: "${url}"}}\n`;
+    expect(() => parseSpec(spec)).toThrow(/notify\.webhook\.url: must/);
+    const out = await createNotifier({ webhook: { url } }).send(note);
+    expect(out[0]?.ok).toBe(false);
+    const { config, problems } = notifierConfigFromEnv({ webhook: { urlEnv: 'HOOK' } }, { HOOK: url });
+    expect(config.webhook).toBeUndefined();
+    expect(problems[0]).toMatch(/^notify\.webhook\.urlEnv: environment variable HOOK must/);
+    expect(problems.join(' ')).not.toContain(url);
+  });
+
+  it.each([
+    'https://hooks.example.com/x',
+    'http://127.0.0.1:8080/x',
+    'http://localhost/x',
+    'http://[::1]:9/x',
+  ])('accepts the notification URL %s', (url) => {
+    expect(notifyUrlProblem(url)).toBeUndefined();
   });
 });

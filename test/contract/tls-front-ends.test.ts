@@ -231,7 +231,11 @@ describe('TLS front ends of the mall', () => {
   it('takes the stale fault through the admin API and refuses a malformed one naming the field', async () => {
     // Prepare
     const post = (body: unknown) =>
-      fetch(`${cloud.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify(body) });
+      fetch(`${cloud.url}/_emulator/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const oldFp = fingerprintOf(mallListener().serverCertificateId);
     // Act
     const bad = await post({ staleFrontEnds: ['no-port'] });

@@ -149,7 +149,7 @@ describe('cert-renewal', () => {
       expect(received).toHaveLength(1);
       const note = JSON.parse(received[0]?.body ?? '{}') as { title: string; severity: string };
       expect(note).toMatchObject({ title: 'cert-renewal: FAILED', severity: 'error' });
-      expect(received[0]?.headers['x-slbap-signature']).toMatch(/^v1=[0-9a-f]{64}$/);
+      expect(received[0]?.headers['x-slbap-signature']).toMatch(/^v2=[0-9a-f]{64}$/);
       expect(received[0]?.body).not.toContain('PRIVATE KEY');
     } finally {
       delete process.env.HOOK_SECRET;
@@ -178,7 +178,7 @@ describe('cert-renewal', () => {
       { notBefore: -1, notAfter: 100, sans: ['mall.example.com', 'www.mall.example.com'], otherKey: true },
       /key/i,
     ],
-    ['malformed', { malformed: true }, /cannot be parsed as X.509|no PEM certificate/],
+    ['malformed', { malformed: true }, /pem\.certEnv: not a readable certificate/],
   ])('refuses %s material from the spec with a reason and zero writes', async (_name, m, reason) => {
     const ca = await createTestCa({ now: new Date() });
     const issue = (sans: string[], from: number, to: number) =>

@@ -37,6 +37,7 @@ interface Call {
   contentType?: string;
   sign?: boolean;
   headers?: Record<string, string>;
+  query?: Record<string, string>;
   now?: Date;
 }
 
@@ -48,11 +49,24 @@ async function call(
     ...(c.contentType ? { 'content-type': c.contentType } : {}),
     ...(c.sign === false
       ? {}
-      : signedHeaders(SECRET, { method: c.method, path: c.path, body }, c.now ?? new Date())),
+      : signedHeaders(
+          SECRET,
+          {
+            method: c.method,
+            path: c.path,
+            ...(c.query ? { query: c.query } : {}),
+            ...(c.contentType ? { contentType: c.contentType } : {}),
+            body,
+          },
+          c.now ?? new Date(),
+        )),
     ...c.headers,
   };
   const context = fcContext('provision');
-  const raw = await handler(httpEvent({ method: c.method, path: c.path, headers, body }), context);
+  const raw = await handler(
+    httpEvent({ method: c.method, path: c.path, headers, body, ...(c.query ? { query: c.query } : {}) }),
+    context,
+  );
   return { status: raw.statusCode, body: JSON.parse(raw.body ?? '{}'), raw, logs: context.lines };
 }
 
@@ -65,6 +79,8 @@ function useCloud(scenario: 'mall' | 'mall-unprovisioned') {
     process.env.SLB_AUTOPILOT_LOCAL_CLOUD = box.cloud.url;
     process.env.SLB_AUTOPILOT_API_SECRET = SECRET;
     process.env.SLB_AUTOPILOT_SPEC = mallYaml;
+    // One instance per test here: no concurrent claims to wait for.
+    process.env.SLB_AUTOPILOT_APPLY_SETTLE_MS = '0';
   });
   afterEach(async () => {
     await box.cloud?.close();
@@ -166,6 +182,13 @@ describe('provision rotate and failover', () => {
     ],
     ['/rotate', '{"dryRun":"yes"}', 400, /body\.dryRun: /],
     ['/rotate', 'not json', 400, /body: not JSON/],
+    [
+      '/failover',
+      `{"command":"toPrimary","loadBalancerId":"${MALL.loadBalancerId}","command":"toStandby"}`,
+      400,
+      /^body\.command: is a duplicate key/,
+    ],
+    ['/rotate', '{"dryRun":true,"dryRun":false}', 400, /^body\.dryRun: is a duplicate key/],
   ])('POST %s %s answers %i naming the problem, changing nothing', async (path, body, status, message) => {
     const before = cloud().state();
     const r = await call({ method: 'POST', path, body, contentType: 'application/json' });
@@ -182,7 +205,7 @@ describe('provision apply', () => {
       .filter(([a]) => !/^(Describe|List|Get)/.test(a))
       .reduce((n, [, k]) => n + k, 0);
 
-  it('takes the mall from nothing to serving in one authenticated apply; the second writes nothing', async () => {
+  it('takes the mall from nothing to serving in one authenticated apply; the second writes only its record', async () => {
     const first = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ done: 7, failed: null });
@@ -192,9 +215,18 @@ describe('provision apply', () => {
       [80, 'running'],
     ]);
     const after = writes();
-    const second = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
+    const tagged = cloud().calls().calls.TagResources ?? 0;
+    const second = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      now: new Date(Date.now() + 1000),
+    });
     expect(second.body).toMatchObject({ done: 0, actions: [], failed: null });
-    expect(writes()).toBe(after);
+    // The only write: the load balancer's record of this apply (its signed time, against replays).
+    expect(writes()).toBe(after + 1);
+    expect(cloud().calls().calls.TagResources).toBe(tagged + 1);
   });
 
   it('reports a failed apply with what was done and what was not (502), and a re-apply converges', async () => {
@@ -217,14 +249,14 @@ describe('provision apply', () => {
       401,
       /x-slbap-timestamp, x-slbap-nonce and x-slbap-signature headers are required/,
     ],
-    ['a bad signature', { headers: { [SIGNATURE_HEADER]: `v1=${'0'.repeat(64)}` } }, 401, /does not match/],
+    ['a bad signature', { headers: { [SIGNATURE_HEADER]: `v2=${'0'.repeat(64)}` } }, 401, /does not match/],
     [
       'a signature made with another secret',
       { headers: { [TIMESTAMP_HEADER]: '1' } },
       401,
-      /outside the 300 s window/,
+      /outside the 60 s window/,
     ],
-    ['a stale timestamp', { now: old }, 401, /outside the 300 s window/],
+    ['a stale timestamp', { now: old }, 401, /outside the 60 s window/],
     ['a body over 256 KiB', { body: `# ${'x'.repeat(300 * 1024)}` }, 413, /body: larger than 262144 bytes/],
     [
       'a text/plain body',
@@ -250,6 +282,76 @@ describe('provision apply', () => {
     expect(r.raw.body).not.toMatch(/\n\s+at /);
   });
 
+  it.each([
+    ['POST', '/apply', { certFile: '/dev/zero', keyFile: '/dev/zero' }],
+    ['POST', '/plan', { certFile: '/etc/passwd', keyFile: '/etc/shadow' }],
+    ['POST', '/apply', { certEnv: 'SLB_AUTOPILOT_API_SECRET', keyEnv: 'HOME' }],
+  ])(
+    '%s %s refuses a PEM source (%o) with 400 naming the field, calling no cloud API',
+    async (method, path, pem) => {
+      const before = cloud().state();
+      const body = edit((s) => {
+        delete s.loadBalancers[0].id;
+        s.loadBalancers[0].create = { addressType: 'internet' };
+        s.loadBalancers[0].listeners[0].certificate = { pem };
+        s.loadBalancers[0].listeners[0].extensionDomains[0].certificate = { pem };
+      });
+      const r = await call({ method, path, body, contentType: yaml });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toBe('InvalidSpec');
+      expect(String(r.body.message)).toMatch(/^loadBalancers\[0\]\.listeners\[0\]\.certificate\.pem: /);
+      expect((r.body.issues as { path: string }[]).map((i) => i.path)).toEqual([
+        'loadBalancers[0].listeners[0].certificate.pem',
+        'loadBalancers[0].listeners[0].extensionDomains[0].certificate.pem',
+      ]);
+      expect(cloud().calls().total).toBe(0);
+      expect(cloud().state()).toEqual(before);
+      expect(r.raw.body).not.toContain(SECRET);
+    },
+  );
+
+  it('refuses a JSON spec with a repeated key, naming the key path, writing nothing', async () => {
+    const json = JSON.stringify(parseYaml(createdMall)).replace('"weight":0', '"weight":0,"weight":100');
+    const r = await call({ method: 'POST', path: '/apply', body: json, contentType: 'application/json' });
+    expect(r.status).toBe(400);
+    expect(r.body.issues).toEqual([
+      {
+        path: 'loadBalancers[0].vServerGroups[0].backends[1].weight',
+        message: 'is a duplicate key (each key once)',
+      },
+    ]);
+    expect(cloud().calls().total).toBe(0);
+  });
+
+  it.each<[string, Partial<Call>, number]>([
+    ['an unknown route', { method: 'POST', path: '/nope' }, 404],
+    ['a wrong method', { method: 'PUT', path: '/apply' }, 405],
+    ['bad JSON', { path: '/failover', body: '{"command":', contentType: 'application/json' }, 400],
+    ['an oversize body', { body: 'x'.repeat(257 * 1024) }, 413],
+    ['an unsigned request', { sign: false }, 401],
+    [
+      'a YAML bomb of aliases',
+      {
+        body: 'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n',
+      },
+      400,
+    ],
+  ])('answers %s with a JSON error naming the problem, no stack trace', async (_name, overrides, status) => {
+    const r = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      ...overrides,
+    });
+    expect(r.status).toBe(status);
+    expect(r.raw.headers?.['content-type']).toMatch(/^application\/json/);
+    expect(r.body).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+    expect(String(r.body.message).length).toBeGreaterThan(5);
+    expect(r.raw.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+    expect(writes()).toBe(0);
+  });
+
   it('names every spec problem with its field path', async () => {
     const r = await call({
       method: 'POST',
@@ -272,7 +374,11 @@ describe('provision apply', () => {
 
   it('refuses a replayed request', async () => {
     const body = createdMall;
-    const headers = signedHeaders(SECRET, { method: 'POST', path: '/plan', body }, new Date());
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: yaml, body },
+      new Date(),
+    );
     const first = await call({
       method: 'POST',
       path: '/plan',
@@ -295,7 +401,11 @@ describe('provision apply', () => {
   });
 
   it('refuses a request whose signature covers another path or body', async () => {
-    const headers = signedHeaders(SECRET, { method: 'POST', path: '/plan', body: createdMall }, new Date());
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: yaml, body: createdMall },
+      new Date(),
+    );
     const moved = await call({
       method: 'POST',
       path: '/apply',
@@ -306,6 +416,71 @@ describe('provision apply', () => {
     });
     expect(moved.status).toBe(401);
     expect(writes()).toBe(0);
+  });
+
+  it.each([
+    ['32 identical characters', 'a'.repeat(32)],
+    ['a short pattern repeated', 'abcdefghij'.repeat(4)],
+    ['a short secret', 'short'],
+  ])('refuses to run with a weak secret (%s): 503 naming the variable, never the value', async (_n, weak) => {
+    process.env.SLB_AUTOPILOT_API_SECRET = weak;
+    const headers = signedHeaders(
+      weak,
+      { method: 'POST', path: '/apply', contentType: yaml, body: createdMall },
+      new Date(),
+    );
+    const r = await call({
+      method: 'POST',
+      path: '/apply',
+      body: createdMall,
+      contentType: yaml,
+      sign: false,
+      headers,
+    });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toBe('NotConfigured');
+    expect(String(r.body.message)).toMatch(/^SLB_AUTOPILOT_API_SECRET: /);
+    expect(r.raw.body).not.toContain(weak);
+    expect(r.logs.join('\n')).not.toContain(weak);
+    expect(cloud().calls().total).toBe(0);
+  });
+
+  it('refuses a request whose query differs from the signed one', async () => {
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: yaml, query: { a: '1' }, body: createdMall },
+      new Date(),
+    );
+    const r = await call({
+      method: 'POST',
+      path: '/plan',
+      body: createdMall,
+      contentType: yaml,
+      sign: false,
+      headers,
+      query: { a: '2' },
+    });
+    expect(r.status).toBe(401);
+    const ok = await call({
+      method: 'POST',
+      path: '/plan',
+      body: createdMall,
+      contentType: yaml,
+      query: { a: '2' },
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('refuses a request signed for another content type (the body would be read differently)', async () => {
+    const body = JSON.stringify(parseYaml(createdMall));
+    const headers = signedHeaders(
+      SECRET,
+      { method: 'POST', path: '/plan', contentType: 'application/json', body },
+      new Date(),
+    );
+    const r = await call({ method: 'POST', path: '/plan', body, contentType: yaml, sign: false, headers });
+    expect(r.status).toBe(401);
+    expect(String(r.body.message)).toMatch(/does not match/);
   });
 
   it('answers a malformed event with 400 and a missing secret with 503, never running unauthenticated', async () => {

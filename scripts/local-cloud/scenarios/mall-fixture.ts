@@ -56,4 +56,11 @@ export const MALL = {
     validDays: 90,
   },
   expiredCas: { certId: 12_700_001, name: 'mall-2024', validDaysAgo: 5 },
+  /** the zone in Alibaba Cloud DNS that holds the mall's names */
+  dns: {
+    zone: 'example.com',
+    domainId: '00efd71a-mall-zone-0001',
+    nameServers: ['dns1.hichina.com', 'dns2.hichina.com'],
+    firstRecordId: 1_900_000_001,
+  },
 } as const;

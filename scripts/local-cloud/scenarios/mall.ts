@@ -199,5 +199,26 @@ export async function mallScenario(now: Date): Promise<CloudState> {
     casCertificate(MALL.renewed.certId, MALL.renewed.name, renewed),
     casCertificate(MALL.expiredCas.certId, MALL.expiredCas.name, expired),
   );
+  // The mall's zone in Alibaba Cloud DNS: its names point at the load balancer (ACME DNS-01 adds TXT).
+  const zoneCreated = now.getTime() - 400 * DAY;
+  state.dnsDomains.push({
+    domainId: MALL.dns.domainId,
+    domainName: MALL.dns.zone,
+    createTimestamp: zoneCreated,
+    dnsServers: [...MALL.dns.nameServers],
+  });
+  for (const [i, name] of [...MALL.renewed.domains].entries())
+    state.dnsRecords.push({
+      recordId: String(MALL.dns.firstRecordId + i),
+      domainName: MALL.dns.zone,
+      rr: name.slice(0, -(MALL.dns.zone.length + 1)),
+      type: 'A',
+      value: MALL.address,
+      ttl: 600,
+      line: 'default',
+      status: 'ENABLE',
+      createTimestamp: zoneCreated,
+      updateTimestamp: zoneCreated,
+    });
   return state;
 }
