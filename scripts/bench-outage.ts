@@ -10,7 +10,8 @@
 //     K8S abnormal), shift (kill -> weights shifted; for `warm`, kill -> the first request sent after
 //     detection that the standby served), the error window (first failed request sent -> last failed
 //     request answered), failed/total requests, and failed requests from revival to the end of the
-//     failback. Then one `outage-cost` line: API reads per minute and health-audit GB-seconds per month.
+//     failback. Then one `outage-detail` line per mode: detection to shift (p50, max), API reads per
+//     minute and health-audit GB-seconds per month.
 // Modes: `audit` (the one-minute audit alone), `watch` (failover.watch 5s), `warm` (standbyWeight 1 with
 // the one-minute audit). Every mode's spec is examples/mall.yaml with failbackAfter 30s and flap damping
 // opened (100 changes per minute), so several kills fit in one run; modes run side by side (own stacks).
@@ -53,9 +54,12 @@ export interface OutageRow {
   failbackFailedRequests: number;
 }
 
-export interface OutageCostRow {
-  case: 'outage-cost';
+export interface OutageDetailRow {
+  case: 'outage-detail';
   mode: OutageMode;
+  /** the goal of fast watch: detection (the load balancer's check) to weights shifted */
+  detectToShiftP50Ms: number;
+  detectToShiftMaxMs: number;
   minutes: number;
   /** SLB API reads per minute by the functions (all read actions) */
   readsPerMinute: number;
@@ -179,7 +183,10 @@ const p50 = (xs: number[]) => {
 };
 const max = (xs: number[]) => (xs.length ? Math.max(...xs) : 0);
 
-async function runMode(mode: OutageMode, o: OutageOptions): Promise<{ row: OutageRow; cost: OutageCostRow }> {
+async function runMode(
+  mode: OutageMode,
+  o: OutageOptions,
+): Promise<{ row: OutageRow; detail: OutageDetailRow }> {
   const say = (line: string) => o.progress(`[outage ${mode}] ${line}`);
   /** health-audit run start (report `at`) -> when its last line (audit or watch) arrived */
   const runs = new Map<string, { start: number; end: number }>();
@@ -307,16 +314,18 @@ async function runMode(mode: OutageMode, o: OutageOptions): Promise<{ row: Outag
     const health1 = (calls1.calls.DescribeHealthStatus ?? 0) - (calls0.calls.DescribeHealthStatus ?? 0);
     const durations = [...runs.values()].filter((r) => r.start >= started).map((r) => r.end - r.start);
     const auditRunMs = durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : 0;
-    const cost: OutageCostRow = {
-      case: 'outage-cost',
+    const detail: OutageDetailRow = {
+      case: 'outage-detail',
       mode,
+      detectToShiftP50Ms: p50(kills.map((k) => k.shiftAt - k.detectAt)),
+      detectToShiftMaxMs: max(kills.map((k) => k.shiftAt - k.detectAt)),
       minutes: Math.round(minutes * 10) / 10,
       readsPerMinute: Math.round((reads / minutes) * 10) / 10,
       healthReadsPerMinute: Math.round((health1 / minutes) * 10) / 10,
       auditRunMs: Math.round(auditRunMs),
       healthAuditGbSecondsPerMonth: Math.round((auditRunMs / 1000) * AUDIT_MEMORY_GB * 43_200),
     };
-    return { row, cost };
+    return { row, detail };
   } finally {
     await stack.close();
   }
@@ -331,11 +340,11 @@ async function setStandbyWeight(stack: Stack, weight: number): Promise<void> {
   });
 }
 
-/** Runs the modes (side by side unless `serial`) and returns their lines: outage rows, then cost rows. */
-export async function outageBench(o: OutageOptions): Promise<(OutageRow | OutageCostRow)[]> {
+/** Runs the modes (side by side unless `serial`) and returns their lines: outage rows, then detail rows. */
+export async function outageBench(o: OutageOptions): Promise<(OutageRow | OutageDetailRow)[]> {
   await buildFunctions({ functionsDir: join(ROOT, 'functions'), outDir: join(ROOT, 'dist') });
-  const results: { row: OutageRow; cost: OutageCostRow }[] = [];
+  const results: { row: OutageRow; detail: OutageDetailRow }[] = [];
   if (o.serial) for (const m of o.modes) results.push(await runMode(m, o));
   else results.push(...(await Promise.all(o.modes.map((m) => runMode(m, o)))));
-  return [...results.map((r) => r.row), ...results.map((r) => r.cost)];
+  return [...results.map((r) => r.row), ...results.map((r) => r.detail)];
 }

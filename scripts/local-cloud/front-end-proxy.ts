@@ -18,7 +18,7 @@
 //   - Every answer carries `x-local-cloud-backend: <serverId>:<port>` when a backend served it, so a
 //     client (the outage bench) can tell the pools apart without reading bodies.
 
-import { type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { BackendServerRecord, CloudState, ListenerRecord, RuleRecord } from './state';
 import { listenerBackendKey } from './state';
 
@@ -151,6 +151,10 @@ const on = (l: ListenerRecord, name: string, byDefault = false) =>
 export class FrontEndProxy {
   private readonly schedulers = new Map<string, GroupScheduler>();
   private readonly open = new Map<string, number>();
+  // Kept-alive backend connections are dropped after 2 s idle, well before a backend's own keep-alive
+  // timeout (Node's default 5 s): a pooled socket the backend is closing would otherwise answer
+  // ECONNRESET to the next request and show as a 502 that no outage caused.
+  private readonly agent = new Agent({ keepAlive: true, timeout: 2000, maxSockets: 256 });
 
   constructor(private readonly o: FrontEndProxyOptions) {}
 
@@ -249,9 +253,7 @@ export class FrontEndProxy {
       this.open.set(key, Math.max(0, (this.open.get(key) ?? 1) - 1));
     };
     const upstream = request(
-      // A connection per request: pooled idle connections race the backend's keep-alive timeout
-      // (a reused socket the backend is closing answers ECONNRESET), which would show as 502s here.
-      { host: to.host, port: to.port, method: req.method, path: req.url, headers, agent: false },
+      { host: to.host, port: to.port, method: req.method, path: req.url, headers, agent: this.agent },
       (answer) => {
         const out: Record<string, string | string[] | undefined> = {
           ...answer.headers,
@@ -280,6 +282,8 @@ export class FrontEndProxy {
     req.pipe(upstream);
   }
 
-  /** Nothing is pooled; kept so the server can close every part of the data plane alike. */
-  close(): void {}
+  /** Drops pooled connections to the backends. */
+  close(): void {
+    this.agent.destroy();
+  }
 }
