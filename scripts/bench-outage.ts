@@ -279,11 +279,12 @@ async function runMode(
     const failed = samples.filter((s) => !s.ok);
     const inFailback = (s: Sample) => kills.some((k) => s.sentAt >= k.revivedAt && s.sentAt <= k.backAt);
     const windows = kills.map((k) => {
-      const f = failed.filter((s) => s.sentAt >= k.killedAt && s.sentAt < k.revivedAt);
+      // A request in flight when the backend died counts: it was answered after the kill.
+      const f = failed.filter((s) => s.endAt >= k.killedAt && s.sentAt < k.revivedAt);
       return f.length ? max(f.map((s) => s.endAt)) - Math.min(...f.map((s) => s.sentAt)) : 0;
     });
     const odd = failed.filter(
-      (s) => inFailback(s) || !kills.some((k) => s.sentAt >= k.killedAt && s.sentAt < k.revivedAt),
+      (s) => inFailback(s) || !kills.some((k) => s.endAt >= k.killedAt && s.sentAt < k.revivedAt),
     );
     if (odd.length) {
       const where = (x: Sample) => {

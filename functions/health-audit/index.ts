@@ -3,6 +3,8 @@
 // through @alicloud/fc2 (SLB_AUTOPILOT_FAILOVER_FUNCTION, default slb-autopilot-failover; the local
 // runtime's invoke API when SLB_AUTOPILOT_FC_ENDPOINT is set). Notifies when the summary changes, not
 // every minute. The memory between runs lives in the instance: losing it costs reads, nothing else.
+// With `failover.watch` set, a timer run then keeps reading the watched load balancers' health until
+// 45 s after it started (timeout 50 s; reserved concurrency 1, so runs never overlap and double reads).
 
 import { z } from 'zod';
 import { staticCredentials } from '../../shared/cloud/credentials';
