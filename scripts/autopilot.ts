@@ -9,8 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { CloudTargetError, describeCloudTarget } from '../shared/cloud/credentials';
 import { type Cloud, createCloud } from '../shared/cloud/index';
+import { type WatchBudget, watchBudget, watchedLoadBalancerNames } from '../shared/domain/failover';
 import { describeAction, type Plan } from '../shared/domain/plan';
-import { parseSpec, SpecError } from '../shared/domain/spec';
+import { parseSpec, type Spec, SpecError } from '../shared/domain/spec';
 import { ConfigError, loadConfig } from '../shared/runtime/config';
 import { leaseFromConfig, ownershipFromConfig } from '../shared/runtime/deployment';
 import { type ApplyResult, applySpec, observeAndPlan, type ProgressEvent } from '../shared/workflows/apply';
@@ -84,6 +85,18 @@ export function renderApplyResult(r: ApplyResult, elapsedMs: number): string {
 }
 
 const jsonAction = (a: Plan['actions'][number]) => ({ ...a, description: describeAction(a) });
+
+/** The region's health-read budget for the spec's fast watch (failover.watch). */
+export function specWatchBudget(spec: Spec): WatchBudget {
+  return watchBudget(spec.loadBalancers.length, watchedLoadBalancerNames(spec).length, spec.failover.watch);
+}
+
+export function renderWatchBudget(b: WatchBudget): string {
+  const quota = `the quota we plan with (${b.quota} DescribeHealthStatus per minute per region)`;
+  if (!b.everyS)
+    return `Health reads: ${b.readsPerMinute} DescribeHealthStatus per minute (the audit); no fast watch (failover.watch). With watch 5s, ${quota} allows ${watchBudget(b.audited, 0, 5, b.quota).maxWatched} fast-watched load balancers.`;
+  return `Fast watch: ${b.watched} load balancer(s) every ${b.everyS} s: ${b.readsPerMinute} DescribeHealthStatus per minute (${b.audited} audit + ${b.watchReadsPerLoadBalancer} per watched one); ${quota} allows ${b.maxWatched} fast-watched load balancers next to this audit${b.watched > b.maxWatched ? ': OVER BUDGET, reads will be throttled' : ''}.`;
+}
 
 export function renderPlan(plan: Plan): string {
   const lines =
@@ -195,10 +208,15 @@ export async function autopilotCli(args: readonly string[], io: CliIo): Promise<
 
   if (command === 'plan') {
     const { plan, observed } = await observeAndPlan(cloud.slb, spec, deployment().ownership);
+    const budget = specWatchBudget(spec);
     io.out(
       values.json
-        ? JSON.stringify({ actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone }, null, 2)
-        : renderPlan(plan),
+        ? JSON.stringify(
+            { actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone, watchBudget: budget },
+            null,
+            2,
+          )
+        : `${renderPlan(plan)}\n${renderWatchBudget(budget)}`,
     );
     if (values.out) {
       const record = savePlan({ target, source, specText, observed, plan, now: io.now() });

@@ -98,7 +98,7 @@ async function failoverOnce(latencyMs: number) {
   }
 }
 
-function fleetState(loadBalancers: number, listeners: number, backends: number): CloudState {
+export function fleetState(loadBalancers: number, listeners: number, backends: number): CloudState {
   const state = emptyState();
   for (let i = 0; i < backends; i++)
     state.instances.push({

@@ -13,8 +13,10 @@ import { applySpec } from '../shared/workflows/apply';
 import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
 import { collectStatus } from '../shared/workflows/status';
 import { acmeCase } from './bench-acme';
+import { auditSteadyCase } from './bench-audit';
 import { auditCase, failoverCase, rotationCase } from './bench-cases';
 import { coldStartCase } from './bench-cold-start';
+import { outageBench, parseOutageArgs } from './bench-outage';
 import { buildFunctions, separatePackages } from './build';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
@@ -78,6 +80,7 @@ const CASES: Record<string, () => Promise<Row | Row[]>> = {
   failover: failoverCase,
   audit: auditCase,
   rotation: rotationCase,
+  'audit-steady': auditSteadyCase,
   acme: () => acmeCase(),
   coldStart: () => coldStartCase(),
 };
@@ -88,6 +91,11 @@ const printRows = (rows: Row | Row[]) => {
 async function main(): Promise<void> {
   // `npm run bench -- <case>`: only that case, as JSON lines.
   const only = process.argv[2];
+  if (only === 'outage') {
+    const o = parseOutageArgs(process.argv.slice(3), (line) => console.error(line));
+    for (const row of await outageBench(o)) console.log(JSON.stringify(row));
+    return;
+  }
   if (only) {
     const run = CASES[only];
     if (!run) throw new Error(`no bench case ${only} (have ${Object.keys(CASES).join(', ')})`);

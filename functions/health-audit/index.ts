@@ -3,11 +3,14 @@
 // through @alicloud/fc2 (SLB_AUTOPILOT_FAILOVER_FUNCTION, default slb-autopilot-failover; the local
 // runtime's invoke API when SLB_AUTOPILOT_FC_ENDPOINT is set). Notifies when the summary changes, not
 // every minute. The memory between runs lives in the instance: losing it costs reads, nothing else.
+// With `failover.watch` set, a timer run then keeps reading the watched load balancers' health until
+// 45 s after it started (timeout 50 s; reserved concurrency 1, so runs never overlap and double reads).
 
 import * as z from 'zod';
 import { staticCredentials } from '../../shared/cloud/credentials';
 import { createFc2Invoker, type FcInvoker } from '../../shared/cloud/fc-invoker';
 import { probeAll } from '../../shared/cloud/probe';
+import { WATCH_UNTIL_MS } from '../../shared/domain/failover';
 import type { Config } from '../../shared/runtime/config';
 import { HEALTH_AUDIT_SOURCE } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
@@ -15,10 +18,13 @@ import { functionEnv } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
 import { logJson } from '../../shared/runtime/log';
 import {
+  type AuditDeps,
   type AuditMemory,
   type AuditReport,
   emptyAuditMemory,
   runHealthAudit,
+  type WatchReport,
+  watchHealth,
 } from '../../shared/workflows/health-audit';
 
 const commandSchema = z.strictObject({
@@ -28,6 +34,13 @@ const commandSchema = z.strictObject({
 });
 
 let memory: AuditMemory = emptyAuditMemory();
+/**
+ * No health read starts after this much of a run (the timeout is 50 s): a fleet larger than one minute's
+ * read quota is swept over several runs, each resuming where the last stopped (memory.cursor).
+ */
+const AUDIT_BUDGET_MS = 40_000;
+/** In-instance guard: one watch at a time (reserved concurrency 1 in s.yaml keeps instances to one). */
+let watching = false;
 
 /** For tests: forget what earlier runs in this process learnt. */
 export function resetAuditMemory(): void {
@@ -53,16 +66,30 @@ export interface HealthAuditResult {
   ok: boolean;
   error?: string;
   report?: AuditReport;
+  /** the fast watch that followed the audit (timer runs with `failover.watch` set) */
+  watch?: WatchReport;
+}
+
+export interface RunAuditOptions {
+  /** between watch ticks (real time by default) */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
 }
 
 export async function runAudit(
   event: Buffer,
   context: FcContext,
   invoker: (context: FcContext, config: Config) => FcInvoker = invokerFor,
+  options: RunAuditOptions = {},
 ): Promise<HealthAuditResult> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now().getTime();
   let driftCheck: boolean;
+  let origin: 'timer' | 'direct';
   try {
-    driftCheck = parseInvocation(event, commandSchema).command.driftCheck;
+    const invocation = parseInvocation(event, commandSchema);
+    driftCheck = invocation.command.driftCheck;
+    origin = invocation.origin;
   } catch (err) {
     if (err instanceof EventError) return { ok: false, error: err.message };
     throw err;
@@ -72,35 +99,34 @@ export async function runAudit(
     logJson(context.logger, 'warn', 'health-audit: notify setting', { problem: p });
   const failoverFunction = fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
   if (driftCheck) memory.lastDriftAt = undefined;
-  const report = await runHealthAudit(
-    {
-      slb: fx.cloud.slb,
-      probeAll: (targets) => probeAll(targets, 8),
-      resolveBackend: fx.backendAddress,
-      now: () => new Date(),
-      ownership: fx.ownership,
-      handOff: async (h) => {
-        const payload = {
-          source: HEALTH_AUDIT_SOURCE,
-          loadBalancerId: h.loadBalancerId,
-          vServerGroupId: h.vServerGroupId,
-          reason: h.reason || h.expected,
-          observedAt: new Date().toISOString(),
-          ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
-        };
-        const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
-        logJson(context.logger, 'info', 'health-audit: handed off', {
-          vServerGroupId: h.vServerGroupId,
-          to: failoverFunction,
-          expected: h.expected,
-          invocationRequestId: r.requestId ?? null,
-        });
-      },
+  const deps: AuditDeps = {
+    slb: fx.cloud.slb,
+    probeAll: (targets) => probeAll(targets, 8),
+    resolveBackend: fx.backendAddress,
+    now,
+    ownership: fx.ownership,
+    handOff: async (h) => {
+      const payload = {
+        source: HEALTH_AUDIT_SOURCE,
+        loadBalancerId: h.loadBalancerId,
+        vServerGroupId: h.vServerGroupId,
+        reason: h.reason || h.expected,
+        observedAt: new Date().toISOString(),
+        ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
+      };
+      const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
+      logJson(context.logger, 'info', 'health-audit: handed off', {
+        vServerGroupId: h.vServerGroupId,
+        to: failoverFunction,
+        expected: h.expected,
+        invocationRequestId: r.requestId ?? null,
+      });
     },
-    fx.spec,
-    memory,
-    { driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS },
-  );
+  };
+  const report = await runHealthAudit(deps, fx.spec, memory, {
+    driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS,
+    budgetMs: AUDIT_BUDGET_MS,
+  });
   logJson(context.logger, 'info', 'health-audit: report', { healthAudit: report });
   for (const w of report.warnings) logJson(context.logger, 'warn', 'health-audit: warning', { warning: w });
   if (report.summary !== memory.lastNotified) {
@@ -124,7 +150,24 @@ export async function runAudit(
           });
     }
   }
-  return { ok: true, report };
+  // Fast watch: the timer's run keeps reading the watched load balancers' health for the rest of its
+  // minute. Only timer runs watch (a manual run answers at once), and only one at a time per instance.
+  const everyS = fx.spec.failover.watch;
+  let watch: WatchReport | undefined;
+  if (everyS !== undefined && origin === 'timer' && !watching) {
+    watching = true;
+    try {
+      watch = await watchHealth(deps, fx.spec, memory, {
+        untilMs: startedAt + WATCH_UNTIL_MS,
+        everyMs: everyS * 1000,
+        sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      });
+    } finally {
+      watching = false;
+    }
+    logJson(context.logger, 'info', 'health-audit: watch', { healthWatch: watch });
+  }
+  return { ok: true, report, ...(watch ? { watch } : {}) };
 }
 
 export const handler = (event: Buffer, context: FcContext): Promise<HealthAuditResult> =>

@@ -1,5 +1,6 @@
 // A backend stand-in: a real HTTP server on 127.0.0.1 playing the mall's K8S NodePort or ECS backend.
-// It answers `/healthz` with 200 "ok" and everything else with a page naming it, and it can be killed
+// It answers `/healthz` with 200 "ok", `/_headers` with the request's headers as JSON (what a load balancer
+// added), and everything else with a page naming it, and it can be killed
 // (listening socket and open connections closed, so connects are refused), revived on the same port,
 // slowed, made to fail its health check with a status, or made to flap. The process that started it
 // drives these directly; other processes (a terminal next to `npm start`) use the HTTP control surface
@@ -109,6 +110,7 @@ export async function startStandIn(o: StandInOptions): Promise<StandIn> {
         if (failingWith) return answer(res, failingWith, `${o.name} failing\n`);
         return answer(res, 200, 'ok\n');
       }
+      if (req.url === '/_headers') return answer(res, 200, JSON.stringify(req.headers));
       answer(res, 200, `served by ${o.name}\n`);
     });
     s.on('connection', (socket) => {

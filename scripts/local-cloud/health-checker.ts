@@ -196,6 +196,14 @@ export class HealthChecker {
     this.publish();
   }
 
+  /** Where a group member answers traffic: its mapping for `<serverId>:<port>`, else its private IP. */
+  trafficAddress(state: CloudState, b: BackendServerRecord): { host: string; port: number } | undefined {
+    const mapped = this.addresses.get(`${b.serverId}:${b.port}`);
+    if (mapped) return mapped;
+    const ip = state.instances.find((i) => i.serverId === b.serverId)?.privateIp ?? b.serverIp;
+    return ip ? { host: ip, port: b.port } : undefined;
+  }
+
   addressMap(): Record<string, string> {
     return Object.fromEntries([...this.addresses].map(([k, v]) => [k, `${v.host}:${v.port}`]));
   }
@@ -227,17 +235,31 @@ export class HealthChecker {
   }
 
   /**
-   * What is checked now: every running listener with health check on and a VServer group, times its
-   * backends; tracks are created for new (backend, settings) pairs and dropped when nothing uses them.
+   * What is checked now: every running listener with health check on, times the backends of its
+   * VServer group and of its forwarding rules' groups (rules follow the listener's check settings,
+   * ListenerSync on); tracks are created for new (backend, settings) pairs and dropped when unused.
    */
   private plan(): Member[] {
     const state = this.o.state();
     const members: Member[] = [];
     const used = new Set<string>();
     for (const l of state.listeners) {
-      if (l.status !== 'running' || l.healthCheck.healthCheck !== 'on' || !l.vServerGroupId) continue;
-      const group = state.vServerGroups.find((g) => g.vServerGroupId === l.vServerGroupId);
-      for (const b of group?.backendServers ?? []) {
+      if (l.status !== 'running' || l.healthCheck.healthCheck !== 'on') continue;
+      const groupIds = new Set(
+        [
+          l.vServerGroupId,
+          ...state.rules
+            .filter((r) => r.loadBalancerId === l.loadBalancerId && r.listenerPort === l.listenerPort)
+            .map((r) => r.vServerGroupId),
+        ].filter((id): id is string => id !== undefined),
+      );
+      const backends = state.vServerGroups
+        .filter((g) => groupIds.has(g.vServerGroupId))
+        .flatMap((g) => g.backendServers);
+      const seen = new Set<string>();
+      for (const b of backends) {
+        if (seen.has(`${b.serverId}:${b.port}`)) continue;
+        seen.add(`${b.serverId}:${b.port}`);
         const backend = `${b.serverId}:${b.port}`;
         const listener = listenerBackendKey(l, b);
         const target = this.target(state, l, b);

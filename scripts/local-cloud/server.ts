@@ -23,6 +23,7 @@ import { ALIDNS_VERSION, alidnsActions } from './dns';
 import { type DnsFaults, type LocalDnsServer, startDnsServer } from './dns/server';
 import { ApiError } from './errors';
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults';
+import { FrontEndProxy } from './front-end-proxy';
 import { type ActionContext, type ActionTable, DEFAULT_LIMITS, type EmulatorLimits } from './handler';
 import { HealthChecker } from './health-checker';
 import { Params } from './params';
@@ -76,7 +77,7 @@ export interface LocalCloudOptions {
   limits?: Partial<EmulatorLimits>;
   /** replaces the product table (tests of the framework itself) */
   products?: Record<string, ProductDef>;
-  /** serve a loopback TLS front end per running HTTPS listener (default true; see tls-front-ends.ts) */
+  /** serve a loopback front end per running HTTP(S) listener, forwarding traffic (default true; see tls-front-ends.ts) */
   tlsFrontEnds?: boolean;
   /**
    * real health checks against the backends (health-checker.ts): 'auto' on each listener's interval,
@@ -144,9 +145,9 @@ export interface LocalCloud {
   setFaults(config: FaultConfig): void;
   setHealth(health: CloudState['backendHealth']): void;
   /**
-   * The TLS front ends of the running HTTPS listeners (also `GET /_emulator/front-ends`). The load
+   * The front ends of the running HTTP and HTTPS listeners (also `GET /_emulator/front-ends`). The load
    * balancer's Address is 127.0.0.1 but the port is not the ListenerPort: connect to `host:port` here,
-   * with the domain as SNI. Waits for front ends still opening.
+   * with the domain as SNI for HTTPS. Waits for front ends still opening.
    */
   frontEnds(): Promise<FrontEnd[]>;
   /** one round of health checks now, resolved when all answered (healthChecks 'manual' or 'auto'; no-op when 'off') */
@@ -228,7 +229,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const countError = (code: string) => {
     counts.errors[code] = (counts.errors[code] ?? 0) + 1;
   };
-  const frontEnds = new TlsFrontEnds();
   /** health set through the admin API: wins over the checks */
   let forced: CloudState['backendHealth'] = {};
   const probes = new HealthChecker({
@@ -236,6 +236,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     state: () => state,
     forced: () => forced,
   });
+  const proxy = new FrontEndProxy({
+    state: () => state,
+    resolve: (s, b) => probes.trafficAddress(s, b),
+  });
+  const frontEnds = new TlsFrontEnds((listener, req, res) => proxy.handle(listener, req, res));
   probes.publish();
   if (options.healthChecks === 'auto') probes.start();
   const dns: LocalDnsServer | undefined =
@@ -538,6 +543,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     close: async () => {
       await probes.stop();
       await frontEnds.close();
+      proxy.close();
       await dns?.close();
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

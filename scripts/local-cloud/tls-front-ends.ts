@@ -1,9 +1,10 @@
-// The local cloud's TLS front ends: one loopback TLS port per HTTPS listener, serving the certificate
-// currently bound to the listener and, by SNI, its extension domains' certificates, so "verify the
-// served certificate" is a real handshake against what the emulator's state says.
+// The local cloud's front ends: one loopback port per HTTP or HTTPS listener. HTTPS ones serve the
+// certificate currently bound to the listener and, by SNI, its extension domains' certificates, so
+// "verify the served certificate" is a real handshake against what the emulator's state says. Behind
+// the handshake (and on HTTP ones) requests go where CLB would send them (front-end-proxy.ts).
 //
-// - Served: HTTPS listeners whose status is `running` on `active` load balancers. A stopped listener or
-//   an inactive/locked load balancer accepts no connections on the real CLB either.
+// - Served: HTTP and HTTPS listeners whose status is `running` on `active` load balancers. A stopped
+//   listener or an inactive/locked load balancer accepts no connections on the real CLB either.
 // - Address: the load balancer's `Address` in API answers is always 127.0.0.1 (the front ends bind it);
 //   the port is NOT the `ListenerPort` (443 would need privileges and clash between LBs). It is picked
 //   by the OS and found through `LocalCloud.frontEnds()` or `GET /_emulator/front-ends`; it stays the
@@ -15,9 +16,9 @@
 //   (a failed propagation), until the fault is cleared. It still closes when its listener goes away.
 // - A certificate whose PEM or key cannot be loaded is not served (state files may be hand-edited):
 //   the listener gets no front end, the extension domain falls back to the default certificate.
-// - After the handshake the port answers any HTTP request with 200 and a one-line text, so curl works.
+// - Requests are handed to the `handle` function given to the constructor (the server's proxy).
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -28,17 +29,25 @@ export const FRONT_END_HOST = '127.0.0.1';
 export interface FrontEnd {
   loadBalancerId: string;
   listenerPort: number;
+  protocol: 'http' | 'https';
   /** always 127.0.0.1 */
   host: string;
   /** the loopback port serving this listener (not the ListenerPort) */
   port: number;
-  /** the default certificate actually served; differs from the bound one while the front end is stale */
-  servedCertificateId: string;
-  /** extension domain (lower case, as configured, wildcards included) -> certificate served for it */
-  sni: Record<string, string>;
-  /** held on its previous certificates by the `staleFrontEnds` fault */
-  stale: boolean;
+  /** HTTPS: the default certificate actually served; differs from the bound one while stale */
+  servedCertificateId?: string;
+  /** HTTPS: extension domain (lower case, as configured, wildcards included) -> certificate served */
+  sni?: Record<string, string>;
+  /** HTTPS: held on its previous certificates by the `staleFrontEnds` fault */
+  stale?: boolean;
 }
+
+/** Answers a request that reached a listener's front end. */
+export type FrontEndHandler = (
+  listener: { loadBalancerId: string; listenerPort: number; protocol: 'http' | 'https' },
+  req: IncomingMessage,
+  res: ServerResponse,
+) => void;
 
 /** Which front ends keep serving their previous certificates (fault injection). */
 export type StaleSelector = (loadBalancerId: string, listenerPort: number) => boolean;
@@ -47,7 +56,11 @@ export type StaleSelector = (loadBalancerId: string, listenerPort: number) => bo
 export interface DesiredFrontEnd {
   loadBalancerId: string;
   listenerPort: number;
-  certificate: ServerCertificateRecord;
+  protocol: 'http' | 'https';
+  /** the listener's IdleTimeout (s): how long an idle client connection is kept */
+  idleTimeoutS: number;
+  /** HTTPS only */
+  certificate?: ServerCertificateRecord;
   /** lower-case domain -> certificate */
   sni: Map<string, ServerCertificateRecord>;
 }
@@ -66,12 +79,25 @@ export function desiredFrontEnds(state: CloudState): Map<string, DesiredFrontEnd
   const out = new Map<string, DesiredFrontEnd>();
   for (const l of state.listeners) {
     const lb = active.get(l.loadBalancerId);
-    if (!lb || l.listenerProtocol !== 'https' || l.status !== 'running' || !l.serverCertificateId) continue;
+    if (!lb || l.status !== 'running') continue;
+    if (l.listenerProtocol === 'http') {
+      out.set(keyOf(l.loadBalancerId, l.listenerPort), {
+        loadBalancerId: l.loadBalancerId,
+        listenerPort: l.listenerPort,
+        protocol: 'http',
+        idleTimeoutS: idleTimeoutOf(l),
+        sni: new Map(),
+      });
+      continue;
+    }
+    if (l.listenerProtocol !== 'https' || !l.serverCertificateId) continue;
     const certificate = certificates.get(`${lb.regionId}/${l.serverCertificateId}`);
     if (!certificate) continue;
     out.set(keyOf(l.loadBalancerId, l.listenerPort), {
       loadBalancerId: l.loadBalancerId,
       listenerPort: l.listenerPort,
+      protocol: 'https',
+      idleTimeoutS: idleTimeoutOf(l),
       certificate,
       sni: new Map(),
     });
@@ -80,10 +106,13 @@ export function desiredFrontEnds(state: CloudState): Map<string, DesiredFrontEnd
     const target = out.get(keyOf(d.loadBalancerId, d.listenerPort));
     const lb = active.get(d.loadBalancerId);
     const certificate = lb && certificates.get(`${lb.regionId}/${d.serverCertificateId}`);
-    if (target && certificate) target.sni.set(normalizeDomain(d.domain), certificate);
+    if (target?.protocol === 'https' && certificate) target.sni.set(normalizeDomain(d.domain), certificate);
   }
   return out;
 }
+
+/** CLB's IdleTimeout: 1-60 s, 15 by default. */
+const idleTimeoutOf = (l: { extra: Record<string, string | number> }) => Number(l.extra.IdleTimeout ?? 15);
 
 function normalizeDomain(domain: string): string {
   return domain.trim().toLowerCase().replace(/\.$/, '');
@@ -117,13 +146,15 @@ interface Served {
 interface Entry {
   loadBalancerId: string;
   listenerPort: number;
-  server: Server;
+  protocol: 'http' | 'https';
+  server: Server | ReturnType<typeof createHttpServer>;
   sockets: Set<Socket>;
   /** 0 until listening */
   port: number;
   /** true once listening, false if it could not listen */
   ready: Promise<boolean>;
-  served: Served;
+  /** HTTPS only */
+  served: Served | undefined;
   sni: Map<string, Served>;
   stale: boolean;
 }
@@ -135,7 +166,10 @@ export class TlsFrontEnds {
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
 
-  constructor(private readonly host: string = FRONT_END_HOST) {}
+  constructor(
+    private readonly handle: FrontEndHandler,
+    private readonly host: string = FRONT_END_HOST,
+  ) {}
 
   /**
    * Brings the front ends in line with the state. Certificate swaps happen synchronously (so a write
@@ -154,10 +188,16 @@ export class TlsFrontEnds {
     };
     for (const [key, entry] of this.entries) if (!desired.has(key)) remove(key, entry);
     for (const [key, d] of desired) {
+      const existing = this.entries.get(key);
+      if (existing && existing.protocol !== d.protocol) remove(key, existing);
+      else if (existing && d.protocol === 'http') continue;
+      if (d.protocol === 'http' || !d.certificate) {
+        if (d.protocol === 'http') this.add(key, this.open(d, undefined, new Map()), work);
+        continue;
+      }
       const stale = isStale(d.loadBalancerId, d.listenerPort);
       const served = this.context(d.certificate, previous);
-      const existing = this.entries.get(key);
-      if (existing) {
+      if (existing && existing.protocol === d.protocol) {
         existing.stale = stale;
         if (stale) continue;
         if (!served) remove(key, existing);
@@ -167,17 +207,21 @@ export class TlsFrontEnds {
       if (!served) continue;
       const entry = this.open(d, served, this.sniContexts(d, previous));
       entry.stale = stale;
-      this.entries.set(key, entry);
-      work.push(
-        entry.ready.then((ok) => {
-          if (!ok && this.entries.get(key) === entry) this.entries.delete(key);
-        }),
-      );
+      this.add(key, entry, work);
     }
     // Contexts held by stale front ends stay cached, so clearing the fault does not rebuild them.
     for (const e of this.entries.values())
-      for (const s of [e.served, ...e.sni.values()]) this.contexts.set(s.cacheKey, s);
+      for (const s of [e.served, ...e.sni.values()]) if (s) this.contexts.set(s.cacheKey, s);
     return this.track(Promise.all(work));
+  }
+
+  private add(key: string, entry: Entry, work: Promise<unknown>[]): void {
+    this.entries.set(key, entry);
+    work.push(
+      entry.ready.then((ok) => {
+        if (!ok && this.entries.get(key) === entry) this.entries.delete(key);
+      }),
+    );
   }
 
   /** Resolves once every front end being opened or closed has settled. */
@@ -192,11 +236,16 @@ export class TlsFrontEnds {
       .map((e) => ({
         loadBalancerId: e.loadBalancerId,
         listenerPort: e.listenerPort,
+        protocol: e.protocol,
         host: this.host,
         port: e.port,
-        servedCertificateId: e.served.certificateId,
-        sni: Object.fromEntries([...e.sni].map(([domain, s]) => [domain, s.certificateId])),
-        stale: e.stale,
+        ...(e.served
+          ? {
+              servedCertificateId: e.served.certificateId,
+              sni: Object.fromEntries([...e.sni].map(([domain, s]) => [domain, s.certificateId])),
+              stale: e.stale,
+            }
+          : {}),
       }))
       .sort((a, b) =>
         a.loadBalancerId === b.loadBalancerId
@@ -254,7 +303,7 @@ export class TlsFrontEnds {
   }
 
   private apply(entry: Entry, served: Served, sni: Map<string, Served>): void {
-    if (served !== entry.served) {
+    if (served !== entry.served && 'setSecureContext' in entry.server) {
       entry.served = served;
       // The server's own context answers clients that send no SNI; SNICallback reads entry.served.
       entry.server.setSecureContext({ cert: served.certPem, key: served.keyPem });
@@ -262,26 +311,25 @@ export class TlsFrontEnds {
     entry.sni = sni;
   }
 
-  private open(d: DesiredFrontEnd, served: Served, sni: Map<string, Served>): Entry {
-    const text = `local cloud front end for ${d.loadBalancerId}:${d.listenerPort}\n`;
-    const server = createServer(
-      {
-        cert: served.certPem,
-        key: served.keyPem,
-        SNICallback: (servername, cb) => {
-          const domain = matchExtensionDomain(entry.sni, servername);
-          const match = domain === undefined ? undefined : entry.sni.get(domain);
-          cb(null, (match ?? entry.served).context);
-        },
-      },
-      (_req: IncomingMessage, res: ServerResponse) => {
-        res.writeHead(200, {
-          'content-type': 'text/plain; charset=utf-8',
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-      },
-    );
+  private open(d: DesiredFrontEnd, served: Served | undefined, sni: Map<string, Served>): Entry {
+    const ref = { loadBalancerId: d.loadBalancerId, listenerPort: d.listenerPort, protocol: d.protocol };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.handle(ref, req, res);
+    const server = served
+      ? createServer(
+          {
+            cert: served.certPem,
+            key: served.keyPem,
+            SNICallback: (servername, cb) => {
+              const domain = matchExtensionDomain(entry.sni, servername);
+              const match = domain === undefined ? undefined : entry.sni.get(domain);
+              cb(null, (match ?? entry.served ?? served).context);
+            },
+          },
+          onRequest,
+        )
+      : createHttpServer(onRequest);
+    // Idle client connections close after the listener's IdleTimeout, as on CLB (Node's default is 5 s).
+    server.keepAliveTimeout = d.idleTimeoutS * 1000;
     const sockets = new Set<Socket>();
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
@@ -290,6 +338,7 @@ export class TlsFrontEnds {
     const entry: Entry = {
       loadBalancerId: d.loadBalancerId,
       listenerPort: d.listenerPort,
+      protocol: d.protocol,
       server,
       sockets,
       port: 0,

@@ -336,7 +336,28 @@ export function planFailover(input: FailoverInput): FailoverDecision {
     want = active;
   }
 
-  const target = targetFor(want, views, policy);
+  let target = targetFor(want, views, policy);
+  // Failback adds the primary back before the standby is drained: until SLB's own check reports a
+  // primary that will carry weight as normal, the load balancer would not send it traffic, so cutting
+  // the standby in the same step would leave nothing to serve (503s). The standby keeps its weight,
+  // the group stays `standby` in the state, and the next run (audit, watch or alarm) drains it.
+  let addPrimaryFirst = false;
+  if (want === 'primary' && active === 'standby' && pools.standby.healthy > 0) {
+    const ready = views.some(
+      (v, i) =>
+        v.b.owned && v.b.pool === 'primary' && (target[i]?.weight ?? 0) > 0 && v.b.slbHealth === 'normal',
+    );
+    if (!ready) {
+      addPrimaryFirst = true;
+      target = target.map((t, i) => {
+        const v = views[i];
+        return v?.b.owned && v.b.pool === 'standby' ? { ...t, weight: Math.max(t.weight, v.b.weight) } : t;
+      });
+      reasons.push(
+        'failback adds the primary first: the standby keeps its weight until SLB reports the primary normal',
+      );
+    }
+  }
   const changed = target.filter((t, i) => t.weight !== current[i]?.weight);
 
   const unowned = views.filter((v) => !v.b.owned);
@@ -360,7 +381,7 @@ export function planFailover(input: FailoverInput): FailoverDecision {
   }
 
   let stopped = false;
-  if (want !== active && changed.length === 0) {
+  if (want !== active && changed.length === 0 && !addPrimaryFirst) {
     block('ownership', `shifting to ${want} would need weight changes on backends we do not own`);
     stopped = true;
   }
@@ -432,6 +453,7 @@ export function planFailover(input: FailoverInput): FailoverDecision {
     reasons.push(
       `${kind}: ${changed.map((t) => `${backendKey(t)} ${current[target.indexOf(t)]?.weight} -> ${t.weight}`).join(', ')}`,
     );
+  else if (addPrimaryFirst) reasons.push('primary added back: waiting for SLB to report it normal');
   else if (!blockedBy) reasons.push(`weights already match ${want} active`);
   const changes = changed.length
     ? [...recent, now].slice(-policy.maxChangesPerWindow).map((t) => new Date(t))
@@ -441,7 +463,7 @@ export function planFailover(input: FailoverInput): FailoverDecision {
     targetWeights: target,
     reasons,
     ...(blockedBy ? { blockedBy } : {}),
-    nextState: keep({ active: want, ...(pinned ? { pinned } : {}), changes }),
+    nextState: keep({ active: addPrimaryFirst ? 'standby' : want, ...(pinned ? { pinned } : {}), changes }),
     active,
     pools,
   };
@@ -572,4 +594,58 @@ export function staleFailoverTagKeys(
   return Object.keys(currentTags).filter(
     (k) => k.startsWith(`${FAILOVER_TAG_PREFIX}failover-`) && !(k in nextTags),
   );
+}
+
+// --- fast watch: who is watched, and what the region's read quota allows ------------------------------
+
+/** How far into its run the audit keeps watching: its timeout is 50 s (s.yaml), the next run starts at 60. */
+export const WATCH_UNTIL_MS = 45_000;
+
+/**
+ * DescribeHealthStatus reads per region per minute we plan with. CLB publishes no per-action quota; this
+ * is ALB/NLB's published read quota (600 per 60 s per region and API), also the rate budget's default.
+ */
+export const HEALTH_READS_PER_MINUTE = 600;
+
+/** The spec names of the fast-watched load balancers: none unless `failover.watch` is set. */
+export function watchedLoadBalancerNames(spec: {
+  failover: Pick<FailoverPolicy, 'watch' | 'watchLoadBalancers'>;
+  loadBalancers: readonly { name: string }[];
+}): string[] {
+  if (spec.failover.watch === undefined) return [];
+  return spec.failover.watchLoadBalancers ?? spec.loadBalancers.map((lb) => lb.name);
+}
+
+export interface WatchBudget {
+  /** load balancers audited once a minute (every managed one) */
+  audited: number;
+  watched: number;
+  /** seconds between watch reads; undefined when nothing is watched */
+  everyS?: number;
+  /** DescribeHealthStatus per watched load balancer per minute, on top of the audit's one */
+  watchReadsPerLoadBalancer: number;
+  /** DescribeHealthStatus per minute for the region: audit + watch */
+  readsPerMinute: number;
+  quota: number;
+  /** how many load balancers the quota lets us fast-watch next to the audit of all of them */
+  maxWatched: number;
+}
+
+/** The region's DescribeHealthStatus budget per minute for an audit of `audited` with `watched` fast-watched. */
+export function watchBudget(
+  audited: number,
+  watched: number,
+  everyS: number | undefined,
+  quota: number = HEALTH_READS_PER_MINUTE,
+): WatchBudget {
+  const per = everyS ? Math.floor(WATCH_UNTIL_MS / 1000 / everyS) : 0;
+  return {
+    audited,
+    watched: per ? watched : 0,
+    ...(everyS ? { everyS } : {}),
+    watchReadsPerLoadBalancer: per,
+    readsPerMinute: audited + (per ? watched * per : 0),
+    quota,
+    maxWatched: per ? Math.max(0, Math.floor((quota - audited) / per)) : 0,
+  };
 }

@@ -300,7 +300,13 @@ export const failoverSchema = z.strictObject({
   maxChangesPerWindow: int(1, 100).default(4),
   window: duration(60, 86_400).default(1800),
   primaryWeight: int(1, 100).default(100),
+  /** 0: cold standby; 1: warm standby (about 1% of traffic normally; the load balancer alone moves all
+   * traffic to it once the primaries fail its health check) */
   standbyWeight: int(0, 100).default(0),
+  /** fast watch: the minute's audit keeps reading health this often (2s-30s) until 45 s into its run */
+  watch: duration(2, 30).optional(),
+  /** the load balancers (spec names) that are fast-watched; default every one when `watch` is set */
+  watchLoadBalancers: z.array(z.string().min(1)).min(1).optional(),
 });
 
 export const specSchema = z
@@ -322,6 +328,7 @@ export const specSchema = z
 
 /** The spec's shape as far as cross-field checks need it; also walked on raw input that failed the schema. */
 interface LooseSpec {
+  failover?: { watchLoadBalancers?: unknown[] };
   loadBalancers?: {
     name?: string;
     vServerGroups?: { name?: string; backends?: { serverId?: string; port?: number }[] }[];
@@ -340,7 +347,14 @@ interface LooseSpec {
 function crossFieldIssues(spec: LooseSpec): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
   const issue = (path: (string | number)[], message: string) => out.push({ path, message });
-  const names = new Set<unknown>();
+  const names = new Set<unknown>((spec.loadBalancers ?? []).map((lb) => lb.name));
+  (Array.isArray(spec.failover?.watchLoadBalancers) ? spec.failover.watchLoadBalancers : []).forEach(
+    (n, i) => {
+      if (!names.has(n))
+        issue(['failover', 'watchLoadBalancers', i], `names no load balancer of the spec: ${String(n)}`);
+    },
+  );
+  names.clear();
   (spec.loadBalancers ?? []).forEach((lb, i) => {
     const at = (...rest: (string | number)[]) => ['loadBalancers', i, ...rest];
     if (names.has(lb.name)) issue(at('name'), `duplicates another load balancer name: ${lb.name}`);

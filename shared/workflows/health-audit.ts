@@ -14,7 +14,14 @@ import type { ServerCertificate } from '../cloud/slb/certificates';
 import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
 import { daysLeft } from '../domain/certificate';
-import { decodeFailoverState, type FailoverBackend, planFailover, resolvePool } from '../domain/failover';
+import {
+  decodeFailoverState,
+  type FailoverBackend,
+  type FailoverState,
+  planFailover,
+  resolvePool,
+  watchedLoadBalancerNames,
+} from '../domain/failover';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
@@ -52,6 +59,8 @@ export interface AuditMemory {
   lastNotified?: string;
   /** load balancers whose groups must be re-read next run (after a hand-off) */
   stale: string[];
+  /** the load balancer id the next run starts with (the last one ran out of its time budget) */
+  cursor?: string;
 }
 
 export const emptyAuditMemory = (): AuditMemory => ({
@@ -103,6 +112,8 @@ export interface AuditReport {
   expiringCertificates: string[];
   warnings: string[];
   handOffs: HandOff[];
+  /** load balancers whose health was read and decided this run, of all managed */
+  coverage?: { read: number; total: number; resumeAt?: string };
   /** a short human summary of the state (hand-offs are in `handOffs`); changes of it are notified */
   summary: string;
 }
@@ -179,11 +190,168 @@ async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: 
   return warnings;
 }
 
+interface LoadBalancerInput {
+  spec: Spec['loadBalancers'][number];
+  id: string;
+  health: Awaited<ReturnType<SlbClient['describeHealthStatus']>>;
+  listeners: Awaited<ReturnType<SlbClient['describeListeners']>>;
+  now: Date;
+  /** whether a due hand-off goes out (the watch skips repeats of what the group's tags already say) */
+  handOff: (d: { decision: ReturnType<typeof planFailover>; state: FailoverState }) => boolean;
+}
+
+/**
+ * One load balancer's groups decided from its health as read: probes of standbys and weight-0 members,
+ * the failover plan per group, and the hand-off when a shift or failback is due. The audit calls it per
+ * load balancer; the watch calls it as each health read arrives.
+ */
+async function decideLoadBalancer(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  x: LoadBalancerInput,
+): Promise<{ report: AuditReport['loadBalancers'][number]; handOffs: HandOff[]; healthChanged: boolean }> {
+  const { spec: s, id } = x;
+  const out = { handOffs: [] as HandOff[], healthChanged: false };
+  const lbReport: AuditReport['loadBalancers'][number] = {
+    name: s.name,
+    loadBalancerId: id,
+    listeners: x.listeners.map((l) => ({
+      port: l.listenerPort,
+      protocol: l.listenerProtocol,
+      status: l.status,
+      healthCheck: l.healthCheck.enabled,
+    })),
+    groups: [],
+    problems: [],
+  };
+  for (const l of lbReport.listeners) {
+    if (l.status !== 'running') lbReport.problems.push(`listener ${l.port} is ${l.status}`);
+    else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
+      lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
+  }
+  const worst = worstHealthByBackend(x.health);
+  for (const [k, v] of worst) {
+    if (memory.health[k] !== undefined && memory.health[k] !== v.state) out.healthChanged = true;
+    memory.health[k] = v.state;
+  }
+
+  for (const g of memory.groups[id] ?? []) {
+    const specGroup = s.vServerGroups.find((x) => x.name === g.name);
+    if (!specGroup) continue;
+    const listener = s.listeners.find((l) => l.vServerGroup === g.name && l.healthCheck?.enabled !== false);
+    const hc = listener?.healthCheck;
+    const pools = new Map(
+      g.backends.map((b) => [
+        key(b),
+        resolvePool(specGroup.backends.find((x) => key(x) === key(b))?.pool, b.description),
+      ]),
+    );
+    const toProbe = g.backends.filter((b) => pools.get(key(b)) === 'standby' || b.weight === 0);
+    const probes = await probeMembers(
+      deps,
+      toProbe.map((b) => {
+        const ip = worst.get(key(b))?.ip ?? b.serverIp;
+        return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
+      }),
+      hc,
+    );
+    const backends: FailoverBackend[] = g.backends.map((b) => {
+      const h = worst.get(key(b));
+      const p = probes.get(key(b));
+      return {
+        serverId: b.serverId,
+        port: b.port,
+        weight: b.weight,
+        pool: pools.get(key(b)) ?? 'primary',
+        ...(h ? { slbHealth: h.state } : {}),
+        ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
+        owned: specGroup.backends.some((x) => key(x) === key(b)) || isOwned(deps.ownership, g.tags),
+      };
+    });
+    const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));
+    const decision = planFailover({
+      backends,
+      state,
+      stateReasons: reasons,
+      policy: spec.failover,
+      command: 'auto',
+      now: x.now,
+    });
+    const groupReport: AuditReport['loadBalancers'][number]['groups'][number] = {
+      name: g.name,
+      backends: backends.map((b) => ({
+        backend: key(b),
+        pool: b.pool,
+        weight: b.weight,
+        slb: worst.get(key(b))?.state ?? 'missing',
+        ...(probes.get(key(b))
+          ? {
+              probe: {
+                up: probes.get(key(b))?.up ?? false,
+                ...(probes.get(key(b))?.reason ? { reason: probes.get(key(b))?.reason } : {}),
+              },
+            }
+          : {}),
+      })),
+      decision: `${decision.kind}${decision.blockedBy ? ` (blocked by ${decision.blockedBy})` : ''}`,
+    };
+    lbReport.groups.push(groupReport);
+    const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
+    // While failed over, failover must also see the primary go down again, or an old "healthy since"
+    // in the group's tags would let a flapping primary fail back.
+    const sinceCleared =
+      decision.active === 'standby' &&
+      state.primaryHealthySince !== undefined &&
+      decision.nextState.primaryHealthySince === undefined;
+    // Rebalances are drift (apply's business): only shifts and failbacks are handed to failover.
+    if (
+      (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending || sinceCleared) &&
+      x.handOff({ decision, state })
+    ) {
+      const h: HandOff = {
+        loadBalancerId: id,
+        vServerGroupId: g.vServerGroupId,
+        reason: decision.reasons.join('; ').slice(0, 500),
+        expected: pending
+          ? 'failBackPending'
+          : sinceCleared && decision.kind === 'none'
+            ? 'primaryDownAgain'
+            : (decision.kind as 'shiftToStandby' | 'failBack'),
+      };
+      await deps.handOff(h);
+      out.handOffs.push(h);
+      groupReport.handedOff = h.expected;
+      if (!memory.stale.includes(id)) memory.stale.push(id);
+    }
+  }
+  return { report: lbReport, ...out };
+}
+
+/**
+ * The order of a run's health reads: fast-watched load balancers first (a sweep longer than the time
+ * budget must not starve them), then the others starting at the cursor and wrapping around.
+ */
+export function auditOrder<T extends { id: string; spec: { name: string } }>(
+  ids: readonly T[],
+  spec: Spec,
+  cursor: string | undefined,
+): T[] {
+  const watched = new Set(watchedLoadBalancerNames(spec));
+  const first = ids.filter((x) => watched.has(x.spec.name));
+  const rest = ids.filter((x) => !watched.has(x.spec.name));
+  const at = Math.max(
+    0,
+    rest.findIndex((x) => x.id === cursor),
+  );
+  return [...first, ...rest.slice(at), ...rest.slice(0, at)];
+}
+
 export async function runHealthAudit(
   deps: AuditDeps,
   spec: Spec,
   memory: AuditMemory,
-  options: { driftEveryMs?: number } = {},
+  options: { driftEveryMs?: number; budgetMs?: number } = {},
 ): Promise<AuditReport> {
   const now = deps.now();
   const regionId = spec.region;
@@ -220,132 +388,50 @@ export async function runHealthAudit(
       : [];
 
   let healthChanged = false;
-  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further).
-  const healthById = new Map<string, Awaited<ReturnType<SlbClient['describeHealthStatus']>>>();
+  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further), each
+  // decided as its health arrives. Fast-watched load balancers first, then the rest from where the last
+  // run stopped; no read starts after the time budget, and the next run resumes there.
+  const order = auditOrder(ids, spec, memory.cursor);
+  const deadline =
+    options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now.getTime() + options.budgetMs;
+  const done = new Set<string>();
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, ids.length) }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++]?.id;
-        if (id) healthById.set(id, await deps.slb.describeHealthStatus({ regionId, loadBalancerId: id }));
+    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, order.length) }, async () => {
+      while (next < order.length && deps.now().getTime() < deadline) {
+        const item = order[next++];
+        if (!item) break;
+        const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
+        done.add(item.id);
+        const r = await decideLoadBalancer(deps, spec, memory, {
+          spec: item.spec,
+          id: item.id,
+          health,
+          listeners: listeners.filter((l) => l.loadBalancerId === item.id),
+          now,
+          handOff: () => true,
+        });
+        if (r.healthChanged) healthChanged = true;
+        report.loadBalancers.push(r.report);
+        report.handOffs.push(...r.handOffs);
       }
     }),
   );
-
-  for (const { spec: s, id } of ids) {
-    const lbReport: AuditReport['loadBalancers'][number] = {
-      name: s.name,
-      loadBalancerId: id,
-      listeners: listeners
-        .filter((l) => l.loadBalancerId === id)
-        .map((l) => ({
-          port: l.listenerPort,
-          protocol: l.listenerProtocol,
-          status: l.status,
-          healthCheck: l.healthCheck.enabled,
-        })),
-      groups: [],
-      problems: [],
-    };
-    report.loadBalancers.push(lbReport);
-    for (const l of lbReport.listeners) {
-      if (l.status !== 'running') lbReport.problems.push(`listener ${l.port} is ${l.status}`);
-      else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
-        lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
-    }
-    const worst = worstHealthByBackend(healthById.get(id) ?? []);
-    for (const [k, v] of worst) {
-      if (memory.health[k] !== undefined && memory.health[k] !== v.state) healthChanged = true;
-      memory.health[k] = v.state;
-    }
-
-    for (const g of memory.groups[id] ?? []) {
-      const specGroup = s.vServerGroups.find((x) => x.name === g.name);
-      if (!specGroup) continue;
-      const listener = s.listeners.find((l) => l.vServerGroup === g.name && l.healthCheck?.enabled !== false);
-      const hc = listener?.healthCheck;
-      const pools = new Map(
-        g.backends.map((b) => [
-          key(b),
-          resolvePool(specGroup.backends.find((x) => key(x) === key(b))?.pool, b.description),
-        ]),
-      );
-      const toProbe = g.backends.filter((b) => pools.get(key(b)) === 'standby' || b.weight === 0);
-      const probes = await probeMembers(
-        deps,
-        toProbe.map((b) => {
-          const ip = worst.get(key(b))?.ip ?? b.serverIp;
-          return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
-        }),
-        hc,
-      );
-      const backends: FailoverBackend[] = g.backends.map((b) => {
-        const h = worst.get(key(b));
-        const p = probes.get(key(b));
-        return {
-          serverId: b.serverId,
-          port: b.port,
-          weight: b.weight,
-          pool: pools.get(key(b)) ?? 'primary',
-          ...(h ? { slbHealth: h.state } : {}),
-          ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
-          owned: specGroup.backends.some((x) => key(x) === key(b)) || isOwned(deps.ownership, g.tags),
-        };
-      });
-      const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));
-      const decision = planFailover({
-        backends,
-        state,
-        stateReasons: reasons,
-        policy: spec.failover,
-        command: 'auto',
-        now,
-      });
-      const groupReport: AuditReport['loadBalancers'][number]['groups'][number] = {
-        name: g.name,
-        backends: backends.map((b) => ({
-          backend: key(b),
-          pool: b.pool,
-          weight: b.weight,
-          slb: worst.get(key(b))?.state ?? 'missing',
-          ...(probes.get(key(b))
-            ? {
-                probe: {
-                  up: probes.get(key(b))?.up ?? false,
-                  ...(probes.get(key(b))?.reason ? { reason: probes.get(key(b))?.reason } : {}),
-                },
-              }
-            : {}),
-        })),
-        decision: `${decision.kind}${decision.blockedBy ? ` (blocked by ${decision.blockedBy})` : ''}`,
-      };
-      lbReport.groups.push(groupReport);
-      const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
-      // While failed over, failover must also see the primary go down again, or an old "healthy since"
-      // in the group's tags would let a flapping primary fail back.
-      const sinceCleared =
-        decision.active === 'standby' &&
-        state.primaryHealthySince !== undefined &&
-        decision.nextState.primaryHealthySince === undefined;
-      // Rebalances are drift (apply's business): only shifts and failbacks are handed to failover.
-      if (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending || sinceCleared) {
-        const h: HandOff = {
-          loadBalancerId: id,
-          vServerGroupId: g.vServerGroupId,
-          reason: decision.reasons.join('; ').slice(0, 500),
-          expected: pending
-            ? 'failBackPending'
-            : sinceCleared && decision.kind === 'none'
-              ? 'primaryDownAgain'
-              : (decision.kind as 'shiftToStandby' | 'failBack'),
-        };
-        await deps.handOff(h);
-        report.handOffs.push(h);
-        groupReport.handedOff = h.expected;
-        if (!memory.stale.includes(id)) memory.stale.push(id);
-      }
-    }
-  }
+  const rank = new Map(ids.map((x, i) => [x.id, i]));
+  report.loadBalancers.sort(
+    (a, b) => (rank.get(a.loadBalancerId ?? '') ?? 0) - (rank.get(b.loadBalancerId ?? '') ?? 0),
+  );
+  const left = order.filter((x) => !done.has(x.id));
+  memory.cursor = left[0]?.id;
+  report.coverage = {
+    read: done.size,
+    total: ids.length,
+    ...(memory.cursor ? { resumeAt: memory.cursor } : {}),
+  };
+  if (left.length > 0)
+    report.warnings.push(
+      `time budget reached: ${left.length} of ${ids.length} load balancers not read this run; the next run starts with them`,
+    );
   if (healthChanged && !report.driftChecked)
     memory.stale.push(...ids.map((x) => x.id).filter((i) => !memory.stale.includes(i)));
   report.drift = memory.drift;
@@ -367,4 +453,108 @@ function summarize(r: AuditReport): string {
   if (r.drift.length) parts.push(`drift: ${r.drift.length} change(s) to converge`);
   if (r.expiringCertificates.length) parts.push(`${r.expiringCertificates.length} certificate(s) expiring`);
   return parts.join(' | ');
+}
+
+// --- fast watch -----------------------------------------------------------------------------------------
+
+export interface WatchOptions {
+  /** epoch ms: no read starts after this (the audit's start + WATCH_UNTIL_MS) */
+  untilMs: number;
+  /** between the starts of two reads of the same load balancer */
+  everyMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface WatchReport {
+  /** spec names of the load balancers watched */
+  loadBalancers: string[];
+  ticks: number;
+  /** DescribeHealthStatus calls */
+  healthReads: number;
+  /** DescribeVServerGroupAttribute calls (a group is re-read after it was handed off) */
+  groupReads: number;
+  handOffs: (HandOff & { at: string })[];
+}
+
+async function refreshGroups(deps: AuditDeps, regionId: string, memory: AuditMemory, id: string) {
+  const groups = memory.groups[id] ?? [];
+  memory.groups[id] = await Promise.all(
+    groups.map(async (g) => {
+      const fresh = await deps.slb.describeVServerGroup({ regionId, vServerGroupId: g.vServerGroupId });
+      return {
+        ...g,
+        tags: fresh.tags,
+        backends: fresh.backendServers.map((b) => ({
+          serverId: b.serverId,
+          port: b.port,
+          weight: b.weight,
+          ...(b.description ? { description: b.description } : {}),
+          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+          ...(b.type ? { type: b.type } : {}),
+        })),
+      };
+    }),
+  );
+  return groups.length;
+}
+
+/**
+ * Fast watch, after the minute's audit: the fast-watched load balancers' health every `everyMs` until
+ * `untilMs`, each decided as its read arrives and handed to failover at once. Costs one
+ * DescribeHealthStatus per watched load balancer per tick, plus one group read per group after a
+ * hand-off (so a shift is not handed off twice); a failback waiting out its delay is handed off only
+ * until the group's tags record it. Uses the audit's memory (groups, ids): call it after runHealthAudit.
+ */
+export async function watchHealth(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  o: WatchOptions,
+): Promise<WatchReport> {
+  const names = new Set(watchedLoadBalancerNames(spec));
+  const watched = spec.loadBalancers.flatMap((s) => {
+    const id = s.id ?? memory.loadBalancerIds[s.name];
+    return names.has(s.name) && id ? [{ spec: s, id }] : [];
+  });
+  const report: WatchReport = {
+    loadBalancers: watched.map((w) => w.spec.name),
+    ticks: 0,
+    healthReads: 0,
+    groupReads: 0,
+    handOffs: [],
+  };
+  // Groups the audit just handed off are re-read before they are decided again.
+  const refresh = new Set(memory.stale.filter((id) => watched.some((w) => w.id === id)));
+  let next = deps.now().getTime() + o.everyMs;
+  while (watched.length > 0 && next <= o.untilMs) {
+    const wait = next - deps.now().getTime();
+    if (wait > 0) await o.sleep(wait);
+    // A tick that ran long skips the ticks it overran instead of bunching reads.
+    next = Math.max(next + o.everyMs, deps.now().getTime() + 1);
+    report.ticks++;
+    await Promise.all(
+      watched.map(async ({ spec: s, id }) => {
+        if (refresh.delete(id)) report.groupReads += await refreshGroups(deps, spec.region, memory, id);
+        const health = await deps.slb.describeHealthStatus({ regionId: spec.region, loadBalancerId: id });
+        report.healthReads++;
+        const now = deps.now();
+        const r = await decideLoadBalancer(deps, spec, memory, {
+          spec: s,
+          id,
+          health,
+          listeners: [],
+          now,
+          handOff: ({ decision, state }) =>
+            !(
+              decision.kind === 'none' &&
+              decision.blockedBy === 'hysteresis' &&
+              state.primaryHealthySince !== undefined
+            ),
+        });
+        if (r.handOffs.length > 0) refresh.add(id);
+        report.handOffs.push(...r.handOffs.map((h) => ({ ...h, at: now.toISOString() })));
+      }),
+    );
+  }
+  return report;
 }

@@ -118,7 +118,7 @@ describe('TLS front ends of the mall', () => {
     expect(main.fingerprintSha256).toBe(parseCertificate(main.pem).sha256);
   });
 
-  it('lists the mapping in-process and at GET /_emulator/front-ends, only for HTTPS listeners', async () => {
+  it('lists the mapping in-process and at GET /_emulator/front-ends, HTTP listeners too', async () => {
     // Act
     const listed = await cloud.frontEnds();
     const res = await fetch(`${cloud.url}/_emulator/front-ends`);
@@ -128,7 +128,15 @@ describe('TLS front ends of the mall', () => {
     expect(listed).toEqual([
       {
         loadBalancerId: lb,
+        listenerPort: MALL.http.port,
+        protocol: 'http',
+        host: '127.0.0.1',
+        port: expect.any(Number),
+      },
+      {
+        loadBalancerId: lb,
         listenerPort: MALL.https.port,
+        protocol: 'https',
         host: '127.0.0.1',
         port: expect.any(Number),
         servedCertificateId: mallListener().serverCertificateId,
@@ -136,7 +144,7 @@ describe('TLS front ends of the mall', () => {
         stale: false,
       },
     ]);
-    expect(listed[0]!.port).not.toBe(MALL.https.port);
+    expect(listed[1]!.port).not.toBe(MALL.https.port);
     // the load balancer's address in the API's answers is the front ends' host
     const [described] = await layer.slb.describeLoadBalancers({ regionId, loadBalancerIds: [lb] });
     expect(described?.address).toBe(listed[0]!.host);
@@ -320,12 +328,13 @@ describe('TLS front ends of the mall', () => {
     // Assess
     expect(whileStopped).toBeUndefined();
     expect((await served('api.mall.example.com', 8443)).fingerprintSha1).toBe(fingerprintOf(certId));
-    expect((await cloud.frontEnds()).map((f) => f.listenerPort)).toEqual([443, 8443]);
+    expect((await cloud.frontEnds()).map((f) => f.listenerPort)).toEqual([80, 443, 8443]);
   });
 
-  it('answers HTTP after the handshake, so curl works', async () => {
+  it('answers HTTP after the handshake (no healthy backend here: 503), so curl works', async () => {
     // Prepare
     const f = (await frontEnd())!;
+    cloud.setHealth({ [`${MALL.k8s.serverId}:${MALL.k8s.port}`]: 'abnormal' });
     const { request } = await import('node:https');
     // Act
     const text = await new Promise<string>((resolve, reject) => {
@@ -349,7 +358,7 @@ describe('TLS front ends of the mall', () => {
       req.end();
     });
     // Assess
-    expect(text).toBe(`200 local cloud front end for ${lb}:443\n`);
+    expect(text).toBe('503 Service Temporarily Unavailable\n');
   });
 });
 
@@ -363,7 +372,7 @@ describe('TLS front ends: lifecycle', () => {
   it('closes every front end with the cloud', async () => {
     // Prepare
     own = await startTestCloud({ scenario: 'mall' });
-    const [f] = await own.frontEnds();
+    const f = (await own.frontEnds()).find((x) => x.protocol === 'https');
     // Act
     await own.close();
     own = undefined;

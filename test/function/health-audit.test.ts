@@ -100,3 +100,61 @@ describe('health-audit function', () => {
     expect(cloud.calls().total).toBe(0);
   });
 });
+
+describe('health-audit function: fast watch', () => {
+  const timerEvent = Buffer.from(
+    '{"triggerTime":"2026-11-24T12:00:00Z","triggerName":"every-minute","payload":"{}"}',
+  );
+  /** A virtual clock for the watch: sleeping advances it. */
+  const virtual = () => {
+    let t = Date.parse('2026-11-24T12:00:00Z');
+    return {
+      now: () => new Date(t),
+      sleep: async (ms: number) => {
+        t += ms;
+      },
+    };
+  };
+  beforeEach(() => {
+    process.env.SLB_AUTOPILOT_SPEC = mallYaml.replace('failover:\n', 'failover:\n  watch: 10s\n');
+  });
+
+  it('a timer run watches for the rest of its minute; a direct run answers at once', async () => {
+    await cloud.tickHealth();
+    // Act
+    const timer = await runAudit(timerEvent, fcContext('health-audit'), () => invoker, virtual());
+    const direct = await runAudit(Buffer.from('{}'), fcContext('health-audit'), () => invoker, virtual());
+    // Assess: reads at 10, 20, 30, 40 s
+    expect(timer.watch).toMatchObject({ loadBalancers: ['mall'], ticks: 4, healthReads: 4, handOffs: [] });
+    expect(direct.watch).toBeUndefined();
+  });
+
+  it('two overlapping runs in one instance: only one watches', async () => {
+    await cloud.tickHealth();
+    // Prepare: the first run's watch sleeps until released
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered: () => void = () => undefined;
+    const watching = new Promise<void>((r) => {
+      entered = r;
+    });
+    const clock = virtual();
+    const first = runAudit(timerEvent, fcContext('health-audit'), () => invoker, {
+      now: clock.now,
+      sleep: async (ms) => {
+        entered();
+        await held;
+        await clock.sleep(ms);
+      },
+    });
+    await watching;
+    // Act
+    const second = await runAudit(timerEvent, fcContext('health-audit'), () => invoker, virtual());
+    release();
+    // Assess
+    expect(second.watch).toBeUndefined();
+    expect((await first).watch?.ticks).toBe(4);
+  });
+});

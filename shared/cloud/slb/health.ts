@@ -49,9 +49,12 @@ export function healthApi(rpc: RpcCaller) {
   };
 }
 
-const WORST: Record<HealthState, number> = { abnormal: 3, unknown: 2, unavailable: 1, normal: 0 };
+// `unavailable` (a listener that does not check, or has not yet) says nothing, so it ranks below a
+// definite answer: a backend that one listener checks normal and another does not check is normal (else
+// a listener without health check would hide a recovered primary from failover and failback forever).
+const WORST: Record<HealthState, number> = { abnormal: 3, unknown: 2, normal: 1, unavailable: 0 };
 
-/** One state per backend (`serverId:port`): behind several listeners, the worst one wins. */
+/** One state per backend (`serverId:port`): behind several listeners, the worst definite one wins. */
 export function worstHealthByBackend(
   entries: readonly BackendHealth[],
 ): Map<string, { state: HealthState; ip?: string }> {

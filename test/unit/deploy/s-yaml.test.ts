@@ -39,6 +39,7 @@ describe('s.yaml', () => {
   it('serialises rotation and failover, and gives each function the trigger it is for', () => {
     expect(byKey.get('cert-renewal')?.concurrencyConfig?.reservedConcurrency).toBe(1);
     expect(byKey.get('failover')?.concurrencyConfig?.reservedConcurrency).toBe(1);
+    expect(byKey.get('health-audit')?.concurrencyConfig?.reservedConcurrency).toBe(1);
     const triggers = (key: string) => byKey.get(key)?.triggers?.map((t) => t.triggerType);
     expect(triggers('cert-renewal')).toEqual(['timer']);
     expect(triggers('health-audit')).toEqual(['timer']);

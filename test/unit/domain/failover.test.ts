@@ -212,13 +212,61 @@ describe('planFailover: automatic policy', () => {
     ['well after', 3600, 'failBack', undefined],
   ])('hysteresis: primary healthy for %s', (_name, elapsed, kind, blockedBy) => {
     const d = plan({
-      backends: failedOver(),
+      backends: failedOver({ slbHealth: 'normal' }),
       state: { active: 'standby', primaryHealthySince: T0, changes: [] },
       now: at(elapsed),
     });
     expect(d.kind).toBe(kind);
     expect(d.blockedBy).toBe(blockedBy);
     if (kind === 'failBack') expect(weights(d)).toEqual({ [K8S]: 100, [ECS]: 0 });
+  });
+
+  it('failback adds the primary first while SLB does not report it normal, and drains the standby next run', () => {
+    // Prepare: K8S is up by probe, but SLB says nothing of it at weight 0
+    const state: FailoverState = { active: 'standby', primaryHealthySince: T0, changes: [] };
+    // Act
+    const first = plan({ backends: failedOver(), state, now: at(300) });
+    const waiting = plan({
+      backends: applied(failedOver(), first),
+      state: first.nextState,
+      now: at(301),
+    });
+    const second = plan({
+      backends: applied(failedOver({ slbHealth: 'normal' }), first),
+      state: first.nextState,
+      now: at(305),
+    });
+    // Assess
+    expect(first.kind).toBe('failBack');
+    expect(weights(first)).toEqual({ [K8S]: 100, [ECS]: 100 });
+    expect(first.nextState.active).toBe('standby');
+    expect(first.nextState.primaryHealthySince).toEqual(T0);
+    expect(waiting.kind).toBe('none');
+    expect(waiting.reasons.at(-1)).toBe('primary added back: waiting for SLB to report it normal');
+    expect(second.kind).toBe('failBack');
+    expect(weights(second)).toEqual({ [K8S]: 100, [ECS]: 0 });
+    expect(second.nextState.active).toBe('primary');
+  });
+
+  it('failback in one step when the standby is down (nothing to protect)', () => {
+    const d = plan({
+      backends: failedOver({}, { probe: 'down', slbHealth: 'abnormal' }),
+      state: { active: 'standby', changes: [] },
+    });
+    expect(weights(d)).toEqual({ [K8S]: 100, [ECS]: 0 });
+  });
+
+  it('warm standby (standbyWeight 1): 100/1 is the normal state, a shift makes it 1/100', () => {
+    const policy = { ...POLICY, standbyWeight: 1 };
+    const normal = plan({ backends: [k8s(), ecs({ weight: 1, slbHealth: 'normal' })], policy });
+    const shift = plan({
+      backends: [k8s({ slbHealth: 'abnormal' }), ecs({ weight: 1, slbHealth: 'normal' })],
+      policy,
+    });
+    expect(normal.kind).toBe('none');
+    expect(normal.active).toBe('primary');
+    expect(shift.kind).toBe('shiftToStandby');
+    expect(weights(shift)).toEqual({ [K8S]: 1, [ECS]: 100 });
   });
 
   it('a primary healthy "since" in the future (clock skew, garbage) starts the clock now', () => {
@@ -600,7 +648,7 @@ describe('planFailover: sequences', () => {
     expect(changed.length).toBeGreaterThan(policy.maxChangesPerWindow); // the window slides
   });
 
-  it('kill K8S, restore it: shift at once, fail back exactly failbackAfter after it is healthy again', () => {
+  it('kill K8S, restore it: shift at once; failbackAfter after it is healthy again add it, next run drain the standby', () => {
     const steps: Step[] = [
       { now: at(0), primaryUp: true, standbyUp: true },
       { now: at(60), primaryUp: false, standbyUp: true },
@@ -615,7 +663,7 @@ describe('planFailover: sequences', () => {
       'none',
       'none',
       'failBack',
-      'none',
+      'failBack',
     ]);
   });
 

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { renderWatchBudget, specWatchBudget } from '../../../scripts/autopilot';
+import { parseSpec } from '../../../shared/domain/spec';
 import { startTestCloud, type TestCloud } from '../../support/local-cloud';
 
 const root = join(__dirname, '..', '..', '..');
@@ -51,7 +53,18 @@ describe('npm run autopilot', () => {
     expect(r.stdout).toMatch(/\[7\/7\] .*start HTTP 80 \.\.\. done/);
     expect(r.stdout).toMatch(/Applied 7 action\(s\) in \d+\.\d\d s\./);
     const again = await autopilot('plan', specFile, '--json');
-    expect(JSON.parse(again.stdout)).toEqual({ actions: [], leftAlone: [] });
+    expect(JSON.parse(again.stdout)).toEqual({
+      actions: [],
+      leftAlone: [],
+      watchBudget: {
+        audited: 1,
+        watched: 0,
+        watchReadsPerLoadBalancer: 0,
+        readsPerMinute: 1,
+        quota: 600,
+        maxWatched: 0,
+      },
+    });
   });
 
   it('stops at a failed write with exit 1 and says how to continue', async () => {
@@ -103,5 +116,18 @@ describe('npm run autopilot', () => {
     expect(command.code).toBe(2);
     expect(command.stderr).toMatch(/^autopilot: unknown command destroy\n\nusage:/);
     expect(cloud.calls().total).toBe(0);
+  });
+});
+
+describe('plan: the fast watch read budget', () => {
+  it('states the reads per minute and how many load balancers the region quota lets us fast-watch', () => {
+    const watched = parse(readFileSync(join(root, 'examples', 'mall.yaml'), 'utf8'));
+    watched.failover.watch = '5s';
+    expect(renderWatchBudget(specWatchBudget(parseSpec(stringify(watched))))).toBe(
+      'Fast watch: 1 load balancer(s) every 5 s: 10 DescribeHealthStatus per minute (1 audit + 9 per watched one); the quota we plan with (600 DescribeHealthStatus per minute per region) allows 66 fast-watched load balancers next to this audit.',
+    );
+    expect(renderWatchBudget(specWatchBudget(parseSpec(stringify(s))))).toMatch(
+      /^Health reads: 1 DescribeHealthStatus per minute \(the audit\); no fast watch .* allows 66 fast-watched/,
+    );
   });
 });
