@@ -83,7 +83,8 @@ export async function checkServedIsBound(cloud: LocalCloud): Promise<Violation[]
     const l = state.listeners.find(
       (x) => x.loadBalancerId === fe.loadBalancerId && x.listenerPort === fe.listenerPort,
     );
-    if (!l) continue;
+    // Only HTTPS front ends serve a certificate; HTTP ones forward plain HTTP.
+    if (!l || l.listenerProtocol !== 'https') continue;
     const expectations = [
       { sni: DEFAULT_SNI, where: `${l.loadBalancerId}:${l.listenerPort}`, id: l.serverCertificateId },
       ...state.domainExtensions
