@@ -374,3 +374,28 @@ export async function issueCertificate(
     }
   }
 }
+
+/** What a deployment issues with: its account key, its DNS, its lookup; absent key, `configured` is false. */
+export function createAcmeIssuer(
+  deps: AcmeIssueDeps,
+  accountKey: Secret | undefined,
+): {
+  configured: boolean;
+  issue(order: Omit<AcmeIssueRequest, 'accountKey'> & { dnsZone?: string }): Promise<IssuedCertificate>;
+} {
+  return {
+    configured: accountKey !== undefined,
+    async issue({ dnsZone, ...order }) {
+      if (!accountKey) throw new AcmeIssueError(ACME_ERRORS.ca, 'acme: no account key configured');
+      // A pinned zone: the only zone challenge records may go into.
+      const dns: DnsClient = dnsZone
+        ? {
+            ...deps.dns,
+            listZones: async () =>
+              (await deps.dns.listZones()).filter((z) => z.domainName === dnsZone.toLowerCase()),
+          }
+        : deps.dns;
+      return issueCertificate({ ...deps, dns }, { ...order, accountKey });
+    },
+  };
+}

@@ -46,3 +46,12 @@ export function ariDecision(window: RenewalWindow, now: Date): AriDecision {
 export function rateLimitWaiting(retryAfter: Date | undefined, now: Date): boolean {
   return retryAfter !== undefined && now < retryAfter;
 }
+
+/** On a load balancer: until when (unix seconds) its references' ACME orders wait for the CA's rate limit. */
+export const ACME_RETRY_AFTER_TAG = 'slb-autopilot:acme-retry-after';
+
+/** The wait a load balancer's tags record, if any (an unreadable value is no wait). */
+export function acmeRetryAfter(tags: readonly { key: string; value: string }[]): Date | undefined {
+  const v = tags.find((t) => t.key === ACME_RETRY_AFTER_TAG)?.value;
+  return v && /^\d{1,12}$/.test(v) ? new Date(Number(v) * 1000) : undefined;
+}

@@ -317,6 +317,31 @@ describe('provision apply', () => {
     },
   );
 
+  it.each(['/apply', '/plan'])(
+    'POST %s refuses an ACME source (a caller must not pick the CA the function contacts): 400 naming the field, no cloud call',
+    async (path) => {
+      const before = cloud().state();
+      const body = edit((s) => {
+        s.loadBalancers[0].listeners[0].certificate = {
+          acme: { directory: 'https://acme.attacker.example/dir', email: 'x@example.com' },
+        };
+        s.loadBalancers[0].listeners[0].extensionDomains[0].certificate = { acme: { staging: true } };
+      });
+      const r = await call({ method: 'POST', path, body, contentType: yaml });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toBe('InvalidSpec');
+      expect(String(r.body.message)).toMatch(
+        /^loadBalancers\[0\]\.listeners\[0\]\.certificate\.acme: ACME issuance is not accepted over HTTP/,
+      );
+      expect((r.body.issues as { path: string }[]).map((i) => i.path)).toEqual([
+        'loadBalancers[0].listeners[0].certificate.acme',
+        'loadBalancers[0].listeners[0].extensionDomains[0].certificate.acme',
+      ]);
+      expect(cloud().calls().total).toBe(0);
+      expect(cloud().state()).toEqual(before);
+    },
+  );
+
   it('refuses a JSON spec with a repeated key, naming the key path, writing nothing', async () => {
     const json = JSON.stringify(parseYaml(createdMall)).replace('"weight":0', '"weight":0,"weight":100');
     const r = await call({ method: 'POST', path: '/apply', body: json, contentType: 'application/json' });
