@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { newAccountKeyPem } from '../../scripts/acme';
 import { type Pebble, startPebble } from '../../scripts/local-cloud/acme/pebble';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { type AcmeIssueDeps, createAcmeIssuer } from '../../shared/cloud/acme';
@@ -44,7 +45,8 @@ beforeAll(async () => {
     caRequests.push(new URL(config.url ?? '', 'https://x').pathname);
     return config;
   });
-  accountKey = new Secret((await acme.crypto.createPrivateEcdsaKey('P-256')).toString());
+  // The key `npm run acme -- account-key` prints: the ACME account the whole file issues with.
+  accountKey = new Secret(newAccountKeyPem());
 }, 30_000);
 afterAll(async () => {
   await pebble?.stop();
