@@ -8,6 +8,7 @@
 // hours, inside a function) is turned off: a rate-limited order fails at once with the CA's retry time,
 // and the next scheduled run tries again from then.
 
+import { fetchRenewalInfo, type RenewalInfo } from './acme-ari';
 import { Secret } from './cas';
 import type { DnsClient, DnsZone } from './dns';
 
@@ -382,9 +383,17 @@ export function createAcmeIssuer(
 ): {
   configured: boolean;
   issue(order: Omit<AcmeIssueRequest, 'accountKey'> & { dnsZone?: string }): Promise<IssuedCertificate>;
+  renewalInfo(directoryUrl: string, certId: string): Promise<RenewalInfo | undefined>;
 } {
   return {
     configured: accountKey !== undefined,
+    renewalInfo: (directoryUrl, certId) =>
+      fetchRenewalInfo({
+        directoryUrl,
+        certId,
+        now: deps.now(),
+        ...(deps.caTrustPem ? { caTrustPem: deps.caTrustPem } : {}),
+      }),
     async issue({ dnsZone, ...order }) {
       if (!accountKey) throw new AcmeIssueError(ACME_ERRORS.ca, 'acme: no account key configured');
       // A pinned zone: the only zone challenge records may go into.

@@ -55,3 +55,9 @@ export function acmeRetryAfter(tags: readonly { key: string; value: string }[]):
   const v = tags.find((t) => t.key === ACME_RETRY_AFTER_TAG)?.value;
   return v && /^\d{1,12}$/.test(v) ? new Date(Number(v) * 1000) : undefined;
 }
+
+/**
+ * On a certificate we issued and uploaded: its ARI id (RFC 9773 §4.1), so renewal can ask the CA about it
+ * without the certificate's PEM (SLB does not return it). At most 128 characters, like every tag value.
+ */
+export const ACME_ARI_ID_TAG = 'slb-autopilot:acme-ari-id';

@@ -27,7 +27,13 @@ import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
-import { ACME_RETRY_AFTER_TAG, acmeRetryAfter, rateLimitWaiting } from '../domain/acme-renewal';
+import {
+  ACME_ARI_ID_TAG,
+  ACME_RETRY_AFTER_TAG,
+  acmeRetryAfter,
+  ariDecision,
+  rateLimitWaiting,
+} from '../domain/acme-renewal';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import {
   markerRef,
@@ -37,7 +43,7 @@ import {
   rotationMarkerKeys,
   rotationMarkerTags,
 } from '../domain/renewal';
-import type { Spec } from '../domain/spec';
+import { acmeDirectoryOf, type Spec } from '../domain/spec';
 import {
   type AcmeIssuer,
   type CertificateFacts,
@@ -302,12 +308,27 @@ async function renew(
         action: 'noReplacement',
       });
     } else {
-      const d = renewalDue(
+      let d = renewalDue(
         c.expireTimeStamp,
         issued(c.fingerprint) ?? c.createTimeStamp,
         now.getTime(),
         spec.renewal.renewBeforeDays,
       );
+      // An issued certificate: the CA's renewal window (ARI), when it offers one, wins over our rule.
+      const ariId = c.tags.find((t) => t.key === ACME_ARI_ID_TAG)?.value;
+      if (
+        ref.source &&
+        'acme' in ref.source &&
+        ariId &&
+        deps.acme?.renewalInfo &&
+        c.expireTimeStamp > now.getTime()
+      ) {
+        const info = await deps.acme.renewalInfo(acmeDirectoryOf(ref.source.acme), ariId);
+        if (info) {
+          const a = ariDecision(info.window, now);
+          d = { due: a.due, why: a.reason };
+        }
+      }
       r.due = d.due;
       r.why = d.why;
       if (!d.due) continue;
@@ -335,7 +356,8 @@ async function renew(
       if (
         c &&
         (commit.facts.fingerprint === c.fingerprint.toLowerCase() ||
-          commit.facts.notAfter.getTime() <= c.expireTimeStamp)
+          // A certificate issued for this run is what the CA wants served (ARI may ask for it early).
+          (!commit.issuedNow && commit.facts.notAfter.getTime() <= c.expireTimeStamp))
       ) {
         r.action = 'noReplacement';
         r.error = `the best replacement (${commit.facts.commonName}, expires ${commit.facts.notAfter.toISOString().slice(0, 10)}) does not expire later than the current certificate`;

@@ -12,10 +12,12 @@
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { AcmeIssueRequest, IssuedCertificate } from '../cloud/acme';
+import { certIdOf } from '../cloud/acme-ari';
 import type { CasClient } from '../cloud/cas';
 import { Secret } from '../cloud/cas';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
+import { ACME_ARI_ID_TAG } from '../domain/acme-renewal';
 import {
   CertificateError,
   checkKeyMatches,
@@ -107,6 +109,11 @@ export interface AcmeIssuer {
   /** false when the deployment has no ACME account key: acme sources fail, named */
   configured: boolean;
   issue(order: AcmeOrder): Promise<IssuedCertificate>;
+  /** the CA's suggested renewal window (RFC 9773) for a certificate's ARI id, when the CA offers one */
+  renewalInfo?(
+    directoryUrl: string,
+    certId: string,
+  ): Promise<{ window: { start: Date; end: Date } } | undefined>;
 }
 
 /** Tells an AcmeIssueError's rate limit apart without loading the ACME module. */
@@ -151,7 +158,12 @@ export interface CertificateFacts {
  * Reuses or uploads the prepared certificate; `facts` tell what it is before anything is written.
  * `wouldIssue`: a dry run's acme source, not issued; its facts are only the names, and it cannot commit.
  */
-export type Commit = (() => Promise<ResolvedCertificate>) & { facts: CertificateFacts; wouldIssue?: string };
+export type Commit = (() => Promise<ResolvedCertificate>) & {
+  facts: CertificateFacts;
+  wouldIssue?: string;
+  /** issued by this run (ACME): the CA's current certificate, wanted even when it expires no later */
+  issuedNow?: boolean;
+};
 
 export interface CertificateResolver {
   /**
@@ -193,7 +205,14 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
   };
 
   /** Validates a PEM pair for the domains; the commit reuses or uploads it (once per fingerprint). */
-  function usePem(certPem: string, key: Secret, domains: readonly string[], where: string): Commit {
+  function usePem(
+    certPem: string,
+    key: Secret,
+    domains: readonly string[],
+    where: string,
+    /** more tags for the upload (an issued certificate's ARI id) */
+    extraTags: { key: string; value: string }[] = [],
+  ): Commit {
     let parsed: ReturnType<typeof parseCertificate>;
     try {
       parsed = parseCertificate(certPem);
@@ -224,7 +243,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
         const cert = await o.slb.uploadServerCertificate({
           regionId: o.regionId,
           serverCertificateName: uploadName(o.ownership.namePrefix, parsed.commonName, parsed.notAfter),
-          tags: [{ key: o.ownership.tagKey, value: o.ownership.tagValue }],
+          tags: [{ key: o.ownership.tagKey, value: o.ownership.tagValue }, ...extraTags],
           pem: { certificate: certPem, privateKey: key.reveal() },
         });
         uploaded.push(cert);
@@ -373,7 +392,15 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
         { cause: err, ...(retryAfter ? { retryAfter } : {}) },
       );
     }
-    return usePem(issued.certPem, issued.privateKey, domains, where);
+    const ariId = certIdOf(issued.certPem);
+    const commit = usePem(
+      issued.certPem,
+      issued.privateKey,
+      domains,
+      where,
+      ariId && ariId.length <= 128 ? [{ key: ACME_ARI_ID_TAG, value: ariId }] : [],
+    );
+    return Object.assign(commit, { issuedNow: true });
   }
 
   async function prepare(

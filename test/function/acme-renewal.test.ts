@@ -4,19 +4,23 @@
 // issues, uploads, switches and verifies by handshake; then the dry run, a missing account key, the CA's
 // rate limit and a run killed between order and finalize. After every test no challenge record remains.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { newAccountKeyPem } from '../../scripts/acme';
 import { type Pebble, startPebble } from '../../scripts/local-cloud/acme/pebble';
+import { createTestCa } from '../../scripts/local-cloud/pki';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import { type AcmeIssueDeps, createAcmeIssuer } from '../../shared/cloud/acme';
+import { certIdOf, fetchRenewalInfo } from '../../shared/cloud/acme-ari';
 import { Secret } from '../../shared/cloud/cas';
 import type { DnsClient } from '../../shared/cloud/dns';
 import { localCloudLookup } from '../../shared/cloud/dns-lookup';
 import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { fetchServedCertificate, waitForServedCertificate } from '../../shared/cloud/tls-probe';
-import { ACME_RETRY_AFTER_TAG } from '../../shared/domain/acme-renewal';
+import { ACME_ARI_ID_TAG, ACME_RETRY_AFTER_TAG } from '../../shared/domain/acme-renewal';
 import { parseSpec, type Spec } from '../../shared/domain/spec';
 import { type RenewalDeps, runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
@@ -73,7 +77,14 @@ function acmeSpec(): Spec {
 }
 
 function deps(
-  o: { key?: Secret | undefined; now?: () => Date; dns?: DnsClient; issue?: Partial<AcmeIssueDeps> } = {},
+  o: {
+    key?: Secret | undefined;
+    now?: () => Date;
+    dns?: DnsClient;
+    issue?: Partial<AcmeIssueDeps>;
+    /** where the CA's renewal information is asked (default: the spec's directory, Pebble: none) */
+    ariDirectory?: { url: string; trust: string };
+  } = {},
 ): RenewalDeps {
   const layer = cloudLayerFor(cloud);
   const now = o.now ?? (() => new Date());
@@ -102,6 +113,15 @@ function deps(
     lease: TEST_LEASE,
     acme: {
       configured: issuer.configured,
+      renewalInfo: (directoryUrl, certId) =>
+        o.ariDirectory
+          ? fetchRenewalInfo({
+              directoryUrl: o.ariDirectory.url,
+              certId,
+              now: now(),
+              caTrustPem: o.ariDirectory.trust,
+            })
+          : issuer.renewalInfo(directoryUrl, certId),
       issue: async (order) => {
         const started = performance.now();
         const issued = await issuer.issue(order);
@@ -306,5 +326,65 @@ describe('renewal with acme sources (Pebble, DNS-01 on the local Alibaba Cloud D
     expect(next.failed).toBe(false);
     expect(next.references.map((x) => x.action)).toEqual(['rotated', 'rotated']);
     expect((await served('mall.example.com')).issuerCN).toMatch(/^Pebble Intermediate CA/);
+  }, 60_000);
+
+  it('ACME Renewal Information decides for issued certificates: an open window renews a healthy one, a later window waits', async () => {
+    const spec = acmeSpec();
+    const first = await runCertRenewal(deps(), spec);
+    expect(first.references.map((x) => x.action)).toEqual(['rotated', 'rotated']);
+    // The upload carries its ARI id, so renewal can ask the CA without the PEM (SLB does not return it).
+    const leaf = await served('mall.example.com');
+    const uploaded = cloud
+      .state()
+      .serverCertificates.find((c) => c.serverCertificateId === listener()?.serverCertificateId);
+    expect(uploaded?.tags.find((t) => t.key === ACME_ARI_ID_TAG)?.value).toBe(certIdOf(leaf.pem));
+
+    // A CA that offers ARI (Pebble 2.4 does not): a directory and renewalInfo on loopback TLS.
+    const ca = await createTestCa({ now: new Date() });
+    const tls = await ca.issue({
+      commonName: '127.0.0.1',
+      sans: ['127.0.0.1'],
+      notBefore: new Date(Date.now() - 3600_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+    });
+    let window = {
+      start: new Date(Date.now() + 10 * 86_400_000),
+      end: new Date(Date.now() + 11 * 86_400_000),
+    };
+    const asked: string[] = [];
+    const server = createServer({ cert: tls.chainPem, key: tls.keyPem }, (req, res) => {
+      const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      if (req.url === '/dir') return res.end(JSON.stringify({ renewalInfo: `${base}/ari` }));
+      asked.push(req.url ?? '');
+      res.end(JSON.stringify({ suggestedWindow: window }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const ariDirectory = {
+      url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/dir`,
+      trust: ca.certPem,
+    };
+    try {
+      // The window is ten days off: not due, and the report says the CA's window decided.
+      const w = writes();
+      const waiting = await runCertRenewal(deps({ ariDirectory }), spec);
+      expect(waiting.references.map((x) => [x.action, x.why])).toEqual([
+        ['notDue', `the CA suggests renewing from ${window.start.toISOString()} (ARI)`],
+        ['notDue', `the CA suggests renewing from ${window.start.toISOString()} (ARI)`],
+      ]);
+      expect(asked).toContain(`/ari/${certIdOf(leaf.pem)}`);
+      expect(writes()).toBe(w);
+
+      // The CA opens the window early (a mass revocation): a certificate with years left is renewed now.
+      window = { start: new Date(Date.now() - 3600_000), end: new Date(Date.now() + 86_400_000) };
+      const early = await runCertRenewal(deps({ ariDirectory }), spec);
+      expect(early.references.map((x) => [x.action, x.error])).toEqual([
+        ['rotated', undefined],
+        ['rotated', undefined],
+      ]);
+      expect(early.references[0]?.why).toMatch(/^the CA's renewal window opened .* \(ARI\)$/);
+      expect((await served('mall.example.com')).fingerprintSha1).not.toBe(leaf.fingerprintSha1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   }, 60_000);
 });
