@@ -4,9 +4,6 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createAcmeIssuer } from '../cloud/acme';
-import { Secret } from '../cloud/cas';
-import { authoritativeLookup, localCloudLookup } from '../cloud/dns-lookup';
 import type { Cloud } from '../cloud/index';
 import { type ListenerAddressResolver, listenerAddressResolver } from '../cloud/listener-address';
 import { createNotifier, type Notifier, notifierConfigFromEnv } from '../cloud/notify';
@@ -21,7 +18,6 @@ import { cloudFromContext } from './cloud-from-context';
 import { type Config, loadConfig } from './config';
 import { leaseFromConfig, ownershipFromConfig } from './deployment';
 import type { FcContext } from './fc-events';
-import { logLine } from './log';
 import { loadSpec } from './spec-source';
 
 export interface FunctionEnv {
@@ -87,8 +83,16 @@ export function functionEnv(
   };
 }
 
-/** What the renewal workflow needs from a function's environment, and how hard it verifies. */
-export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, RenewalOptions] {
+/**
+ * What the renewal workflow needs from a function's environment, and how hard it verifies. `acme`: the
+ * issuer for `acme` sources, given only by the function that issues (cert-renewal), so the ACME code and
+ * the DNS permissions stay out of the others.
+ */
+export function renewalRun(
+  fx: FunctionEnv,
+  dryRun: boolean,
+  acme?: RenewalDeps['acme'],
+): [RenewalDeps, RenewalOptions] {
   return [
     {
       slb: fx.cloud.slb,
@@ -100,7 +104,7 @@ export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, Rene
       verify: (req) => waitForServedCertificate(req),
       ownership: fx.ownership,
       lease: fx.lease,
-      acme: acmeIssuer(fx),
+      ...(acme ? { acme } : {}),
     },
     {
       dryRun,
@@ -108,28 +112,6 @@ export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, Rene
       verifyDelayMs: fx.config.SLB_AUTOPILOT_VERIFY_DELAY_MS,
     },
   ];
-}
-
-/**
- * ACME issuance for `acme` sources: the account key from the configuration (a secret variable), the
- * challenge records through Alibaba Cloud DNS, propagation asked of the zone's authoritative servers (the
- * local cloud's DNS server in local runs, where the local CA's front door may be trusted from a file).
- */
-export function acmeIssuer(fx: FunctionEnv): RenewalDeps['acme'] {
-  const local = fx.config.SLB_AUTOPILOT_LOCAL_CLOUD;
-  const key = fx.config.SLB_AUTOPILOT_ACME_ACCOUNT_KEY;
-  const trustFile = local ? fx.config.SLB_AUTOPILOT_ACME_CA_TRUST_FILE : undefined;
-  return createAcmeIssuer(
-    {
-      dns: fx.cloud.dns,
-      lookup: local ? localCloudLookup(local) : authoritativeLookup(),
-      now: () => new Date(),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      ...(trustFile ? { caTrustPem: readFile(trustFile) } : {}),
-      log: (event) => console.log(logLine('info', 'acme', event)),
-    },
-    key ? new Secret(key) : undefined,
-  );
 }
 
 /** What the failover workflow needs from a function's environment. */

@@ -346,7 +346,12 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
   ): Promise<Commit> {
     const names = [...new Set((a.domains ?? domains).map((d) => d.toLowerCase()))].sort();
     const directoryUrl = acmeDirectoryOf(a);
-    if (!o.acme?.configured)
+    if (!o.acme)
+      throw new CertificateSourceError(
+        where,
+        'ACME certificates are issued by the cert-renewal function only',
+      );
+    if (!o.acme.configured)
       throw new CertificateSourceError(
         where,
         'no ACME account key: set SLB_AUTOPILOT_ACME_ACCOUNT_KEY (`npm run acme -- account-key` makes one)',
