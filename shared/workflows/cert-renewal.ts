@@ -346,6 +346,8 @@ async function renew(
       continue;
     }
     try {
+      // Issuing can take minutes (propagation, validation): the leases are renewed first when due.
+      if ('acme' in source && !dryRun) await checkpoint();
       const commit = await resolver.prepare(source, ref.domains, `${ref.id}.certificate`);
       if (commit.wouldIssue) {
         r.why += `; ${commit.wouldIssue}`;
@@ -840,7 +842,7 @@ export function describeRenewal(r: RenewalReport): string {
     .filter((x) => x.due || x.action !== 'notDue')
     .map(
       (x) =>
-        `- ${x.reference}: ${x.action} (${x.why})${x.after ? `: ${x.before.commonName ?? '?'} ${x.before.expires?.slice(0, 10) ?? '?'} -> ${x.after.commonName} ${x.after.expires?.slice(0, 10)}` : ''}${x.error ? `; ${x.error}` : ''}`,
+        `- ${x.reference}: ${x.action} (${x.why})${x.after ? `: ${x.before.commonName ?? '?'} ${x.before.expires?.slice(0, 10) ?? '?'} -> ${x.after.commonName} ${x.after.expires?.slice(0, 10) ?? '(to be issued)'}` : ''}${x.error ? `; ${x.error}` : ''}`,
     );
   for (const m of r.markers)
     lines.unshift(

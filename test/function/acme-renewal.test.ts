@@ -22,7 +22,7 @@ import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { fetchServedCertificate, waitForServedCertificate } from '../../shared/cloud/tls-probe';
 import { ACME_ARI_ID_TAG, ACME_RETRY_AFTER_TAG } from '../../shared/domain/acme-renewal';
 import { parseSpec, type Spec } from '../../shared/domain/spec';
-import { type RenewalDeps, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { describeRenewal, type RenewalDeps, runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
@@ -210,6 +210,7 @@ describe('renewal with acme sources (Pebble, DNS-01 on the local Alibaba Cloud D
     expect(r.references[0]?.why).toContain(
       `would issue via ACME (${pebble.directoryUrl}) for mall.example.com, www.mall.example.com`,
     );
+    expect(describeRenewal(r)).toContain('-> mall.example.com (to be issued)');
     expect(caRequests).toEqual([]);
     expect(writes()).toBe(0);
     expect(cloud.calls().calls.AddDomainRecord).toBeUndefined();
