@@ -23,13 +23,16 @@ import {
  * even when it never runs, so these stay out of index.js:
  *   - @alicloud/fc2: only the audit's hand-offs to the failover function use it (a dynamic import);
  *   - @alicloud/credentials: the default credential chain; functions sign with the key FC gives them;
- *   - @alicloud/tea-xml (xml2js, sax, xmlbuilder): only for an XML error body.
+ *   - @alicloud/tea-xml (xml2js, sax, xmlbuilder): only for an XML error body;
+ *   - acme-client (with its axios and crypto libraries, about 0.9 MiB): only a run that issues a
+ *     certificate from an ACME CA loads it (a dynamic import in shared/cloud/acme.ts).
  * The files are built only for the functions that reach the package.
  */
 export const SEPARATE_PACKAGES: Readonly<Record<string, string>> = {
   '@alicloud/fc2': 'fc2.js',
   '@alicloud/credentials': 'credentials.js',
   '@alicloud/tea-xml': 'tea-xml.js',
+  'acme-client': 'acme-client.js',
 };
 
 /**

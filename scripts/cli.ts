@@ -22,6 +22,9 @@ export interface StackInfo {
   controlUrl?: string;
   /** the live status page */
   statusUrl?: string;
+  /** the local ACME server (Pebble), when it runs: its directory and the PEM file to trust for it */
+  acmeDirectoryUrl?: string;
+  acmeTrustFile?: string;
 }
 
 /** A mistake in the command line: the caller prints the message and the usage, and exits 2. */

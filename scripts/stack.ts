@@ -6,15 +6,18 @@
 // events (rotations, rollbacks, failovers). Everything binds 127.0.0.1; `close()` stops all of it.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
 import { parseSpec } from '../shared/domain/spec';
 import { collectStatus } from '../shared/workflows/status';
+import { newAccountKeyPem } from './acme';
 import { type StandInControl, startStandInControl } from './backends/control';
 import { type StandIn, startStandIn } from './backends/http-backend';
 import { buildFunctions } from './build';
 import { type FcRuntime, startFcRuntime } from './fc-runtime';
+import { startPebble } from './local-cloud/acme/pebble';
 import { connectLocalCloud } from './local-cloud/connect';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from './local-cloud/server';
@@ -28,8 +31,8 @@ export interface StackOptions {
   /** the local cloud's port: a number (falls back to a free port when taken) or 0 */
   cloudPort?: number;
   scenario?: LocalCloudOptions['scenario'];
-  /** the spec the functions manage (default examples/mall.yaml) */
-  specText?: string;
+  /** the spec the functions manage (default examples/mall.yaml); a function gets the ACME directory */
+  specText?: string | ((local: { acmeDirectoryUrl?: string }) => string);
   /** preferred backend ports (default 30250 and 8050; a free port when taken) */
   backendPorts?: { k8s: number; ecs: number };
   /** 'auto' (npm start) or 'manual' (tests, demo) */
@@ -48,6 +51,11 @@ export interface StackOptions {
   controlPort?: number;
   /** read the status every intervalMs and serve the live status page (preferred port; 0 = any) */
   live?: { intervalMs: number; port?: number };
+  /**
+   * run Pebble (a real ACME server, /usr/bin/pebble) beside the local cloud, validating against its DNS
+   * server; the functions get its trust file and a fresh account key (default off)
+   */
+  acme?: boolean;
 }
 
 export interface Stack {
@@ -64,6 +72,8 @@ export interface Stack {
   events: EventLog;
   monitor?: Monitor;
   statusPage?: StatusPage;
+  /** the local ACME server, when started: its directory, and the PEM file to trust for its HTTPS */
+  acme?: { directoryUrl: string; trustFile: string };
   close(): Promise<void>;
 }
 
@@ -77,7 +87,6 @@ async function withFallback<T>(preferred: number, start: (port: number) => Promi
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const specText = o.specText ?? readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8');
   const apiSecret = o.apiSecret ?? randomBytes(24).toString('base64url');
   if (o.build !== false)
     await buildFunctions({ functionsDir: join(ROOT, 'functions'), outDir: join(ROOT, 'dist') });
@@ -98,6 +107,34 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       startStandInControl([k8s, ecs], { port }),
     );
     started.push(control);
+    let acme: { directoryUrl: string; trustFile: string; env: Record<string, string> } | undefined;
+    if (o.acme) {
+      const dns = cloud.dns();
+      if (!dns) throw new Error('stack: the local cloud has no DNS server for the ACME server to ask');
+      const pebble = await startPebble({ dnsServer: `${dns.host}:${dns.port}` });
+      const dir = mkdtempSync(join(tmpdir(), 'slbap-acme-'));
+      started.push({
+        close: async () => {
+          await pebble.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      });
+      const trustFile = join(dir, 'acme-ca.pem');
+      writeFileSync(trustFile, pebble.tlsCaPem);
+      acme = {
+        directoryUrl: pebble.directoryUrl,
+        trustFile,
+        // A fresh account for each stack: Pebble forgets its accounts when it stops anyway.
+        env: {
+          SLB_AUTOPILOT_ACME_CA_TRUST_FILE: trustFile,
+          SLB_AUTOPILOT_ACME_ACCOUNT_KEY: newAccountKeyPem(),
+        },
+      };
+    }
+    const specText =
+      typeof o.specText === 'function'
+        ? o.specText({ ...(acme ? { acmeDirectoryUrl: acme.directoryUrl } : {}) })
+        : (o.specText ?? readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8'));
     const spec = parseSpec(specText, { source: 'the stack spec' });
     const names = new Map(
       spec.loadBalancers.flatMap((lb) =>
@@ -123,6 +160,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         SLB_AUTOPILOT_API_SECRET: apiSecret,
         SLB_AUTOPILOT_VERIFY_ATTEMPTS: '5',
         SLB_AUTOPILOT_VERIFY_DELAY_MS: '200',
+        ...acme?.env,
         ...o.env,
       },
     });
@@ -158,6 +196,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       ...(monitor ? { monitor } : {}),
       ...(statusPage ? { statusPage } : {}),
       ...(provisionUrl ? { provisionUrl } : {}),
+      ...(acme ? { acme: { directoryUrl: acme.directoryUrl, trustFile: acme.trustFile } } : {}),
       async close() {
         for (const s of started.reverse()) await s.close().catch(() => undefined);
       },

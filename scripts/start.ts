@@ -3,11 +3,13 @@
 // HTTP stand-ins for the K8S and ECS backends, and the local FC runtime hosting the four functions with
 // their triggers (the audit's timer fires every minute). It prints the endpoints and a compact status
 // read back through the project's own cloud layer, again whenever it changes; Ctrl-C stops everything.
+// With /usr/bin/pebble installed, a real ACME server runs beside the local cloud for `acme` sources.
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StatusReport } from '../shared/workflows/status';
 import { STACK_FILE, type StackInfo } from './cli';
+import { PEBBLE_BINARY, pebbleInstalled } from './local-cloud/acme/pebble';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from './local-cloud/server';
 import { startStack } from './stack';
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
     live: { intervalMs: UPDATE_EVERY_MS, port: requested === undefined ? PREFERRED_STATUS_PORT : 0 },
     timers: 'auto',
     healthChecks: 'auto',
+    // A real ACME server beside the local cloud when the Debian package is installed.
+    acme: pebbleInstalled(),
     log: (line) => {
       if (verbose) console.log(line);
       else {
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
     controlUrl: stack.control.url,
     ...(stack.statusPage ? { statusUrl: stack.statusPage.url } : {}),
     ...(stack.provisionUrl ? { provisionUrl: stack.provisionUrl } : {}),
+    ...(stack.acme ? { acmeDirectoryUrl: stack.acme.directoryUrl, acmeTrustFile: stack.acme.trustFile } : {}),
   };
   writeFileSync(STACK_FILE, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   const fnLines = runtime.functions().map((f) => {
@@ -86,6 +91,9 @@ async function main(): Promise<void> {
       '  functions:',
       ...fnLines,
       `  provisioning API: ${stack.provisionUrl ?? 'not built'} (HMAC secret for this run in .local/stack.json)`,
+      stack.acme
+        ? `  ACME server (Pebble, DNS-01 on the local DNS): ${stack.acme.directoryUrl} (trust ${stack.acme.trustFile})`
+        : `  ACME server: off (install the Debian package pebble for ${PEBBLE_BINARY})`,
       '    try: npm run remote -- status',
       '',
       'status:',

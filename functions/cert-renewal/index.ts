@@ -3,6 +3,7 @@
 // success when the spec's notify.onSuccess says so. Reserved concurrency 1 (s.yaml) serialises runs.
 
 import * as z from 'zod';
+import { acmeIssuer } from '../../shared/runtime/acme-issuer';
 import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
@@ -31,7 +32,7 @@ export async function handler(event: Buffer, context: FcContext): Promise<CertRe
   const fx = functionEnv(context);
   for (const p of fx.notifyProblems)
     logJson(context.logger, 'warn', 'cert-renewal: notify setting', { problem: p });
-  const [deps, options] = renewalRun(fx, dryRun);
+  const [deps, options] = renewalRun(fx, dryRun, acmeIssuer(fx));
   const report = await runCertRenewal(deps, fx.spec, options);
   logJson(context.logger, 'info', 'cert-renewal: report', { certRenewal: report });
   const changed = report.references.some((r) => r.action !== 'notDue') || report.deleted.length > 0;

@@ -14,7 +14,7 @@ import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
 import { type DeploymentLimits, LimitError } from '../../shared/domain/limits';
 import type { OwnershipMarker } from '../../shared/domain/ownership';
 import { type Action, describeAction } from '../../shared/domain/plan';
-import { parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
+import { type CertificateSource, parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
 import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import type { VerifiedRequest, Verifier } from '../../shared/runtime/hmac-auth';
@@ -112,26 +112,33 @@ const SPEC_TYPES: Record<string, 'yaml' | 'json'> = {
 
 /**
  * Over HTTP a certificate comes from CAS or is an existing SLB certificate: a caller must not make the
- * function open paths or read environment variables of its own (the operator CLI and the deployed spec
- * may). Every offending field is listed.
+ * function open paths or read environment variables of its own, nor contact an ACME directory of its
+ * choosing with the deployment's account key and DNS (the operator CLI and the deployed spec may).
+ * Every offending field is listed.
  */
 function refuseLocalCertificateSources(spec: Spec): void {
   const issues: { path: string; message: string }[] = [];
-  const message =
-    'file and environment sources are not accepted over HTTP; use {cas: ...} or {serverCertificateId}';
+  const use = 'use {cas: ...} or {serverCertificateId}';
+  const messages = {
+    pem: `file and environment sources are not accepted over HTTP; ${use}`,
+    acme: `ACME issuance is not accepted over HTTP (only the deployed spec issues); ${use}`,
+  };
+  const check = (source: CertificateSource, at: string) => {
+    for (const kind of ['pem', 'acme'] as const)
+      if (kind in source) issues.push({ path: `${at}.${kind}`, message: messages[kind] });
+  };
   spec.loadBalancers.forEach((lb, i) => {
     lb.listeners.forEach((l, j) => {
       if (l.protocol !== 'https') return;
       const at = `loadBalancers[${i}].listeners[${j}]`;
-      if ('pem' in l.certificate) issues.push({ path: `${at}.certificate.pem`, message });
+      check(l.certificate, `${at}.certificate`);
       l.extensionDomains.forEach((d, k) => {
-        if ('pem' in d.certificate)
-          issues.push({ path: `${at}.extensionDomains[${k}].certificate.pem`, message });
+        check(d.certificate, `${at}.extensionDomains[${k}].certificate`);
       });
     });
   });
-  if (issues.length > 0)
-    throw new HttpError(400, 'InvalidSpec', `${issues[0]?.path}: ${message}`, { issues });
+  const first = issues[0];
+  if (first) throw new HttpError(400, 'InvalidSpec', `${first.path}: ${first.message}`, { issues });
 }
 
 function specFromBody(req: HttpRequest): Spec {

@@ -86,14 +86,16 @@ function parseRetryAfter(v: string | undefined, now: Date): Date | undefined {
 
 export async function fetchRenewalInfo(o: {
   directoryUrl: string;
-  certPem: string;
+  /** the certificate, or its ARI id (certIdOf) when the PEM is not at hand */
+  certPem?: string;
+  certId?: string;
   now: Date;
   caTrustPem?: string;
 }): Promise<RenewalInfo | undefined> {
   try {
     const dir = await getJson(o.directoryUrl, o.caTrustPem);
     const base = (dir.body as { renewalInfo?: unknown } | undefined)?.renewalInfo;
-    const id = certIdOf(o.certPem);
+    const id = o.certId ?? (o.certPem ? certIdOf(o.certPem) : undefined);
     if (typeof base !== 'string' || !id) return undefined;
     const res = await getJson(`${base.replace(/\/$/, '')}/${id}`, o.caTrustPem);
     const w = (res.body as { suggestedWindow?: { start?: unknown; end?: unknown }; explanationURL?: unknown })

@@ -8,6 +8,7 @@
 // hours, inside a function) is turned off: a rate-limited order fails at once with the CA's retry time,
 // and the next scheduled run tries again from then.
 
+import { fetchRenewalInfo, type RenewalInfo } from './acme-ari';
 import { Secret } from './cas';
 import type { DnsClient, DnsZone } from './dns';
 
@@ -373,4 +374,37 @@ export async function issueCertificate(
       }
     }
   }
+}
+
+/** What a deployment issues with: its account key, its DNS, its lookup; absent key, `configured` is false. */
+export function createAcmeIssuer(
+  deps: AcmeIssueDeps,
+  accountKey: Secret | undefined,
+): {
+  configured: boolean;
+  issue(order: Omit<AcmeIssueRequest, 'accountKey'> & { dnsZone?: string }): Promise<IssuedCertificate>;
+  renewalInfo(directoryUrl: string, certId: string): Promise<RenewalInfo | undefined>;
+} {
+  return {
+    configured: accountKey !== undefined,
+    renewalInfo: (directoryUrl, certId) =>
+      fetchRenewalInfo({
+        directoryUrl,
+        certId,
+        now: deps.now(),
+        ...(deps.caTrustPem ? { caTrustPem: deps.caTrustPem } : {}),
+      }),
+    async issue({ dnsZone, ...order }) {
+      if (!accountKey) throw new AcmeIssueError(ACME_ERRORS.ca, 'acme: no account key configured');
+      // A pinned zone: the only zone challenge records may go into.
+      const dns: DnsClient = dnsZone
+        ? {
+            ...deps.dns,
+            listZones: async () =>
+              (await deps.dns.listZones()).filter((z) => z.domainName === dnsZone.toLowerCase()),
+          }
+        : deps.dns;
+      return issueCertificate({ ...deps, dns }, { ...order, accountKey });
+    },
+  };
 }

@@ -46,3 +46,18 @@ export function ariDecision(window: RenewalWindow, now: Date): AriDecision {
 export function rateLimitWaiting(retryAfter: Date | undefined, now: Date): boolean {
   return retryAfter !== undefined && now < retryAfter;
 }
+
+/** On a load balancer: until when (unix seconds) its references' ACME orders wait for the CA's rate limit. */
+export const ACME_RETRY_AFTER_TAG = 'slb-autopilot:acme-retry-after';
+
+/** The wait a load balancer's tags record, if any (an unreadable value is no wait). */
+export function acmeRetryAfter(tags: readonly { key: string; value: string }[]): Date | undefined {
+  const v = tags.find((t) => t.key === ACME_RETRY_AFTER_TAG)?.value;
+  return v && /^\d{1,12}$/.test(v) ? new Date(Number(v) * 1000) : undefined;
+}
+
+/**
+ * On a certificate we issued and uploaded: its ARI id (RFC 9773 §4.1), so renewal can ask the CA about it
+ * without the certificate's PEM (SLB does not return it). At most 128 characters, like every tag value.
+ */
+export const ACME_ARI_ID_TAG = 'slb-autopilot:acme-ari-id';

@@ -72,6 +72,79 @@ const domainName = z
   );
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+export const LETS_ENCRYPT_STAGING_DIRECTORY = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+/**
+ * A certificate issued by an ACME CA with DNS-01 on Alibaba Cloud DNS. `directory` defaults to Let's
+ * Encrypt production, `staging: true` to its staging CA (not both); `domains` default to what the
+ * reference serves; the account key is the deployment's (SLB_AUTOPILOT_ACME_ACCOUNT_KEY), never the spec's.
+ */
+const ACME_KEY_TYPES = ['ec-p256', 'rsa-2048'] as const;
+const acmeEabSchema = z.strictObject({
+  kid: z.string('must be a string').min(1, 'must not be empty'),
+  hmacKeyEnv: z
+    .string('must name the environment variable holding the HMAC key')
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+});
+
+export const acmeSourceSchema = z
+  .strictObject({
+    directory: z
+      .string()
+      .refine((s) => URL.canParse(s) && new URL(s).protocol === 'https:', 'must be an https:// URL')
+      .optional(),
+    staging: z.boolean().optional(),
+    email: z.email('must be an email address').optional(),
+    domains: z
+      .array(domainName)
+      .min(1, 'must name at least one domain')
+      .max(100, 'at most 100 domains')
+      .optional(),
+    // Checked below, not here: inside the certificate source union a failed enum or a missing key hides
+    // behind the union's one message; a failed refinement is reported at its field.
+    challenge: z.unknown().optional(),
+    /** pins the Alibaba Cloud DNS zone the challenge records go into */
+    dnsZone: z
+      .string()
+      .regex(/^([A-Za-z0-9-]+\.)+[A-Za-z0-9-]+$/, 'must be a zone name such as example.com')
+      .optional(),
+    keyType: z.unknown().optional(),
+    /** External Account Binding: the key id, and the environment variable holding the HMAC key */
+    eab: z.unknown().optional(),
+  })
+  .superRefine((a, ctx) => {
+    const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (a.directory && a.staging)
+      issue(
+        ['staging'],
+        "staging picks the Let's Encrypt staging directory: give either directory or staging, not both",
+      );
+    if (a.challenge !== undefined && a.challenge !== 'dns-01')
+      issue(['challenge'], 'must be dns-01 (the only challenge supported)');
+    if (a.keyType !== undefined && !ACME_KEY_TYPES.includes(a.keyType as never))
+      issue(['keyType'], `must be ${ACME_KEY_TYPES.join(' or ')}`);
+    if (a.eab !== undefined) {
+      const eab = acmeEabSchema.safeParse(a.eab);
+      if (!eab.success)
+        for (const i of eab.error.issues)
+          issue(
+            ['eab', ...i.path.map(String)],
+            i.code === 'unrecognized_keys' ? 'must be {kid, hmacKeyEnv}' : i.message,
+          );
+    }
+  })
+  .transform((a) => ({
+    ...a,
+    challenge: 'dns-01' as const,
+    keyType: (a.keyType ?? 'ec-p256') as (typeof ACME_KEY_TYPES)[number],
+    eab: a.eab as z.output<typeof acmeEabSchema> | undefined,
+  }));
+
+/** The ACME directory a source names. */
+export const acmeDirectoryOf = (a: { directory?: string | undefined; staging?: boolean | undefined }) =>
+  a.directory ?? (a.staging ? LETS_ENCRYPT_STAGING_DIRECTORY : LETS_ENCRYPT_DIRECTORY);
+
 /** Where a certificate comes from. Private keys are never inline: a file or an environment variable. */
 export const certificateSourceSchema = z.union(
   [
@@ -88,10 +161,11 @@ export const certificateSourceSchema = z.union(
       ]),
     }),
     z.strictObject({ serverCertificateId: z.string().min(1) }),
+    z.strictObject({ acme: acmeSourceSchema }),
   ],
   {
     error:
-      'must be one of {cas: {domain} | {certId}}, {pem: {certFile, keyFile} | {certEnv, keyEnv}}, {serverCertificateId}',
+      'must be one of {cas: {domain} | {certId}}, {pem: {certFile, keyFile} | {certEnv, keyEnv}}, {serverCertificateId}, {acme: {...}}',
   },
 );
 

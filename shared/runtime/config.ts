@@ -197,6 +197,13 @@ export const CONFIG_VARIABLES = {
     60_000,
     1000,
   ),
+  SLB_AUTOPILOT_ACME_ACCOUNT_KEY: text(
+    'renewal: the ACME account key (PEM) for `acme` certificate sources; set at deploy time from your secret store (`npm run acme -- account-key` makes one)',
+    { secret: true },
+  ),
+  SLB_AUTOPILOT_ACME_CA_TRUST_FILE: text(
+    "renewal, local runs only (with SLB_AUTOPILOT_LOCAL_CLOUD): a PEM bundle trusted for the ACME directory's HTTPS (the local Pebble's front door)",
+  ),
 } as const satisfies Record<string, Variable>;
 
 /** Parsed values, keyed by the variables' own names so they can be grepped. */

@@ -83,8 +83,16 @@ export function functionEnv(
   };
 }
 
-/** What the renewal workflow needs from a function's environment, and how hard it verifies. */
-export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, RenewalOptions] {
+/**
+ * What the renewal workflow needs from a function's environment, and how hard it verifies. `acme`: the
+ * issuer for `acme` sources, given only by the function that issues (cert-renewal), so the ACME code and
+ * the DNS permissions stay out of the others.
+ */
+export function renewalRun(
+  fx: FunctionEnv,
+  dryRun: boolean,
+  acme?: RenewalDeps['acme'],
+): [RenewalDeps, RenewalOptions] {
   return [
     {
       slb: fx.cloud.slb,
@@ -96,6 +104,7 @@ export function renewalRun(fx: FunctionEnv, dryRun: boolean): [RenewalDeps, Rene
       verify: (req) => waitForServedCertificate(req),
       ownership: fx.ownership,
       lease: fx.lease,
+      ...(acme ? { acme } : {}),
     },
     {
       dryRun,

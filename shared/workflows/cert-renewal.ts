@@ -27,6 +27,13 @@ import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
+import {
+  ACME_ARI_ID_TAG,
+  ACME_RETRY_AFTER_TAG,
+  acmeRetryAfter,
+  ariDecision,
+  rateLimitWaiting,
+} from '../domain/acme-renewal';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import {
   markerRef,
@@ -36,8 +43,9 @@ import {
   rotationMarkerKeys,
   rotationMarkerTags,
 } from '../domain/renewal';
-import type { Spec } from '../domain/spec';
+import { acmeDirectoryOf, type Spec } from '../domain/spec';
 import {
+  type AcmeIssuer,
   type CertificateFacts,
   CertificateSourceError,
   type Commit,
@@ -80,6 +88,8 @@ export interface RenewalDeps {
   /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
   lease?: LeaseOptions;
   sleep?: (ms: number) => Promise<void>;
+  /** issues `acme` sources (absent: they fail, named) */
+  acme?: AcmeIssuer;
 }
 
 export interface RenewalOptions {
@@ -263,7 +273,7 @@ async function renew(
   const unsettled = new Set<string>();
   if (await settleMarkers(deps, options, inUse, now, report, unsettled))
     inUse = await findCertificatesInUse(slb, spec, deps.ownership);
-  const resolver = createCertificateResolver({ ...deps, regionId });
+  const resolver = createCertificateResolver({ ...deps, regionId, issue: !dryRun });
   // CAS's record of a certificate gives its real start; SLB's only the upload time.
   const cas = await resolver.casCertificates().catch(() => []);
   const issued = (fp: string | undefined) =>
@@ -276,6 +286,9 @@ async function renew(
 
   // Decide every reference before writing anything.
   const plans: { ref: CertificateReference; report: ReferenceReport; commit?: Commit }[] = [];
+  const lbTags = (id: string) => inUse.loadBalancers.find((l) => l.loadBalancerId === id)?.tags ?? [];
+  /** load balancers whose ACME orders hit the CA's rate limit in this run, and until when */
+  const rateLimited = new Map<string, Date>();
   for (const ref of inUse.references) {
     const c = ref.current;
     const r: ReferenceReport = {
@@ -295,12 +308,27 @@ async function renew(
         action: 'noReplacement',
       });
     } else {
-      const d = renewalDue(
+      let d = renewalDue(
         c.expireTimeStamp,
         issued(c.fingerprint) ?? c.createTimeStamp,
         now.getTime(),
         spec.renewal.renewBeforeDays,
       );
+      // An issued certificate: the CA's renewal window (ARI), when it offers one, wins over our rule.
+      const ariId = c.tags.find((t) => t.key === ACME_ARI_ID_TAG)?.value;
+      if (
+        ref.source &&
+        'acme' in ref.source &&
+        ariId &&
+        deps.acme?.renewalInfo &&
+        c.expireTimeStamp > now.getTime()
+      ) {
+        const info = await deps.acme.renewalInfo(acmeDirectoryOf(ref.source.acme), ariId);
+        if (info) {
+          const a = ariDecision(info.window, now);
+          d = { due: a.due, why: a.reason };
+        }
+      }
       r.due = d.due;
       r.why = d.why;
       if (!d.due) continue;
@@ -311,12 +339,27 @@ async function renew(
       continue;
     }
     const source = ref.source ?? { cas: { domain: ref.domains[0] ?? c?.commonName ?? '' } };
+    const waitUntil = acmeRetryAfter(lbTags(ref.loadBalancerId));
+    if ('acme' in source && waitUntil && rateLimitWaiting(waitUntil, now)) {
+      r.action = 'noReplacement';
+      r.error = `the ACME CA's rate limit: not issuing before ${waitUntil.toISOString()} (${ACME_RETRY_AFTER_TAG} on ${ref.loadBalancerId})`;
+      continue;
+    }
     try {
+      // Issuing can take minutes (propagation, validation): the leases are renewed first when due.
+      if ('acme' in source && !dryRun) await checkpoint();
       const commit = await resolver.prepare(source, ref.domains, `${ref.id}.certificate`);
+      if (commit.wouldIssue) {
+        r.why += `; ${commit.wouldIssue}`;
+        r.after = { commonName: commit.facts.commonName };
+        r.action = 'wouldRotate';
+        continue;
+      }
       if (
         c &&
         (commit.facts.fingerprint === c.fingerprint.toLowerCase() ||
-          commit.facts.notAfter.getTime() <= c.expireTimeStamp)
+          // A certificate issued for this run is what the CA wants served (ARI may ask for it early).
+          (!commit.issuedNow && commit.facts.notAfter.getTime() <= c.expireTimeStamp))
       ) {
         r.action = 'noReplacement';
         r.error = `the best replacement (${commit.facts.commonName}, expires ${commit.facts.notAfter.toISOString().slice(0, 10)}) does not expire later than the current certificate`;
@@ -329,8 +372,60 @@ async function renew(
       if (!(err instanceof CertificateSourceError)) throw err;
       r.action = 'noReplacement';
       r.error = err.message;
+      if (err.retryAfter) {
+        fail(report, r, `${err.message}; the CA says retry after ${err.retryAfter.toISOString()}`, err);
+        const later = rateLimited.get(ref.loadBalancerId);
+        if (!later || later < err.retryAfter) rateLimited.set(ref.loadBalancerId, err.retryAfter);
+      }
     }
   }
+  // The CA's retry time goes on the load balancer, so the next runs wait for it instead of asking daily.
+  const tagsAdded = new Map<string, number>();
+  // A wait that is over, and no new one: its tag goes (the orders went through or were not limited).
+  if (!dryRun)
+    for (const lb of inUse.loadBalancers) {
+      const until = acmeRetryAfter(lb.tags);
+      if (!until || rateLimitWaiting(until, now) || rateLimited.has(lb.loadBalancerId)) continue;
+      try {
+        await checkpoint();
+        await slb.untagResources({
+          regionId,
+          resourceType: 'instance',
+          resourceIds: [lb.loadBalancerId],
+          tagKeys: [ACME_RETRY_AFTER_TAG],
+        });
+        tagsAdded.set(lb.loadBalancerId, -1);
+      } catch (err) {
+        report.warnings.push(
+          `${lb.loadBalancerId}: could not remove ${ACME_RETRY_AFTER_TAG}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+  if (!dryRun)
+    for (const [loadBalancerId, until] of rateLimited) {
+      const tags = lbTags(loadBalancerId);
+      const had = tags.some((t) => t.key === ACME_RETRY_AFTER_TAG);
+      if (!had && tags.length >= TAGS_PER_RESOURCE - TAGS_RESERVED) {
+        report.warnings.push(
+          `${loadBalancerId}: no room for ${ACME_RETRY_AFTER_TAG}; the next run asks the CA again`,
+        );
+        continue;
+      }
+      try {
+        await checkpoint();
+        await slb.tagResources({
+          regionId,
+          resourceType: 'instance',
+          resourceIds: [loadBalancerId],
+          tags: [{ key: ACME_RETRY_AFTER_TAG, value: String(Math.ceil(until.getTime() / 1000)) }],
+        });
+        if (!had) tagsAdded.set(loadBalancerId, 1);
+      } catch (err) {
+        report.warnings.push(
+          `${loadBalancerId}: could not record the CA's retry time: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
 
   if (!dryRun) {
     // One load balancer at a time, its references in batches that fit its tag quota: one marker write
@@ -339,7 +434,7 @@ async function renew(
     for (const p of plans)
       byLoadBalancer.set(p.ref.loadBalancerId, [...(byLoadBalancer.get(p.ref.loadBalancerId) ?? []), p]);
     for (const [loadBalancerId, queue] of byLoadBalancer) {
-      let tagsInUse = inUse.loadBalancers.find((l) => l.loadBalancerId === loadBalancerId)?.tags.length ?? 0;
+      let tagsInUse = lbTags(loadBalancerId).length + (tagsAdded.get(loadBalancerId) ?? 0);
       while (queue.length > 0) {
         await checkpoint();
         const room = Math.floor((TAGS_PER_RESOURCE - TAGS_RESERVED - tagsInUse) / 2);
@@ -747,7 +842,7 @@ export function describeRenewal(r: RenewalReport): string {
     .filter((x) => x.due || x.action !== 'notDue')
     .map(
       (x) =>
-        `- ${x.reference}: ${x.action} (${x.why})${x.after ? `: ${x.before.commonName ?? '?'} ${x.before.expires?.slice(0, 10) ?? '?'} -> ${x.after.commonName} ${x.after.expires?.slice(0, 10)}` : ''}${x.error ? `; ${x.error}` : ''}`,
+        `- ${x.reference}: ${x.action} (${x.why})${x.after ? `: ${x.before.commonName ?? '?'} ${x.before.expires?.slice(0, 10) ?? '?'} -> ${x.after.commonName} ${x.after.expires?.slice(0, 10) ?? '(to be issued)'}` : ''}${x.error ? `; ${x.error}` : ''}`,
     );
   for (const m of r.markers)
     lines.unshift(

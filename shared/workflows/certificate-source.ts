@@ -6,13 +6,18 @@
 // PEM files are read safely (regular files, 64 KiB, a timeout); an unreadable PEM source, file or
 // variable, gets one message that does not say why. The provisioning API refuses PEM sources outright.
 // Private keys stay inside Secret / local variables: no error or log line carries them.
+// An `acme` source is issued (shared/cloud/acme.ts) once per run per directory and domain set, then goes
+// the PEM way; a resolver that may not issue (dry run) reports what it would issue instead.
 
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import type { AcmeIssueRequest, IssuedCertificate } from '../cloud/acme';
+import { certIdOf } from '../cloud/acme-ari';
 import type { CasClient } from '../cloud/cas';
 import { Secret } from '../cloud/cas';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
+import { ACME_ARI_ID_TAG } from '../domain/acme-renewal';
 import {
   CertificateError,
   checkKeyMatches,
@@ -21,7 +26,7 @@ import {
   coversDomain,
   parseCertificate,
 } from '../domain/certificate';
-import type { CertificateSource } from '../domain/spec';
+import { acmeDirectoryOf, type CertificateSource } from '../domain/spec';
 
 /** 64 KiB: a certificate chain is a few KiB; anything bigger is not one (and /dev/zero never ends). */
 export const MAX_CERTIFICATE_FILE_BYTES = 64 * 1024;
@@ -79,16 +84,43 @@ export async function readCertificateFile(path: string, limits: CertificateFileL
 }
 
 export class CertificateSourceError extends Error {
+  /** an ACME CA's rate limit: when it said to try again */
+  readonly retryAfter?: Date;
   constructor(
     /** where in the spec, e.g. `loadBalancers[mall].listeners[443].certificate` */
     readonly where: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfter?: Date },
   ) {
-    super(`${where}: ${message}`, options);
+    super(`${where}: ${message}`, options?.cause === undefined ? {} : { cause: options.cause });
     this.name = 'CertificateSourceError';
+    if (options?.retryAfter) this.retryAfter = options.retryAfter;
   }
 }
+
+/** What an ACME source asks of the issuer; the deployment binds the account key, DNS and lookup. */
+export type AcmeOrder = Omit<AcmeIssueRequest, 'accountKey' | 'eab'> & {
+  /** pins the zone the challenge records go into */
+  dnsZone?: string;
+  eab?: { kid: string; hmacKey: Secret };
+};
+
+export interface AcmeIssuer {
+  /** false when the deployment has no ACME account key: acme sources fail, named */
+  configured: boolean;
+  issue(order: AcmeOrder): Promise<IssuedCertificate>;
+  /** the CA's suggested renewal window (RFC 9773) for a certificate's ARI id, when the CA offers one */
+  renewalInfo?(
+    directoryUrl: string,
+    certId: string,
+  ): Promise<{ window: { start: Date; end: Date } } | undefined>;
+}
+
+/** Tells an AcmeIssueError's rate limit apart without loading the ACME module. */
+const retryAfterOf = (err: unknown): Date | undefined =>
+  (err as { kind?: unknown }).kind === 'rateLimited'
+    ? ((err as { retryAfter?: Date }).retryAfter ?? undefined)
+    : undefined;
 
 export interface CertificateResolverOptions {
   slb: SlbClient;
@@ -99,6 +131,10 @@ export interface CertificateResolverOptions {
   /** bounds of a PEM file read (tests shorten the timeout) */
   fileLimits?: CertificateFileLimits;
   ownership: { tagKey: string; tagValue: string; namePrefix: string };
+  /** ACME issuance for `acme` sources (absent: they fail, named) */
+  acme?: AcmeIssuer;
+  /** false (dry run): an `acme` source is not issued, its commit only says what would be */
+  issue?: boolean;
 }
 
 export interface ResolvedCertificate {
@@ -118,8 +154,16 @@ export interface CertificateFacts {
   notAfter: Date;
 }
 
-/** Reuses or uploads the prepared certificate; `facts` tell what it is before anything is written. */
-export type Commit = (() => Promise<ResolvedCertificate>) & { facts: CertificateFacts };
+/**
+ * Reuses or uploads the prepared certificate; `facts` tell what it is before anything is written.
+ * `wouldIssue`: a dry run's acme source, not issued; its facts are only the names, and it cannot commit.
+ */
+export type Commit = (() => Promise<ResolvedCertificate>) & {
+  facts: CertificateFacts;
+  wouldIssue?: string;
+  /** issued by this run (ACME): the CA's current certificate, wanted even when it expires no later */
+  issuedNow?: boolean;
+};
 
 export interface CertificateResolver {
   /**
@@ -148,6 +192,8 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
   // One CAS listing and one detail per certificate for the whole run, however many references share them.
   let casList: ReturnType<CasClient['listCertificates']> | undefined;
   const casDetails = new Map<number, ReturnType<CasClient['getCertificate']>>();
+  // One issuance per directory and domain set for the whole run.
+  const issuances = new Map<string, Promise<IssuedCertificate>>();
   const casCertificates = () => {
     casList ??= o.cas.listCertificates();
     return casList;
@@ -159,7 +205,14 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
   };
 
   /** Validates a PEM pair for the domains; the commit reuses or uploads it (once per fingerprint). */
-  function usePem(certPem: string, key: Secret, domains: readonly string[], where: string): Commit {
+  function usePem(
+    certPem: string,
+    key: Secret,
+    domains: readonly string[],
+    where: string,
+    /** more tags for the upload (an issued certificate's ARI id) */
+    extraTags: { key: string; value: string }[] = [],
+  ): Commit {
     let parsed: ReturnType<typeof parseCertificate>;
     try {
       parsed = parseCertificate(certPem);
@@ -190,7 +243,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
         const cert = await o.slb.uploadServerCertificate({
           regionId: o.regionId,
           serverCertificateName: uploadName(o.ownership.namePrefix, parsed.commonName, parsed.notAfter),
-          tags: [{ key: o.ownership.tagKey, value: o.ownership.tagValue }],
+          tags: [{ key: o.ownership.tagKey, value: o.ownership.tagValue }, ...extraTags],
           pem: { certificate: certPem, privateKey: key.reveal() },
         });
         uploaded.push(cert);
@@ -286,6 +339,75 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
     }
   }
 
+  async function fromAcme(
+    a: Extract<CertificateSource, { acme: unknown }>['acme'],
+    domains: readonly string[],
+    where: string,
+  ): Promise<Commit> {
+    const names = [...new Set((a.domains ?? domains).map((d) => d.toLowerCase()))].sort();
+    const directoryUrl = acmeDirectoryOf(a);
+    if (!o.acme)
+      throw new CertificateSourceError(
+        where,
+        'ACME certificates are issued by the cert-renewal function only',
+      );
+    if (!o.acme.configured)
+      throw new CertificateSourceError(
+        where,
+        'no ACME account key: set SLB_AUTOPILOT_ACME_ACCOUNT_KEY (`npm run acme -- account-key` makes one)',
+      );
+    let hmacKey: Secret | undefined;
+    if (a.eab) {
+      const v = o.env[a.eab.hmacKeyEnv];
+      if (!v) throw new CertificateSourceError(`${where}.eab.hmacKeyEnv`, 'environment variable unset');
+      hmacKey = new Secret(v);
+    }
+    if (o.issue === false) {
+      const wouldIssue = `would issue via ACME (${directoryUrl}) for ${names.join(', ')}`;
+      const commit = async (): Promise<ResolvedCertificate> => {
+        throw new CertificateSourceError(where, `${wouldIssue}: a dry run does not issue`);
+      };
+      return Object.assign(commit, {
+        facts: { fingerprint: '', commonName: names[0] ?? '', sans: names, notAfter: new Date(Number.NaN) },
+        wouldIssue,
+      });
+    }
+    const key = `${directoryUrl} ${names.join(',')}`;
+    let pending = issuances.get(key);
+    if (!pending) {
+      const issuer = o.acme;
+      pending = issuer.issue({
+        directoryUrl,
+        domains: names,
+        keyType: a.keyType,
+        ...(a.email ? { email: a.email } : {}),
+        ...(a.dnsZone ? { dnsZone: a.dnsZone } : {}),
+        ...(a.eab && hmacKey ? { eab: { kid: a.eab.kid, hmacKey } } : {}),
+      });
+      issuances.set(key, pending);
+    }
+    let issued: IssuedCertificate;
+    try {
+      issued = await pending;
+    } catch (err) {
+      const retryAfter = retryAfterOf(err);
+      throw new CertificateSourceError(
+        where,
+        `ACME issuance for ${names.join(', ')} failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err, ...(retryAfter ? { retryAfter } : {}) },
+      );
+    }
+    const ariId = certIdOf(issued.certPem);
+    const commit = usePem(
+      issued.certPem,
+      issued.privateKey,
+      domains,
+      where,
+      ariId && ariId.length <= 128 ? [{ key: ACME_ARI_ID_TAG, value: ariId }] : [],
+    );
+    return Object.assign(commit, { issuedNow: true });
+  }
+
   async function prepare(
     source: CertificateSource,
     domains: readonly string[],
@@ -313,6 +435,7 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
       });
     }
     if ('cas' in source) return fromCas(source.cas, domains, `${where}.cas`);
+    if ('acme' in source) return fromAcme(source.acme, domains, `${where}.acme`);
     return await fromPem(source.pem, domains, where);
   }
 

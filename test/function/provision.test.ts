@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { handler } from '../../functions/provision/index';
+import { newAccountKeyPem } from '../../scripts/acme';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import { SIGNATURE_HEADER, signedHeaders, TIMESTAMP_HEADER } from '../../shared/runtime/hmac-auth';
@@ -314,6 +315,31 @@ describe('provision apply', () => {
       expect(cloud().calls().total).toBe(0);
       expect(cloud().state()).toEqual(before);
       expect(r.raw.body).not.toContain(SECRET);
+    },
+  );
+
+  it.each(['/apply', '/plan'])(
+    'POST %s refuses an ACME source (a caller must not pick the CA the function contacts): 400 naming the field, no cloud call',
+    async (path) => {
+      const before = cloud().state();
+      const body = edit((s) => {
+        s.loadBalancers[0].listeners[0].certificate = {
+          acme: { directory: 'https://acme.attacker.example/dir', email: 'x@example.com' },
+        };
+        s.loadBalancers[0].listeners[0].extensionDomains[0].certificate = { acme: { staging: true } };
+      });
+      const r = await call({ method: 'POST', path, body, contentType: yaml });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toBe('InvalidSpec');
+      expect(String(r.body.message)).toMatch(
+        /^loadBalancers\[0\]\.listeners\[0\]\.certificate\.acme: ACME issuance is not accepted over HTTP/,
+      );
+      expect((r.body.issues as { path: string }[]).map((i) => i.path)).toEqual([
+        'loadBalancers[0].listeners[0].certificate.acme',
+        'loadBalancers[0].listeners[0].extensionDomains[0].certificate.acme',
+      ]);
+      expect(cloud().calls().total).toBe(0);
+      expect(cloud().state()).toEqual(before);
     },
   );
 
@@ -631,5 +657,34 @@ describe('provision: ownership is the deployment’s, and so are the limits', ()
     expect([r.status, r.body.limit]).toEqual([403, 'SLB_AUTOPILOT_MAX_NEW_LOAD_BALANCERS']);
     expect(String(r.body.message)).toMatch(/where this deployment has created 1; it may create 1 in all/);
     expect(cloud().state().loadBalancers).toHaveLength(2); // the mall and the one allowed
+  });
+});
+
+describe('provision rotate with acme sources in the deployed spec', () => {
+  const acmeYaml = mallYaml
+    .replace('cas: { domain: www.mall.example.com }', 'acme: { email: ops@mall.example.com }')
+    .replace('cas: { domain: m.mall.example.com }', 'acme: { email: ops@mall.example.com }');
+  const cloud = useCloud('mall', acmeYaml);
+
+  it('POST /rotate issues nothing: ACME certificates come from the cert-renewal function only', async () => {
+    expect(acmeYaml).not.toBe(mallYaml);
+    process.env.SLB_AUTOPILOT_ACME_ACCOUNT_KEY = newAccountKeyPem();
+    const before = cloud().state();
+    const r = await call({ method: 'POST', path: '/rotate', body: '{}', contentType: 'application/json' });
+    expect(
+      (r.body.references as { action: string; error: string }[]).map((x) => [x.action, x.error]),
+    ).toEqual([
+      [
+        'noReplacement',
+        `${MALL.loadBalancerId}:443.certificate.acme: ACME certificates are issued by the cert-renewal function only`,
+      ],
+      [
+        'noReplacement',
+        `${MALL.loadBalancerId}:443/${MALL.extensionDomain.domain}.certificate.acme: ACME certificates are issued by the cert-renewal function only`,
+      ],
+    ]);
+    expect(cloud().calls().calls.AddDomainRecord).toBeUndefined();
+    expect(cloud().state()).toEqual(before);
+    expect(r.raw.body).not.toContain('PRIVATE KEY');
   });
 });

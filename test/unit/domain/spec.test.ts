@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { mallScenario } from '../../../scripts/local-cloud/scenarios/mall';
-import { parseDuration, parseSpec, SpecError } from '../../../shared/domain/spec';
+import {
+  acmeDirectoryOf,
+  LETS_ENCRYPT_DIRECTORY,
+  LETS_ENCRYPT_STAGING_DIRECTORY,
+  parseDuration,
+  parseSpec,
+  SpecError,
+} from '../../../shared/domain/spec';
 
 const mallYaml = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'mall.yaml'), 'utf8');
 
@@ -221,5 +228,77 @@ describe('field and cross-field problems together', () => {
         'loadBalancers[0].listeners[0].vServerGroup',
       ].sort(),
     );
+  });
+});
+
+describe('acme certificate source', () => {
+  const withAcme = (acme: unknown) =>
+    mallWith((s) => {
+      s.loadBalancers[0].listeners[0].certificate = { acme };
+    });
+  const at = 'loadBalancers[0].listeners[0].certificate.acme';
+
+  it('defaults: Let’s Encrypt production, dns-01, an EC P-256 key, the reference’s domains', () => {
+    const spec = parseSpec(withAcme({ email: 'ops@mall.example.com' }));
+    const l = spec.loadBalancers[0]?.listeners[0];
+    expect(l?.protocol === 'https' && l.certificate).toEqual({
+      acme: { email: 'ops@mall.example.com', challenge: 'dns-01', keyType: 'ec-p256' },
+    });
+    expect(acmeDirectoryOf({})).toBe(LETS_ENCRYPT_DIRECTORY);
+    expect(acmeDirectoryOf({ staging: true })).toBe(LETS_ENCRYPT_STAGING_DIRECTORY);
+    expect(acmeDirectoryOf({ directory: 'https://ca.example/dir', staging: false })).toBe(
+      'https://ca.example/dir',
+    );
+  });
+
+  it('takes every field: directory, domains with a wildcard, a pinned zone, RSA, EAB', () => {
+    const acme = {
+      directory: 'https://acme.zerossl.com/v2/DV90',
+      domains: ['*.mall.example.com', 'mall.example.com'],
+      dnsZone: 'example.com',
+      keyType: 'rsa-2048',
+      challenge: 'dns-01',
+      eab: { kid: 'kid-1', hmacKeyEnv: 'ZEROSSL_EAB_HMAC' },
+    };
+    const l = parseSpec(withAcme(acme)).loadBalancers[0]?.listeners[0];
+    expect(l?.protocol === 'https' && l.certificate).toEqual({ acme });
+  });
+
+  it.each<[unknown, { path: string; message: string }[]]>([
+    [{ keyType: 'rsa-4096' }, [{ path: `${at}.keyType`, message: 'must be ec-p256 or rsa-2048' }]],
+    [
+      { challenge: 'http-01' },
+      [{ path: `${at}.challenge`, message: 'must be dns-01 (the only challenge supported)' }],
+    ],
+    [
+      { directory: 'http://ca.example/dir' },
+      [{ path: `${at}.directory`, message: 'must be an https:// URL' }],
+    ],
+    [
+      { directory: 'https://ca.example/dir', staging: true },
+      [
+        {
+          path: `${at}.staging`,
+          message:
+            "staging picks the Let's Encrypt staging directory: give either directory or staging, not both",
+        },
+      ],
+    ],
+    [{ email: 'nope' }, [{ path: `${at}.email`, message: 'must be an email address' }]],
+    [
+      { eab: { kid: 'k' } },
+      [{ path: `${at}.eab.hmacKeyEnv`, message: 'must name the environment variable holding the HMAC key' }],
+    ],
+    [
+      { eab: { kid: 'k', hmacKey: 'inline' } },
+      [
+        { path: `${at}.eab.hmacKeyEnv`, message: 'must name the environment variable holding the HMAC key' },
+        { path: `${at}.eab`, message: 'must be {kid, hmacKeyEnv}' },
+      ],
+    ],
+    [{ domains: [] }, [{ path: `${at}.domains`, message: 'must name at least one domain' }]],
+    [{ accountKey: 'x' }, [{ path: `${at}.accountKey`, message: 'is not a known field' }]],
+  ])('refuses %o, naming the field', (acme, expected) => {
+    expect(issues(withAcme(acme))).toEqual(expected);
   });
 });
