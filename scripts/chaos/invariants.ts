@@ -84,7 +84,7 @@ export async function checkServedIsBound(cloud: LocalCloud): Promise<Violation[]
       (x) => x.loadBalancerId === fe.loadBalancerId && x.listenerPort === fe.listenerPort,
     );
     // Only HTTPS front ends serve a certificate; HTTP ones forward plain HTTP.
-    if (!l || l.listenerProtocol !== 'https') continue;
+    if (l?.listenerProtocol !== 'https') continue;
     const expectations = [
       { sni: DEFAULT_SNI, where: `${l.loadBalancerId}:${l.listenerPort}`, id: l.serverCertificateId },
       ...state.domainExtensions
