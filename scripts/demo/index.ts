@@ -2,7 +2,9 @@
 // (.local/demo/report.html) charting weights and health over time:
 //   1. provision: one authenticated apply brings the mall in line with its spec (a drifted weight and
 //      health check repaired, a new HTTP listener created)
-//   2. rotate the expiring certificates (listener and extension domain), verified by TLS
+//   2. rotate the expiring certificates (listener and extension domain), verified by TLS: issued by the
+//      local ACME server (Pebble, DNS-01 on the local Alibaba Cloud DNS) when it is installed, else the
+//      renewed certificate waiting in CAS
 //   3. kill the K8S backend: the local cloud's health checks see it, the audit hands it to failover
 //   4. watch the failover: ECS carries the traffic
 //   5. bring K8S back: after failbackAfter (30 s in the demo's spec) the audit fails back
@@ -12,6 +14,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { fetchServedCertificate } from '../../shared/cloud/tls-probe';
+import type { RenewalReport } from '../../shared/workflows/cert-renewal';
+import { pebbleInstalled } from '../local-cloud/acme/pebble';
 import { connectLocalCloud } from '../local-cloud/connect';
 import { MALL } from '../local-cloud/scenarios/mall-fixture';
 import { callProvision } from '../remote';
@@ -40,10 +45,20 @@ export function answerText(body: unknown): string {
   return 'no readable reason in the answer';
 }
 
-function demoSpec(mallYaml: string): string {
+/**
+ * The demo's spec; with an ACME directory, the 443 listener and its extension domain take their
+ * certificates from it. That is the functions' deployed spec only: the provisioning API refuses `acme`
+ * sources (a caller must not point the function at a CA), so the apply over HTTP sends the CAS variant.
+ */
+function demoSpec(mallYaml: string, acmeDirectoryUrl?: string): string {
   const s = parse(mallYaml);
   s.failover.failbackAfter = '30s';
   s.loadBalancers[0].listeners.push({ protocol: 'http', port: 8080, vServerGroup: 'mall-backends' });
+  if (acmeDirectoryUrl) {
+    const https = s.loadBalancers[0].listeners[0];
+    https.certificate = { acme: { directory: acmeDirectoryUrl } };
+    https.extensionDomains[0].certificate = { acme: { directory: acmeDirectoryUrl } };
+  }
   return stringify(s);
 }
 
@@ -64,6 +79,8 @@ export async function runDemo(
   const samples: Sample[] = [];
   const mallYaml = (await import('node:fs')).readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8');
   const specText = demoSpec(mallYaml);
+  // Certificates issued for real by a local ACME server when the Debian package is there.
+  const withAcme = pebbleInstalled();
   let stack: Stack | undefined;
   let sampler: NodeJS.Timeout | undefined;
   let auditTimer: NodeJS.Timeout | undefined;
@@ -126,7 +143,8 @@ export async function runDemo(
       backendPorts: { k8s: 0, ecs: 0 },
       timers: 'manual',
       healthChecks: 'auto',
-      specText,
+      acme: withAcme,
+      specText: ({ acmeDirectoryUrl }) => demoSpec(mallYaml, acmeDirectoryUrl),
       env: { SLB_AUTOPILOT_VERIFY_DELAY_MS: '200', SLB_AUTOPILOT_DRIFT_EVERY_MS: '600000' },
     });
     const s = stack;
@@ -170,34 +188,60 @@ export async function runDemo(
       return `${actions.length} actions planned and applied (${actions.map((a) => a.description.replace(/^[^:]+: /, '')).join('; ')}); a second plan is empty`;
     });
 
-    ok &&= await step(
-      'rotate the expiring certificates (listener and extension domain)',
-      'provision',
-      async () => {
-        const r = await api('POST', 'rotate', '{}', 'application/json');
-        const refs =
-          (
-            r.body as {
-              references?: {
-                reference: string;
-                action: string;
-                before: { expires?: string };
-                after?: { expires?: string };
-              }[];
-            }
-          ).references ?? [];
-        if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
-          throw new Error(
-            `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
+    if (withAcme)
+      ok &&= await step(
+        'rotate the expiring certificates: issued by the local ACME server (Pebble, DNS-01 on the local Alibaba Cloud DNS)',
+        'cert-renewal',
+        async () => {
+          const r = await s.runtime.invoke('cert-renewal', { source: 'timer' });
+          const refs = (r.result as { report?: RenewalReport }).report?.references ?? [];
+          if (refs.length === 0 || refs.some((x) => x.action !== 'rotated'))
+            throw new Error(
+              `renewal: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ') || 'no report'}`,
+            );
+          const fe = (await s.cloud.frontEnds()).find((f) => f.listenerPort === 443);
+          const issuers = await Promise.all(
+            [MALL.https.domains[0], MALL.extensionDomain.domain].map(
+              async (servername) =>
+                (await fetchServedCertificate({ host: fe?.host ?? '', port: fe?.port ?? 0, servername }))
+                  .issuerCN,
+            ),
           );
-        return refs
-          .map(
-            (x) =>
-              `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}, served (TLS handshake)`,
-          )
-          .join('; ');
-      },
-    );
+          if (!issuers.every((i) => /^Pebble/.test(i ?? '')))
+            throw new Error(`served certificates are from ${issuers.join(', ')}, not the ACME server`);
+          const left = s.cloud.state().dnsRecords.filter((x) => x.rr.startsWith('_acme-challenge')).length;
+          return `${refs.map((x) => `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}`).join('; ')}; served by the front end, issued by ${issuers[0]} (TLS handshakes); ${left} challenge records left`;
+        },
+      );
+    else
+      ok &&= await step(
+        'rotate the expiring certificates (listener and extension domain)',
+        'provision',
+        async () => {
+          const r = await api('POST', 'rotate', '{}', 'application/json');
+          const refs =
+            (
+              r.body as {
+                references?: {
+                  reference: string;
+                  action: string;
+                  before: { expires?: string };
+                  after?: { expires?: string };
+                }[];
+              }
+            ).references ?? [];
+          if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
+            throw new Error(
+              `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
+            );
+          return refs
+            .map(
+              (x) =>
+                `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}, served (TLS handshake)`,
+            )
+            .join('; ');
+        },
+      );
 
     // The audit's timer, compressed: every 2 s.
     const audit = () => s.runtime.fireTimer('health-audit', 'every-minute').catch(() => undefined);

@@ -1,5 +1,5 @@
 // `npm run demo` end to end (about 45 s of real time: real health checks, a real failback delay): every
-// step succeeds and the report is one self-contained page with the timeline and the weight chart.
+// step succeeds (the rotation issued by the local ACME server) and the report is one self-contained page with the timeline and the weight chart.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,9 @@ describe('npm run demo', () => {
       ['bring', 'ok'],
     ]);
     expect(r.ok).toBe(true);
+    // The certificates came from the local ACME server (Pebble), not from CAS.
+    expect(r.steps[1]?.detail).toMatch(/issued by Pebble Intermediate CA/);
+    expect(r.steps[1]?.detail).toMatch(/0 challenge records left/);
     // The chart saw K8S carry the traffic, then ECS, then K8S again.
     const k8sWeights = r.samples.map((s) => s.backends['k8s-nodeport']?.weight);
     const firstZero = k8sWeights.indexOf(0);
