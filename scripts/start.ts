@@ -80,11 +80,14 @@ async function main(): Promise<void> {
     [
       `slb-autopilot local stack (up in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
       `  status page: ${stack.statusPage?.url ?? 'off'}  (live; updates every ${UPDATE_EVERY_MS / 1000} s)`,
-      `  local cloud (SLB 2014-05-15 + CAS 2020-04-07): ${local.url}`,
+      `  local cloud (SLB 2014-05-15, CAS 2020-04-07, Alibaba Cloud DNS 2015-01-09): ${local.url}`,
       `    endpoint ${local.endpoint}, protocol HTTP, region ${local.regionId}`,
       `    AccessKeyId ${DEFAULT_ACCESS_KEY_ID}  AccessKeySecret ${DEFAULT_ACCESS_KEY_SECRET}`,
       `    admin: ${local.url}/_emulator/state | calls | faults | health | front-ends | backend-addresses | reset`,
       `    use it from scripts: SLB_AUTOPILOT_LOCAL_CLOUD=${local.url}`,
+      ...(local.dns()
+        ? [`    DNS server for its zones: ${local.dns()?.host}:${local.dns()?.port} (UDP and TCP)`]
+        : []),
       `  backends: K8S ${MALL.k8s.serverId}:${MALL.k8s.port} -> 127.0.0.1:${stack.backends.k8s.port}, ECS ${MALL.ecs.serverId}:${MALL.ecs.port} -> 127.0.0.1:${stack.backends.ecs.port}`,
       `    control: ${stack.control.url}  (npm run backend -- kill|revive|slow|fail|flap|heal k8s|ecs)`,
       `  local FC runtime (fc2 invoke API): ${runtime.url}`,
