@@ -61,6 +61,11 @@ export interface FailoverBackend {
   probe?: ProbeHealth;
   /** false: not named in the spec nor in a group we created; its weight is never changed */
   owned: boolean;
+  /**
+   * The weight the spec declares for it: its weight in the normal state (primary active). Failback
+   * restores these rather than the policy's primaryWeight/standbyWeight, so it ends where apply would.
+   */
+  declaredWeight?: number;
 }
 
 /** What failover remembers between runs; lives in the group's tags (encodeFailoverState). */
@@ -216,7 +221,30 @@ function spread(total: number, keys: readonly string[]): Map<string, number> {
   return new Map(sorted.map((k, i) => [k, Math.max(1, base + (i < rest ? 1 : 0))]));
 }
 
+/**
+ * The target for `want`. The normal state (primary active) is the weights the spec declares, where it
+ * declares them: a failback that set the policy's 100/0 on a spec saying 80/20 would be undone by the
+ * next apply and redone by the next failback. The policy's weights stand in for backends the spec does
+ * not weigh, for a proportional primary drained as unhealthy, and whenever the declared weights would
+ * not say "primary active" (a standby weighed at least as much as every primary): a failback must end
+ * on the primary.
+ */
 function targetFor(want: Pool, views: readonly View[], policy: FailoverPolicy): TargetWeight[] {
+  const byPolicy = policyTarget(want, views, policy);
+  if (want !== 'primary') return byPolicy;
+  const declared = byPolicy.map((t, i) => {
+    const b = views[i]?.b;
+    if (!b?.owned || b.declaredWeight === undefined) return t;
+    const drained = policy.mode === 'proportional' && b.pool === 'primary' && t.weight === 0;
+    return drained ? t : { ...t, weight: b.declaredWeight };
+  });
+  const onPrimary =
+    activeFromWeights(views.map((v, i) => ({ ...v, b: { ...v.b, weight: declared[i]?.weight ?? 0 } }))) ===
+    'primary';
+  return onPrimary ? declared : byPolicy;
+}
+
+function policyTarget(want: Pool, views: readonly View[], policy: FailoverPolicy): TargetWeight[] {
   let share: Map<string, number> | undefined;
   if (policy.mode === 'proportional') {
     const members = views.filter((v) => v.b.owned && v.b.pool === want);

@@ -33,6 +33,21 @@ export function renewalDue(
   return { due: false, why: `expires in ${days} days` };
 }
 
+/**
+ * Whether a listener answers this SNI server name with one of its extension domains' certificates
+ * instead of its default one (CLB's rule): an exact extension domain, or the wildcard one label up
+ * (`*.example.com` answers `a.example.com`, never `example.com` nor `a.b.example.com`). Case and a
+ * trailing dot do not count.
+ */
+export function answeredByExtensionDomain(servername: string, extensionDomains: readonly string[]): boolean {
+  const norm = (d: string) => d.trim().toLowerCase().replace(/\.$/, '');
+  const domains = new Set(extensionDomains.map(norm));
+  const name = norm(servername);
+  if (domains.has(name)) return true;
+  const dot = name.indexOf('.');
+  return dot > 0 && domains.has(`*${name.slice(dot)}`);
+}
+
 export const ROTATION_TAG_PREFIX = 'slb-autopilot:rotation:';
 export const TAG_KEY_MAX = 64;
 export const TAG_VALUE_MAX = 128;

@@ -36,6 +36,7 @@ import {
 } from '../domain/acme-renewal';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import {
+  answeredByExtensionDomain,
   markerRef,
   parseRotationMarkers,
   type RotationMarker,
@@ -791,13 +792,26 @@ async function verifyReference(
   });
   const results: { domain: string; result: string }[] = [];
   let ok = true;
-  for (const domain of ref.domains) {
-    // A wildcard reference is checked on a name it covers.
-    const servername = domain.startsWith('*.') ? `check${domain.slice(1)}` : domain;
+  // A wildcard reference is checked on a name it covers.
+  const names = ref.domains.map((domain) => ({
+    domain,
+    servername: domain.startsWith('*.') ? `check${domain.slice(1)}` : (domain as string | undefined),
+  }));
+  // A name one of the listener's extension domains answers never shows the default certificate: checking
+  // it there would fail every switch and every rollback, and leave the marker for good. When every name
+  // is such, a handshake without SNI reaches the default certificate.
+  const shadowed = (n: { servername?: string }) =>
+    n.servername !== undefined && answeredByExtensionDomain(n.servername, ref.extensionDomains ?? []);
+  for (const n of names)
+    if (shadowed(n))
+      results.push({ domain: n.domain, result: 'answered by its extension domain: not checked here' });
+  const reach = names.filter((n) => !shadowed(n));
+  if (reach.length === 0) reach.push({ domain: '(no SNI)', servername: undefined });
+  for (const { domain, servername } of reach) {
     const check = await deps.verify({
       host: where.host,
       port: where.port,
-      servername,
+      ...(servername ? { servername } : {}),
       expectFingerprint: fingerprint,
       attempts: options.verifyAttempts ?? 5,
       delayMs: options.verifyDelayMs ?? 2000,

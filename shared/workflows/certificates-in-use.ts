@@ -23,6 +23,11 @@ export interface CertificateReference {
   domainExtensionId?: string;
   /** what the certificate must cover: the listener's `domains` from the spec (else the current SANs), or the extension domain */
   domains: string[];
+  /**
+   * listener references: the listener's extension domains. SNI sends those names to their own
+   * certificates, so a handshake for one of them never shows the default certificate.
+   */
+  extensionDomains?: string[];
   /** where the spec says its certificate comes from, when the spec names it */
   source?: CertificateSource;
   serverCertificateId: string;
@@ -93,6 +98,7 @@ export async function findCertificatesInUse(
             specListener?.protocol === 'https'
               ? specListener.domains
               : (current?.subjectAlternativeNames ?? (current?.commonName ? [current.commonName] : [])),
+          extensionDomains: detail.domainExtensions.map((d) => d.domain),
           ...(specListener?.protocol === 'https' ? { source: specListener.certificate } : {}),
           serverCertificateId: detail.serverCertificateId,
           ...(current ? { current } : {}),

@@ -256,6 +256,7 @@ async function decideAndWrite(
         ...(h ? { slbHealth: h.state } : {}),
         ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
         owned: s !== undefined || ownedGroup,
+        ...(s ? { declaredWeight: s.weight } : {}),
       };
     });
     const tags = Object.fromEntries(group.tags.map((t) => [t.key, t.value]));

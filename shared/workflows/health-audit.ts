@@ -259,6 +259,7 @@ async function decideLoadBalancer(
     const backends: FailoverBackend[] = g.backends.map((b) => {
       const h = worst.get(key(b));
       const p = probes.get(key(b));
+      const declared = specGroup.backends.find((x) => key(x) === key(b))?.weight;
       return {
         serverId: b.serverId,
         port: b.port,
@@ -267,6 +268,7 @@ async function decideLoadBalancer(
         ...(h ? { slbHealth: h.state } : {}),
         ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
         owned: specGroup.backends.some((x) => key(x) === key(b)) || isOwned(deps.ownership, g.tags),
+        ...(declared !== undefined ? { declaredWeight: declared } : {}),
       };
     });
     const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));

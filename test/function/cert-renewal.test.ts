@@ -129,6 +129,60 @@ describe('cert-renewal', () => {
     );
   });
 
+  it('rotates a listener one of whose domains its own extension domain answers, after a rolled-back switch', async () => {
+    // The sequence a chaos run found: the listener's spec domains include www.mall.example.com, which
+    // an extension domain with its own certificate also serves. A switch under stale front ends must
+    // roll back and settle (not leave its marker), and the next clean run must rotate the listener.
+    const layer = cloudLayerFor(cloud);
+    const ca = await createTestCa({ now: new Date() });
+    const pair = await ca.issue({
+      commonName: 'www.mall.example.com',
+      sans: ['www.mall.example.com'],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 200 * DAY),
+    });
+    const www = await layer.slb.uploadServerCertificate({
+      regionId: MALL.regionId,
+      serverCertificateName: 'www-2026',
+      pem: { certificate: pair.chainPem, privateKey: pair.keyPem },
+    });
+    await layer.slb.createDomainExtension({
+      regionId: MALL.regionId,
+      loadBalancerId: MALL.loadBalancerId,
+      listenerPort: 443,
+      domain: 'www.mall.example.com',
+      serverCertificateId: www.serverCertificateId,
+    });
+    const old = listener()?.serverCertificateId;
+    const markers = () =>
+      cloud
+        .state()
+        .loadBalancers.find((l) => l.loadBalancerId === MALL.loadBalancerId)
+        ?.tags.filter((t) => t.key.startsWith('slb-autopilot:rotation:')) ?? [];
+
+    cloud.setFaults({ staleFrontEnds: [`${MALL.loadBalancerId}:443`] });
+    const stale = await run();
+    const ref = (r: typeof stale, id: string) => r.report?.references.find((x) => x.reference === id);
+    expect(ref(stale, `${MALL.loadBalancerId}:443`)?.action).toBe('rolledBack');
+    expect(listener()?.serverCertificateId).toBe(old);
+    expect(markers()).toEqual([]);
+
+    cloud.setFaults({});
+    const clean = await run();
+    expect(clean.report?.markers).toEqual([]);
+    expect(ref(clean, `${MALL.loadBalancerId}:443`)?.action).toBe('rotated');
+    expect(ref(clean, `${MALL.loadBalancerId}:443/www.mall.example.com`)?.action).toBe('notDue');
+    expect(clean.ok).toBe(true);
+    const renewed = cloud.state().casCertificates.find((c) => c.certId === MALL.renewed.certId);
+    expect((await served('mall.example.com')).fingerprintSha256).toBe(renewed?.sha2.toLowerCase());
+    // The extension domain keeps its own certificate.
+    expect((await served('www.mall.example.com')).subjectCN).toBe('www.mall.example.com');
+    expect(
+      cloud.state().domainExtensions.find((d) => d.domain === 'www.mall.example.com')?.serverCertificateId,
+    ).toBe(www.serverCertificateId);
+    expect(markers()).toEqual([]);
+  });
+
   it('notifies a signed webhook when a rotation is rolled back', async () => {
     const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
     const hook = createServer((req, res) => {

@@ -310,6 +310,59 @@ describe('planFailover: automatic policy', () => {
   });
 });
 
+describe('planFailover: failback returns to the weights the spec declares', () => {
+  // Failed over (K8S 0, ECS 100), the primary healthy past failbackAfter and SLB reporting it normal:
+  // the failback's target is the spec's declared weights (what apply converges to), not the policy's
+  // 100/0, unless those would not put the primary in front.
+  const due = { active: 'standby' as const, primaryHealthySince: T0, changes: [] };
+  const declared = (k: number | undefined, e: number | undefined) =>
+    failedOver(
+      { slbHealth: 'normal', ...(k === undefined ? {} : { declaredWeight: k }) },
+      e === undefined ? {} : { declaredWeight: e },
+    );
+  it.each([
+    ['80/20 declared', 80, 20, 'auto', { [K8S]: 80, [ECS]: 20 }],
+    ['80/20 declared, manual toPrimary', 80, 20, 'toPrimary', { [K8S]: 80, [ECS]: 20 }],
+    ['100/0 declared (the mall)', 100, 0, 'auto', { [K8S]: 100, [ECS]: 0 }],
+    ['100/1 declared (a warm standby)', 100, 1, 'auto', { [K8S]: 100, [ECS]: 1 }],
+    ['60 on K8S, the standby not weighed by the spec', 60, undefined, 'auto', { [K8S]: 60, [ECS]: 0 }],
+    ['nothing declared: the policy', undefined, undefined, 'auto', { [K8S]: 100, [ECS]: 0 }],
+    ['50/50 declared (would not say primary): the policy', 50, 50, 'auto', { [K8S]: 100, [ECS]: 0 }],
+    ['0/0 declared (would not say primary): the policy', 0, 0, 'auto', { [K8S]: 100, [ECS]: 0 }],
+  ] as const)('%s', (_name, k, e, command, want) => {
+    const d = plan({ backends: declared(k, e), state: due, command, now: at(600) });
+    expect(d.kind).toBe('failBack');
+    expect(weights(d)).toEqual(want);
+    expect(d.nextState.active).toBe('primary');
+    // Converged: planning again on what the failback produced changes nothing.
+    const again = plan({ backends: applied(declared(k, e), d), state: d.nextState, now: at(601) });
+    expect(again.kind).toBe('none');
+  });
+
+  it('a shift to standby still uses the policy (the spec declares only the normal state)', () => {
+    const d = plan({
+      backends: [
+        k8s({ weight: 80, declaredWeight: 80, slbHealth: 'abnormal' }),
+        ecs({ weight: 20, declaredWeight: 20, slbHealth: 'normal' }),
+      ],
+      state: { active: 'primary', changes: [] },
+    });
+    expect(d.kind).toBe('shiftToStandby');
+    expect(weights(d)).toEqual({ [K8S]: 0, [ECS]: 100 });
+  });
+
+  it('the declared weights on a healthy primary are the normal state: nothing to rebalance', () => {
+    const d = plan({
+      backends: [
+        k8s({ weight: 80, declaredWeight: 80 }),
+        ecs({ weight: 20, declaredWeight: 20, slbHealth: 'normal' }),
+      ],
+      state: { active: 'primary', changes: [] },
+    });
+    expect(d.kind).toBe('none');
+  });
+});
+
 describe('planFailover: guards', () => {
   it('flapDamping: a full window blocks any change, with the time it opens again', () => {
     const changes = [at(-1700), at(-1200), at(-600), at(-60)];
@@ -458,6 +511,27 @@ describe('planFailover: proportional mode', () => {
       'i-k8snode2:30250': 33,
       'i-k8snode3:30250': 33,
       [ECS]: 0,
+    });
+  });
+
+  it('fails back to the declared weights of the eligible primaries; an unhealthy one stays drained', () => {
+    const d = plan({
+      policy: PROP,
+      backends: [
+        node(1, { weight: 0, declaredWeight: 50 }),
+        node(2, { weight: 0, declaredWeight: 50 }),
+        node(3, { weight: 0, declaredWeight: 50, slbHealth: 'abnormal' }),
+        ecs({ weight: 100, declaredWeight: 10, slbHealth: 'normal' }),
+      ],
+      state: { active: 'standby', primaryHealthySince: T0, changes: [] },
+      now: at(600),
+    });
+    expect(d.kind).toBe('failBack');
+    expect(weights(d)).toEqual({
+      'i-k8snode1:30250': 50,
+      'i-k8snode2:30250': 50,
+      'i-k8snode3:30250': 0,
+      [ECS]: 10,
     });
   });
 

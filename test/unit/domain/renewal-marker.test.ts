@@ -1,6 +1,7 @@
 // The rotation marker's tags: within SLB's tag limits, read back exactly, half markers found.
 import { describe, expect, it } from 'vitest';
 import {
+  answeredByExtensionDomain,
   parseRotationMarkers,
   ROTATION_TAG_PREFIX,
   rotationMarkerTags,
@@ -42,5 +43,20 @@ describe('rotation markers', () => {
         { key: `${ROTATION_TAG_PREFIX}de-1:to`, value: 'garbage' },
       ]),
     ).toEqual({ markers: [], broken: ['443', 'de-1'] });
+  });
+});
+
+describe('answeredByExtensionDomain', () => {
+  it.each([
+    ['www.mall.example.com', ['www.mall.example.com'], true],
+    ['WWW.Mall.example.com.', ['www.mall.example.com'], true],
+    ['mall.example.com', ['www.mall.example.com', 'm.mall.example.com'], false],
+    ['a.example.com', ['*.example.com'], true],
+    ['example.com', ['*.example.com'], false],
+    ['a.b.example.com', ['*.example.com'], false],
+    ['check.mall.example.com', ['m.mall.example.com'], false],
+    ['mall.example.com', [], false],
+  ])('%s with extension domains %j: %s', (servername, domains, expected) => {
+    expect(answeredByExtensionDomain(servername, domains)).toBe(expected);
   });
 });
