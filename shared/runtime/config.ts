@@ -46,14 +46,16 @@ const text = (description: string, o: { secret?: boolean } = {}) => ({
 });
 
 /** An integer written in decimal, within [min, max]; `Number('abc')` would have let NaN through. */
-const integer = (description: string, min: number, max: number, fallback: number) => ({
-  description,
-  schema: z
+const intText = (min: number, max: number) =>
+  z
     .string()
     .regex(/^-?\d+$/, `must be an integer (${min}-${max})`)
     .transform(Number)
-    .pipe(z.number().min(min, `must be ${min}-${max}`).max(max, `must be ${min}-${max}`))
-    .default(fallback),
+    .pipe(z.number().min(min, `must be ${min}-${max}`).max(max, `must be ${min}-${max}`));
+
+const integer = (description: string, min: number, max: number, fallback: number) => ({
+  description,
+  schema: intText(min, max).default(fallback),
 });
 
 const httpUrl = (description: string) => ({
@@ -85,12 +87,7 @@ const list = (description: string, re: RegExp, message: string) => ({
 /** An optional integer within [min, max]; unset means "the default the reader chooses". */
 const optionalInteger = (description: string, min: number, max: number) => ({
   description,
-  schema: z
-    .string()
-    .regex(/^-?\d+$/, `must be an integer (${min}-${max})`)
-    .transform(Number)
-    .pipe(z.number().min(min, `must be ${min}-${max}`).max(max, `must be ${min}-${max}`))
-    .optional(),
+  schema: intText(min, max).optional(),
 });
 
 /** The table: every variable the functions read. */
