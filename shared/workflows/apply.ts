@@ -511,7 +511,11 @@ export async function applySpec(
       // finished while this one waited.
       const fresh = await observeAndPlan(slb, spec, deps.ownership);
       knowGroups(fresh.observed);
-      resolver = createCertificateResolver({ ...deps, regionId });
+      // A new reference never takes a duplicate copy this plan deletes (it would then be in use).
+      const avoid = new Set(
+        fresh.plan.actions.flatMap((x) => (x.kind === 'deleteCertificate' ? [x.serverCertificateId] : [])),
+      );
+      resolver = createCertificateResolver({ ...deps, regionId, avoid });
       needs = await prepareCertificates(resolver, fresh.plan);
       const plan: Plan = { actions: [...creates, ...fresh.plan.actions], leftAlone: fresh.plan.leftAlone };
       total = plan.actions.length;

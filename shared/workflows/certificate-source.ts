@@ -135,6 +135,8 @@ export interface CertificateResolverOptions {
   acme?: AcmeIssuer;
   /** false (dry run): an `acme` source is not issued, its commit only says what would be */
   issue?: boolean;
+  /** copies of one certificate the caller is deleting (duplicates): never reused for a new reference */
+  avoid?: ReadonlySet<string>;
 }
 
 export interface ResolvedCertificate {
@@ -233,7 +235,9 @@ export function createCertificateResolver(o: CertificateResolverOptions): Certif
       const existing = byFingerprint.get(parsed.fingerprint);
       if (existing) return existing;
       const pending = (async (): Promise<ResolvedCertificate> => {
-        const same = (await inRegion()).find((c) => c.fingerprint.toLowerCase() === parsed.fingerprint);
+        const same = (await inRegion()).find(
+          (c) => c.fingerprint.toLowerCase() === parsed.fingerprint && !o.avoid?.has(c.serverCertificateId),
+        );
         if (same)
           return {
             serverCertificateId: same.serverCertificateId,

@@ -373,3 +373,52 @@ describe('apply', () => {
     expect(cloud.state()).toEqual(before);
   });
 });
+
+describe('duplicate certificates', () => {
+  it('a new reference never takes the copy the repair deletes: the apply converges in one run', async () => {
+    // Prepare: two of our copies of one certificate (a lost answer made an upload run twice); B was
+    // uploaded first and serves nothing, A serves the listener. The spec adds an extension domain whose
+    // CAS source is that same certificate.
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const layer = cloudLayerFor(cloud);
+    const pair = await layer.cas.getCertificate(MALL.renewed.certId);
+    const upload = (name: string) =>
+      layer.slb.uploadServerCertificate({
+        regionId: MALL.regionId,
+        serverCertificateName: name,
+        tags: markerTags(DEFAULT_OWNERSHIP),
+        pem: { certificate: pair.certPem, privateKey: pair.privateKey.reveal() },
+      });
+    const b = await upload('slbap-copy-b');
+    const a = await upload('slbap-copy-a');
+    await layer.slb.setHttpsListenerAttribute({
+      regionId: MALL.regionId,
+      loadBalancerId: MALL.loadBalancerId,
+      listenerPort: 443,
+      serverCertificateId: a.serverCertificateId,
+    });
+    const spec = parseSpec(
+      edit(mallYaml, (s) => {
+        s.loadBalancers[0].listeners[0].extensionDomains.push({
+          domain: 'mall.example.com',
+          certificate: { cas: { certId: MALL.renewed.certId } },
+        });
+      }),
+    );
+    // Act
+    const r = await applySpec(depsFor(cloud), spec);
+    // Assess: no failure (before: deleting B failed, the new extension domain had just taken it)
+    expect(r.failed).toBeUndefined();
+    const state = cloud.state();
+    const copies = state.serverCertificates.filter((c) => c.fingerprint === a.fingerprint);
+    expect(copies.map((c) => c.serverCertificateId)).toEqual([a.serverCertificateId]);
+    expect(state.domainExtensions.find((d) => d.domain === 'mall.example.com')?.serverCertificateId).toBe(
+      a.serverCertificateId,
+    );
+    expect(b.serverCertificateId).not.toBe(a.serverCertificateId);
+    // A second apply writes nothing.
+    const before = writeCalls(cloud);
+    expect((await applySpec(depsFor(cloud), spec)).done).toEqual([]);
+    expect(writeCalls(cloud)).toBe(before);
+  });
+});
