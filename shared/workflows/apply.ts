@@ -286,6 +286,13 @@ export async function applySpec(
     return (await upload()).serverCertificateId;
   };
 
+  const listenerRef = (a: Action & { port: number; protocol: 'http' | 'https' }) => ({
+    regionId,
+    loadBalancerId: lbId(a),
+    listenerPort: a.port,
+    protocol: a.protocol,
+  });
+
   async function run(a: Action): Promise<void> {
     switch (a.kind) {
       case 'createLoadBalancer': {
@@ -390,20 +397,10 @@ export async function applySpec(
         return;
       }
       case 'startListener':
-        await slb.startListener({
-          regionId,
-          loadBalancerId: lbId(a),
-          listenerPort: a.port,
-          protocol: a.protocol,
-        });
+        await slb.startListener(listenerRef(a));
         return;
       case 'deleteListener':
-        await slb.deleteListener({
-          regionId,
-          loadBalancerId: lbId(a),
-          listenerPort: a.port,
-          protocol: a.protocol,
-        });
+        await slb.deleteListener(listenerRef(a));
         return;
       case 'deleteVServerGroup':
         await slb.deleteVServerGroup({ regionId, vServerGroupId: a.vServerGroupId });
