@@ -8,11 +8,9 @@
 import { VirtualClock } from '../shared/cloud/clock';
 import { RateBudget } from '../shared/cloud/rate-budget';
 import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
-import { parseSpec } from '../shared/domain/spec';
-import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
-import { fleetState } from './bench-cases';
+import { runHealthAudit } from '../shared/workflows/health-audit';
+import { fleetAudit, fleetState } from './bench-cases';
 import { connectLocalCloud } from './local-cloud/connect';
-import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { startLocalCloud } from './local-cloud/server';
 
 const RUNS = 5;
@@ -23,31 +21,7 @@ export async function auditSteadyCase(loadBalancers = 1000): Promise<Record<stri
   const state = fleetState(loadBalancers, 4, 20);
   const cloud = await startLocalCloud({ scenario: state, tlsFrontEnds: false });
   try {
-    const spec = parseSpec(
-      JSON.stringify({
-        version: 1,
-        region: MALL.regionId,
-        loadBalancers: state.loadBalancers.map((lb) => ({
-          name: lb.loadBalancerName,
-          id: lb.loadBalancerId,
-          vServerGroups: [
-            {
-              name: 'web',
-              backends: state.instances.map((x) => ({ serverId: x.serverId, port: 8080, weight: 10 })),
-            },
-          ],
-          listeners: [0, 1, 2, 3].map((l) => ({ protocol: 'http', port: 80 + l, vServerGroup: 'web' })),
-        })),
-      }),
-      { format: 'json' },
-    );
-    // What the drift reads would have left behind (they run every 15 minutes, not in these five).
-    const memory = emptyAuditMemory();
-    memory.lastDriftAt = 0;
-    for (const g of state.vServerGroups)
-      memory.groups[g.loadBalancerId] = [
-        { vServerGroupId: g.vServerGroupId, name: g.vServerGroupName, tags: [], backends: g.backendServers },
-      ];
+    const { spec, memory } = fleetAudit(state, { healthCheck: false });
     const clock = new VirtualClock();
     const c = connectLocalCloud(cloud, {
       budget: new RateBudget({ clock }),

@@ -15,10 +15,10 @@ import { type BucketLimit, RateBudget } from '../shared/cloud/rate-budget';
 import { waitForServedCertificate } from '../shared/cloud/tls-probe';
 import { parseCertificate } from '../shared/domain/certificate';
 import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
-import { parseSpec } from '../shared/domain/spec';
+import { parseSpec, type Spec } from '../shared/domain/spec';
 import { runCertRenewal } from '../shared/workflows/cert-renewal';
 import { runFailover } from '../shared/workflows/failover';
-import { emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
+import { type AuditMemory, emptyAuditMemory, runHealthAudit } from '../shared/workflows/health-audit';
 import { startStandIn } from './backends/http-backend';
 import { connectLocalCloud } from './local-cloud/connect';
 import { createTestCa } from './local-cloud/pki';
@@ -172,6 +172,46 @@ export function fleetState(loadBalancers: number, listeners: number, backends: n
   return state;
 }
 
+/**
+ * The spec of a fleet made by fleetState (one group of every instance, 4 HTTP listeners), and the audit
+ * memory the drift reads would have left behind (reading it in a bench would only slow the case down).
+ */
+export function fleetAudit(
+  state: CloudState,
+  o: { healthCheck: boolean },
+): { spec: Spec; memory: AuditMemory } {
+  const spec = parseSpec(
+    JSON.stringify({
+      version: 1,
+      region: MALL.regionId,
+      loadBalancers: state.loadBalancers.map((lb) => ({
+        name: lb.loadBalancerName,
+        id: lb.loadBalancerId,
+        vServerGroups: [
+          {
+            name: 'web',
+            backends: state.instances.map((x) => ({ serverId: x.serverId, port: 8080, weight: 10 })),
+          },
+        ],
+        listeners: [0, 1, 2, 3].map((l) => ({
+          protocol: 'http',
+          port: 80 + l,
+          vServerGroup: 'web',
+          ...(o.healthCheck ? { healthCheck: { path: '/healthz', method: 'get' } } : {}),
+        })),
+      })),
+    }),
+    { format: 'json' },
+  );
+  const memory = emptyAuditMemory();
+  memory.lastDriftAt = 0;
+  for (const g of state.vServerGroups)
+    memory.groups[g.loadBalancerId] = [
+      { vServerGroupId: g.vServerGroupId, name: g.vServerGroupName, tags: [], backends: g.backendServers },
+    ];
+  return { spec, memory };
+}
+
 /** Time the token buckets force on `counts` calls per key (the rest of the work taken as free). */
 function quotaBoundMs(counts: number[], limit: BucketLimit): number {
   return Math.max(0, ...counts.map((n) => (Math.max(0, n - limit.capacity) / limit.refillPerSecond) * 1000));
@@ -181,36 +221,7 @@ export async function auditCase(loadBalancers = 1000): Promise<Record<string, un
   const state = fleetState(loadBalancers, 4, 20);
   const cloud = await startLocalCloud({ scenario: state, tlsFrontEnds: false });
   try {
-    const spec = parseSpec(
-      JSON.stringify({
-        version: 1,
-        region: MALL.regionId,
-        loadBalancers: state.loadBalancers.map((lb) => ({
-          name: lb.loadBalancerName,
-          id: lb.loadBalancerId,
-          vServerGroups: [
-            {
-              name: 'web',
-              backends: state.instances.map((x) => ({ serverId: x.serverId, port: 8080, weight: 10 })),
-            },
-          ],
-          listeners: [0, 1, 2, 3].map((l) => ({
-            protocol: 'http',
-            port: 80 + l,
-            vServerGroup: 'web',
-            healthCheck: { path: '/healthz', method: 'get' },
-          })),
-        })),
-      }),
-      { format: 'json' },
-    );
-    // What the drift reads would have left behind (reading it here would only slow the case down).
-    const memory = emptyAuditMemory();
-    memory.lastDriftAt = 0;
-    for (const g of state.vServerGroups)
-      memory.groups[g.loadBalancerId] = [
-        { vServerGroupId: g.vServerGroupId, name: g.vServerGroupName, tags: [], backends: g.backendServers },
-      ];
+    const { spec, memory } = fleetAudit(state, { healthCheck: true });
     const deps = (c: ReturnType<typeof layer>, clock?: VirtualClock) => ({
       slb: c.slb,
       probeAll: async () => [],
