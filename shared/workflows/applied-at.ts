@@ -17,19 +17,22 @@ import { randomBytes } from 'node:crypto';
 import type { SlbClient } from '../cloud/slb';
 import type { LoadBalancer } from '../cloud/slb/load-balancers';
 import type { Tag } from '../cloud/slb/wire';
+import { chunk } from '../domain/batching';
 import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
+import { GuardRefusedError } from '../errors';
 
 export const APPLIED_AT_TAG = 'slb-autopilot:applied-at';
 
-export class AppliedAtConflict extends Error {
+/** The load balancer took an apply signed at or after this one, or another claim won: nothing written. */
+export class AppliedAtConflict extends GuardRefusedError {
+  override name = 'AppliedAtConflict';
   constructor(
     message: string,
     /** the load balancer whose record refused the request */
     readonly loadBalancerId: string,
   ) {
-    super(message);
-    this.name = 'AppliedAtConflict';
+    super(message, { status: 409, code: 'Conflict' });
   }
 }
 
@@ -60,42 +63,28 @@ export interface Claim {
   loadBalancerIds: string[];
 }
 
-/**
- * Checks the spec's existing load balancers' records against the signed request, then claims them.
- * Throws AppliedAtConflict (nothing written by the caller yet) when a record is at or after the request,
- * or when another claim won the race.
- */
-export async function claimAppliedAt(
-  slb: SlbClient,
-  spec: Spec,
-  signed: SignedRequest,
-  settle: () => Promise<void>,
-  ownership: OwnershipMarker,
-): Promise<Claim> {
-  const regionId = spec.region;
-  const token = randomBytes(8).toString('hex');
-  const value = `${signed.timestamp}:${signed.nonce}:${token}`;
-  const createTags = [{ key: APPLIED_AT_TAG, value }];
-  const find = async (): Promise<LoadBalancer[]> => {
-    const ids = spec.loadBalancers.flatMap((lb) => (lb.id ? [lb.id] : []));
-    const names = spec.loadBalancers.flatMap((lb) => (lb.create ? [ownedName(ownership, lb.name)] : []));
-    // DescribeLoadBalancers takes at most 10 names per call (ids are chunked by the client).
-    const nameChunks = Array.from({ length: Math.ceil(names.length / 10) }, (_, i) =>
-      names.slice(i * 10, i * 10 + 10),
-    );
-    const found = await Promise.all([
-      ids.length > 0 ? slb.describeLoadBalancers({ regionId, loadBalancerIds: ids }) : [],
-      ...nameChunks.map((chunk) => slb.describeLoadBalancers({ regionId, loadBalancerNames: chunk })),
-    ]);
-    const seen = new Map<string, LoadBalancer>();
-    // By name, only this deployment's own load balancers (another's of the same name is not ours).
-    for (const [i, lbs] of found.entries())
-      for (const lb of lbs)
-        if (i === 0 || isOwned(ownership, lb.tags, lb.loadBalancerName)) seen.set(lb.loadBalancerId, lb);
-    return [...seen.values()];
-  };
+/** DescribeLoadBalancers takes at most 10 names per call (ids are chunked by the client). */
+const NAMES_PER_CALL = 10;
 
-  const existing = await find();
+/** The spec's existing load balancers: adopted ones by id, created ones by name (ours only). */
+async function findExisting(slb: SlbClient, spec: Spec, ownership: OwnershipMarker): Promise<LoadBalancer[]> {
+  const regionId = spec.region;
+  const ids = spec.loadBalancers.flatMap((lb) => (lb.id ? [lb.id] : []));
+  const names = spec.loadBalancers.flatMap((lb) => (lb.create ? [ownedName(ownership, lb.name)] : []));
+  const found = await Promise.all([
+    ids.length > 0 ? slb.describeLoadBalancers({ regionId, loadBalancerIds: ids }) : [],
+    ...chunk(names, NAMES_PER_CALL).map((c) => slb.describeLoadBalancers({ regionId, loadBalancerNames: c })),
+  ]);
+  const seen = new Map<string, LoadBalancer>();
+  // By name, only this deployment's own load balancers (another's of the same name is not ours).
+  for (const [i, lbs] of found.entries())
+    for (const lb of lbs)
+      if (i === 0 || isOwned(ownership, lb.tags, lb.loadBalancerName)) seen.set(lb.loadBalancerId, lb);
+  return [...seen.values()];
+}
+
+/** Refuses the request when a load balancer's record is this very request or a later one. */
+function checkRecords(existing: readonly LoadBalancer[], signed: SignedRequest): void {
   for (const lb of existing) {
     const r = parseRecord(recordOf(lb));
     if (r && r.timestamp === signed.timestamp && r.nonce === signed.nonce)
@@ -109,22 +98,46 @@ export async function claimAppliedAt(
         lb.loadBalancerId,
       );
   }
-  if (existing.length === 0) return { createTags, loadBalancerIds: [] };
-  const loadBalancerIds = existing.map((lb) => lb.loadBalancerId);
-  await slb.tagResources({
-    regionId,
-    resourceType: 'instance',
-    resourceIds: loadBalancerIds,
-    tags: createTags,
-  });
+}
+
+/** Writes our claim, waits for concurrent claims to land, and refuses unless ours stands everywhere. */
+async function claimAndConfirm(
+  slb: SlbClient,
+  regionId: string,
+  loadBalancerIds: string[],
+  tag: Tag,
+  settle: () => Promise<void>,
+): Promise<void> {
+  await slb.tagResources({ regionId, resourceType: 'instance', resourceIds: loadBalancerIds, tags: [tag] });
   await settle();
   const after = await slb.describeLoadBalancers({ regionId, loadBalancerIds });
   for (const lb of after) {
-    if (recordOf(lb) !== value)
+    if (recordOf(lb) !== tag.value)
       throw new AppliedAtConflict(
         `${lb.loadBalancerId}: another apply claimed this load balancer at the same time; retry with a new signature`,
         lb.loadBalancerId,
       );
   }
-  return { createTags, loadBalancerIds };
+}
+
+/**
+ * Checks the spec's existing load balancers' records against the signed request, then claims them.
+ * Throws AppliedAtConflict (nothing written by the caller yet) when a record is at or after the request,
+ * or when another claim won the race.
+ */
+export async function claimAppliedAt(
+  slb: SlbClient,
+  spec: Spec,
+  signed: SignedRequest,
+  settle: () => Promise<void>,
+  ownership: OwnershipMarker,
+): Promise<Claim> {
+  const token = randomBytes(8).toString('hex');
+  const tag = { key: APPLIED_AT_TAG, value: `${signed.timestamp}:${signed.nonce}:${token}` };
+  const existing = await findExisting(slb, spec, ownership);
+  checkRecords(existing, signed);
+  if (existing.length === 0) return { createTags: [tag], loadBalancerIds: [] };
+  const loadBalancerIds = existing.map((lb) => lb.loadBalancerId);
+  await claimAndConfirm(slb, spec.region, loadBalancerIds, tag, settle);
+  return { createTags: [tag], loadBalancerIds };
 }

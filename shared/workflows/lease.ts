@@ -148,105 +148,165 @@ interface HeldLease extends Lease {
   release(): Promise<void>;
 }
 
+const claimKey = (id: string) => `${LEASE_TAG_PREFIX}${id}`;
+
+/** One contender's view of a load balancer's lease tags: reads every claim, writes and withdraws its own. */
+class LeaseTags {
+  constructor(
+    private readonly deps: LeaseDeps,
+    readonly loadBalancerId: string,
+    readonly holder: string,
+    /** this contender's claim id */
+    readonly mine: string,
+  ) {}
+
+  nowMs(): number {
+    return this.deps.now().getTime();
+  }
+
+  async read(): Promise<Claim[]> {
+    const { slb, regionId } = this.deps;
+    return parseClaims(
+      await slb.listTagResources({ regionId, resourceType: 'instance', resourceIds: [this.loadBalancerId] }),
+    );
+  }
+
+  /** Our claim, valid until `expiresAt` (ms). */
+  write(expiresAt: number): Promise<unknown> {
+    return this.deps.slb.tagResources({
+      regionId: this.deps.regionId,
+      resourceType: 'instance',
+      resourceIds: [this.loadBalancerId],
+      tags: [{ key: claimKey(this.mine), value: `${this.holder};${new Date(expiresAt).toISOString()}` }],
+    });
+  }
+
+  withdraw(ids: string[]): Promise<unknown> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.deps.slb.untagResources({
+      regionId: this.deps.regionId,
+      resourceType: 'instance',
+      resourceIds: [this.loadBalancerId],
+      tagKeys: ids.map(claimKey),
+    });
+  }
+}
+
+/** One round of taking the lease: won, or not (yet), with the error to give up with at the deadline. */
+type Round = { won: true } | { won: false; refusal: () => LeaseUnavailableError; pause: boolean };
+
+const heldBy = (tags: LeaseTags, claim: { holder: string; expiresAt: number }): LeaseHeldError =>
+  new LeaseHeldError(tags.loadBalancerId, claim.holder, new Date(claim.expiresAt).toISOString());
+
+/** Steps 1-3 of the header, once. */
+async function claimRound(
+  tags: LeaseTags,
+  o: LeaseOptions,
+  sleep: (ms: number) => Promise<void>,
+): Promise<Round> {
+  const started = tags.nowMs();
+  const others = (await tags.read()).filter((c) => c.id !== tags.mine && c.expiresAt > tags.nowMs());
+  if (others.length > 0) {
+    const last = others.reduce((a, b) => (b.expiresAt > a.expiresAt ? b : a));
+    return { won: false, refusal: () => heldBy(tags, last), pause: true };
+  }
+  await tags.write(tags.nowMs() + o.ttlMs);
+  if (tags.nowMs() - started > o.settleMs) {
+    // Too slow to be sure nobody wrote unseen in between: withdraw and start over.
+    await tags.withdraw([tags.mine]);
+    return { won: false, refusal: () => tooSlow(tags.loadBalancerId, o.settleMs), pause: false };
+  }
+  await sleep(o.settleMs);
+  return confirmRound(tags);
+}
+
+const tooSlow = (loadBalancerId: string, settleMs: number) =>
+  new LeaseUnavailableError(
+    loadBalancerId,
+    `load balancer ${loadBalancerId}: claiming its lease took longer than ${settleMs} ms each time (slow API calls); nothing was written, try again`,
+  );
+
+/** Step 3: ours when our claim has the lowest id among the live ones; otherwise withdrawn. */
+async function confirmRound(tags: LeaseTags): Promise<Round> {
+  const claims = await tags.read();
+  const live = claims.filter((c) => c.expiresAt > tags.nowMs());
+  const winner = live.map((c) => c.id).sort()[0];
+  if (winner === tags.mine) {
+    // Ours. Claims that expired (crashed runs) are cleared, best effort.
+    await tags
+      .withdraw(claims.filter((c) => c.expiresAt <= tags.nowMs()).map((c) => c.id))
+      .catch(() => undefined);
+    return { won: true };
+  }
+  await tags.withdraw([tags.mine]);
+  const refusal = () => {
+    const w = live.find((c) => c.id === winner);
+    return heldBy(tags, { holder: w?.holder ?? 'another writer', expiresAt: w?.expiresAt ?? tags.nowMs() });
+  };
+  return { won: false, refusal, pause: true };
+}
+
 async function acquire(deps: LeaseDeps, loadBalancerId: string, holder: string): Promise<HeldLease> {
   const o = deps.lease ?? DEFAULT_LEASE;
   const sleep = deps.sleep ?? defaultSleep;
-  const { slb, regionId } = deps;
-  const nowMs = () => deps.now().getTime();
-  const key = (id: string) => `${LEASE_TAG_PREFIX}${id}`;
-  const read = async () =>
-    parseClaims(
-      await slb.listTagResources({ regionId, resourceType: 'instance', resourceIds: [loadBalancerId] }),
-    );
-  const write = (id: string, expiresAt: number) =>
-    slb.tagResources({
-      regionId,
-      resourceType: 'instance',
-      resourceIds: [loadBalancerId],
-      tags: [{ key: key(id), value: `${holder};${new Date(expiresAt).toISOString()}` }],
-    });
-  const withdraw = (ids: string[]) =>
-    ids.length === 0
-      ? Promise.resolve()
-      : slb.untagResources({
-          regionId,
-          resourceType: 'instance',
-          resourceIds: [loadBalancerId],
-          tagKeys: ids.map(key),
-        });
-  // Polls a little faster than claims settle, with jitter so two waiters do not stay in step.
-  const pause = () => sleep(Math.max(50, o.settleMs / 2) * (0.5 + Math.random()));
-
-  const deadline = nowMs() + o.waitMs;
-  const mine = deps.claimId?.() ?? randomBytes(6).toString('hex');
-  for (;;) {
-    const started = nowMs();
-    const others = (await read()).filter((c) => c.id !== mine && c.expiresAt > nowMs());
-    if (others.length > 0) {
-      const first = others.reduce((a, b) => (b.expiresAt > a.expiresAt ? b : a));
-      if (nowMs() >= deadline)
-        throw new LeaseHeldError(loadBalancerId, first.holder, new Date(first.expiresAt).toISOString());
-      await pause();
-      continue;
-    }
-    await write(mine, nowMs() + o.ttlMs);
-    if (nowMs() - started > o.settleMs) {
-      // Too slow to be sure nobody wrote unseen in between: withdraw and start over.
-      await withdraw([mine]);
-      if (nowMs() >= deadline)
-        throw new LeaseUnavailableError(
-          loadBalancerId,
-          `load balancer ${loadBalancerId}: claiming its lease took longer than ${o.settleMs} ms each time (slow API calls); nothing was written, try again`,
-        );
-      continue;
-    }
-    await sleep(o.settleMs);
-    const claims = await read();
-    const live = claims.filter((c) => c.expiresAt > nowMs());
-    const winner = live.map((c) => c.id).sort()[0];
-    if (winner === mine) {
-      // Ours. Claims that expired (crashed runs) are cleared, best effort.
-      await withdraw(claims.filter((c) => c.expiresAt <= nowMs()).map((c) => c.id)).catch(() => undefined);
-      break;
-    }
-    await withdraw([mine]);
-    if (nowMs() >= deadline) {
-      const w = live.find((c) => c.id === winner);
-      throw new LeaseHeldError(
-        loadBalancerId,
-        w?.holder ?? 'another writer',
-        new Date(w?.expiresAt ?? nowMs()).toISOString(),
-      );
-    }
-    await pause();
-  }
-
-  let renewedAt = nowMs();
-  let expiresAt = renewedAt + o.ttlMs;
-  let lost: string | undefined;
-  return {
+  const tags = new LeaseTags(
+    deps,
     loadBalancerId,
     holder,
-    async checkpoint() {
-      if (lost) throw new LeaseLostError(loadBalancerId, lost);
-      const now = nowMs();
-      if (now >= expiresAt) lost = 'the lease expired before it was renewed';
-      else if (now - renewedAt >= o.ttlMs / 3) {
-        const claims = (await read()).filter((c) => c.expiresAt > now);
-        if (!claims.some((c) => c.id === mine)) lost = 'the lease was taken over';
-        else if (claims.some((c) => c.id !== mine))
-          lost = `another writer claimed it (${claims.find((c) => c.id !== mine)?.holder})`;
-        else {
-          await write(mine, now + o.ttlMs);
-          renewedAt = now;
-          expiresAt = now + o.ttlMs;
-        }
-      }
-      if (lost) throw new LeaseLostError(loadBalancerId, lost);
-    },
-    async release() {
-      // Best effort: a claim left behind (the write failed) expires on its own.
-      await withdraw([mine]).catch(() => undefined);
-    },
+    deps.claimId?.() ?? randomBytes(6).toString('hex'),
+  );
+  // Polls a little faster than claims settle, with jitter so two waiters do not stay in step.
+  const pause = () => sleep(Math.max(50, o.settleMs / 2) * (0.5 + Math.random()));
+  const deadline = tags.nowMs() + o.waitMs;
+  for (;;) {
+    const round = await claimRound(tags, o, sleep);
+    if (round.won) return new HeldClaim(tags, o);
+    if (tags.nowMs() >= deadline) throw round.refusal();
+    if (round.pause) await pause();
+  }
+}
+
+/** A lease taken: renewed at checkpoints, withdrawn at release. Methods are own properties (unbound use). */
+class HeldClaim implements HeldLease {
+  readonly loadBalancerId: string;
+  readonly holder: string;
+  private renewedAt: number;
+  private expiresAt: number;
+  private lost: string | undefined;
+
+  constructor(
+    private readonly tags: LeaseTags,
+    private readonly o: LeaseOptions,
+  ) {
+    this.loadBalancerId = tags.loadBalancerId;
+    this.holder = tags.holder;
+    this.renewedAt = tags.nowMs();
+    this.expiresAt = this.renewedAt + o.ttlMs;
+  }
+
+  checkpoint = async (): Promise<void> => {
+    if (this.lost) throw new LeaseLostError(this.loadBalancerId, this.lost);
+    const now = this.tags.nowMs();
+    if (now >= this.expiresAt) this.lost = 'the lease expired before it was renewed';
+    else if (now - this.renewedAt >= this.o.ttlMs / 3) this.lost = await this.renew(now);
+    if (this.lost) throw new LeaseLostError(this.loadBalancerId, this.lost);
+  };
+
+  /** Renews our claim when it is still the only live one; otherwise says how the lease was lost. */
+  private async renew(now: number): Promise<string | undefined> {
+    const mine = this.tags.mine;
+    const claims = (await this.tags.read()).filter((c) => c.expiresAt > now);
+    if (!claims.some((c) => c.id === mine)) return 'the lease was taken over';
+    const other = claims.find((c) => c.id !== mine);
+    if (other) return `another writer claimed it (${other.holder})`;
+    await this.tags.write(now + this.o.ttlMs);
+    this.renewedAt = now;
+    this.expiresAt = now + this.o.ttlMs;
+    return undefined;
+  }
+
+  release = async (): Promise<void> => {
+    // Best effort: a claim left behind (the write failed) expires on its own.
+    await this.tags.withdraw([this.tags.mine]).catch(() => undefined);
   };
 }

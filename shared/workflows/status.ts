@@ -74,6 +74,84 @@ function failoverOf(
   };
 }
 
+type ServerCertificates = Awaited<ReturnType<SlbClient['describeServerCertificates']>>;
+type Observed = Awaited<ReturnType<typeof observeAndPlan>>['observed'][number];
+type ListenerStatus = LoadBalancerStatus['listeners'][number];
+type GroupStatus = LoadBalancerStatus['groups'][number];
+
+/** A referenced certificate as SLB records it (an id SLB does not list is reported by id alone). */
+function certificateStatus(
+  certificates: ServerCertificates,
+  id: string | undefined,
+  now: Date,
+): CertificateStatus | undefined {
+  if (!id) return undefined;
+  const c = certificates.find((x) => x.serverCertificateId === id);
+  if (!c) return { serverCertificateId: id };
+  return {
+    serverCertificateId: id,
+    commonName: c.commonName,
+    expiresAt: new Date(c.expireTimeStamp).toISOString(),
+    daysLeft: daysLeft(c.expireTimeStamp, now),
+    ...(c.fingerprint ? { fingerprint: c.fingerprint } : {}),
+  };
+}
+
+function listenerStatus(
+  l: Observed['listeners'][number],
+  certificate: (id: string | undefined) => CertificateStatus | undefined,
+): ListenerStatus {
+  return {
+    protocol: l.protocol,
+    port: l.port,
+    running: l.running,
+    ...(l.vServerGroup ? { vServerGroup: l.vServerGroup } : {}),
+    ...(l.serverCertificateId ? { certificate: certificate(l.serverCertificateId) } : {}),
+    extensionDomains: l.extensionDomains.map((x) => ({
+      domain: x.domain,
+      ...(x.serverCertificateId ? { certificate: certificate(x.serverCertificateId) } : {}),
+    })),
+  };
+}
+
+function groupStatus(
+  g: Observed['groups'][number],
+  health: Map<string, { state: HealthState }>,
+  failbackAfterSeconds: number,
+): GroupStatus {
+  return {
+    name: g.name,
+    ...(g.vServerGroupId ? { vServerGroupId: g.vServerGroupId } : {}),
+    backends: g.backends.map((b) => ({
+      serverId: b.serverId,
+      port: b.port,
+      weight: b.weight,
+      ...(b.description ? { description: b.description } : {}),
+      health: health.get(backendKey(b))?.state ?? 'unavailable',
+    })),
+    failover: failoverOf(g.tags, failbackAfterSeconds),
+  };
+}
+
+/** An existing load balancer: its listeners and groups, health from one DescribeHealthStatus. */
+async function existingStatus(
+  slb: SlbClient,
+  spec: Spec,
+  o: Observed & { loadBalancerId: string },
+  certificate: (id: string | undefined) => CertificateStatus | undefined,
+): Promise<LoadBalancerStatus> {
+  const health = worstHealthByBackend(
+    await slb.describeHealthStatus({ regionId: spec.region, loadBalancerId: o.loadBalancerId }),
+  );
+  return {
+    name: o.name,
+    loadBalancerId: o.loadBalancerId,
+    exists: true,
+    listeners: o.listeners.map((l) => listenerStatus(l, certificate)),
+    groups: o.groups.map((g) => groupStatus(g, health, spec.failover.failbackAfter)),
+  };
+}
+
 export async function collectStatus(
   slb: SlbClient,
   spec: Spec,
@@ -83,64 +161,22 @@ export async function collectStatus(
   const { plan, desired, observed } = await observeAndPlan(slb, spec, ownership);
   const regionId = spec.region;
   const certificates = observed.length > 0 ? await slb.describeServerCertificates({ regionId }) : [];
-  const certificate = (id: string | undefined): CertificateStatus | undefined => {
-    if (!id) return undefined;
-    const c = certificates.find((x) => x.serverCertificateId === id);
-    if (!c) return { serverCertificateId: id };
-    return {
-      serverCertificateId: id,
-      commonName: c.commonName,
-      expiresAt: new Date(c.expireTimeStamp).toISOString(),
-      daysLeft: daysLeft(c.expireTimeStamp, now),
-      ...(c.fingerprint ? { fingerprint: c.fingerprint } : {}),
-    };
-  };
-
+  const certificate = (id: string | undefined) => certificateStatus(certificates, id, now);
   const loadBalancers: LoadBalancerStatus[] = [];
+  // In spec order, one DescribeHealthStatus at a time.
   for (const d of desired) {
     const o = observed.find((x) => x.name === d.name);
-    if (!o?.loadBalancerId) {
-      loadBalancers.push({
-        name: d.name,
-        exists: false,
-        listeners: [],
-        groups: [],
-        ...(d.loadBalancerId ? { loadBalancerId: d.loadBalancerId } : {}),
-      });
+    const loadBalancerId = o?.loadBalancerId;
+    if (o && loadBalancerId) {
+      loadBalancers.push(await existingStatus(slb, spec, { ...o, loadBalancerId }, certificate));
       continue;
     }
-    const worst = worstHealthByBackend(
-      await slb.describeHealthStatus({ regionId, loadBalancerId: o.loadBalancerId }),
-    );
-    const healthOf = (serverId: string, port: number): HealthState =>
-      worst.get(backendKey({ serverId, port }))?.state ?? 'unavailable';
     loadBalancers.push({
-      name: o.name,
-      loadBalancerId: o.loadBalancerId,
-      exists: true,
-      listeners: o.listeners.map((l) => ({
-        protocol: l.protocol,
-        port: l.port,
-        running: l.running,
-        ...(l.vServerGroup ? { vServerGroup: l.vServerGroup } : {}),
-        ...(l.serverCertificateId ? { certificate: certificate(l.serverCertificateId) } : {}),
-        extensionDomains: l.extensionDomains.map((x) => ({
-          domain: x.domain,
-          ...(x.serverCertificateId ? { certificate: certificate(x.serverCertificateId) } : {}),
-        })),
-      })),
-      groups: o.groups.map((g) => ({
-        name: g.name,
-        ...(g.vServerGroupId ? { vServerGroupId: g.vServerGroupId } : {}),
-        backends: g.backends.map((b) => ({
-          serverId: b.serverId,
-          port: b.port,
-          weight: b.weight,
-          ...(b.description ? { description: b.description } : {}),
-          health: healthOf(b.serverId, b.port),
-        })),
-        failover: failoverOf(g.tags, spec.failover.failbackAfter),
-      })),
+      name: d.name,
+      exists: false,
+      listeners: [],
+      groups: [],
+      ...(d.loadBalancerId ? { loadBalancerId: d.loadBalancerId } : {}),
     });
   }
   return { region: regionId, at: now.toISOString(), loadBalancers, drift: plan.actions.map(describeAction) };
