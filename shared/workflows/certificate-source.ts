@@ -26,8 +26,9 @@ import {
   coversDomain,
   parseCertificate,
 } from '../domain/certificate';
+import { sameFingerprint } from '../domain/keys';
 import { acmeDirectoryOf, type CertificateSource } from '../domain/spec';
-import { CertificateSourceFailure } from '../errors';
+import { CertificateSourceFailure, errorText } from '../errors';
 
 /** 64 KiB: a certificate chain is a few KiB; anything bigger is not one (and /dev/zero never ends). */
 export const MAX_CERTIFICATE_FILE_BYTES = 64 * 1024;
@@ -94,7 +95,13 @@ export class CertificateSourceError extends CertificateSourceFailure {
     message: string,
     options?: { cause?: unknown; retryAfter?: Date },
   ) {
-    super(`${where}: ${message}`, { cause: options?.cause, field: where });
+    // 422 over HTTP: the spec is well-formed, but its certificate source cannot give a usable certificate.
+    super(`${where}: ${message}`, {
+      cause: options?.cause,
+      field: where,
+      status: 422,
+      code: 'InvalidCertificateSource',
+    });
     if (options?.retryAfter) this.retryAfter = options.retryAfter;
   }
 }
@@ -189,264 +196,307 @@ export function uploadName(prefix: string, commonName: string, notAfter: Date): 
 }
 
 export function createCertificateResolver(o: CertificateResolverOptions): CertificateResolver {
-  let regionCertificates: Promise<ServerCertificate[]> | undefined;
-  const byFingerprint = new Map<string, Promise<ResolvedCertificate>>();
-  const uploaded: ServerCertificate[] = [];
-  // One CAS listing and one detail per certificate for the whole run, however many references share them.
-  let casList: ReturnType<CasClient['listCertificates']> | undefined;
-  const casDetails = new Map<number, ReturnType<CasClient['getCertificate']>>();
-  // One issuance per directory and domain set for the whole run.
-  const issuances = new Map<string, Promise<IssuedCertificate>>();
-  const casCertificates = () => {
-    casList ??= o.cas.listCertificates();
-    return casList;
+  return new RunCertificateResolver(o);
+}
+
+type ParsedCertificate = ReturnType<typeof parseCertificate>;
+type CasDetail = Awaited<ReturnType<CasClient['getCertificate']>>;
+type AcmeSource = Extract<CertificateSource, { acme: unknown }>['acme'];
+type PemSource = Extract<CertificateSource, { pem: unknown }>['pem'];
+type Tags = { key: string; value: string }[];
+
+const factsOf = (c: ParsedCertificate): CertificateFacts => ({
+  fingerprint: c.fingerprint,
+  commonName: c.commonName,
+  sans: c.sans,
+  notBefore: c.notBefore,
+  notAfter: c.notAfter,
+});
+
+/** Parses a PEM pair and checks it (validity now, the key matches, the SANs cover `domains`). */
+function checkedPem(certPem: string, key: Secret, domains: readonly string[], where: string, now: Date) {
+  let parsed: ParsedCertificate;
+  try {
+    parsed = parseCertificate(certPem);
+    checkValidAt(parsed, now);
+    checkKeyMatches(certPem, key.reveal());
+  } catch (err) {
+    if (err instanceof CertificateError)
+      throw new CertificateSourceError(where, err.message, { cause: err.reason });
+    throw err;
+  }
+  if (domains.length > 0 && !coversAll(parsed.sans, domains)) {
+    const uncovered = domains.filter((d) => !parsed.sans.some((s) => coversDomain(s, d)));
+    throw new CertificateSourceError(
+      where,
+      `the certificate (SANs ${parsed.sans.join(', ') || 'none'}) does not cover ${uncovered.join(', ')}`,
+    );
+  }
+  return parsed;
+}
+
+/** CAS's valid certificate with the latest expiry covering the domain and every one it must serve. */
+async function bestCasCertificate(
+  listing: ReturnType<CasClient['listCertificates']>,
+  domain: string,
+  domains: readonly string[],
+  now: number,
+  where: string,
+): Promise<number> {
+  const need = domains.length > 0 ? domains : [domain];
+  const best = (await listing)
+    .filter((c) => !c.expired && c.notBefore <= now && c.notAfter > now)
+    .filter((c) => coversAll(c.sans.length > 0 ? c.sans : [c.commonName], [domain, ...need]))
+    .sort((a, b) => b.notAfter - a.notAfter)[0];
+  if (!best)
+    throw new CertificateSourceError(
+      where,
+      `CAS holds no valid certificate covering ${[...new Set([domain, ...need])].join(', ')}`,
+    );
+  return best.certId;
+}
+
+/** Whether this resolver may issue for an ACME source at all: named failures otherwise. */
+function checkAcmeIssuer(acme: AcmeIssuer | undefined, where: string): asserts acme is AcmeIssuer {
+  if (!acme)
+    throw new CertificateSourceError(where, 'ACME certificates are issued by the cert-renewal function only');
+  if (!acme.configured)
+    throw new CertificateSourceError(
+      where,
+      'no ACME account key: set SLB_AUTOPILOT_ACME_ACCOUNT_KEY (`npm run acme -- account-key` makes one)',
+    );
+}
+
+/** A dry run's ACME source: its names as facts, and a commit that refuses. */
+function wouldIssueCommit(where: string, directoryUrl: string, names: string[]): Commit {
+  const wouldIssue = `would issue via ACME (${directoryUrl}) for ${names.join(', ')}`;
+  const commit = async (): Promise<ResolvedCertificate> => {
+    throw new CertificateSourceError(where, `${wouldIssue}: a dry run does not issue`);
+  };
+  return Object.assign(commit, {
+    facts: { fingerprint: '', commonName: names[0] ?? '', sans: names, notAfter: new Date(Number.NaN) },
+    wouldIssue,
+  });
+}
+
+/** The ARI id tag of an issued certificate (SLB tag values: at most 128 characters). */
+function ariTags(certPem: string): Tags {
+  const ariId = certIdOf(certPem);
+  return ariId && ariId.length <= 128 ? [{ key: ACME_ARI_ID_TAG, value: ariId }] : [];
+}
+
+/**
+ * One run's resolver. Its state makes every read and write happen at most once per run, however many
+ * references share it: the region's certificate listing, CAS's listing and each CAS detail, each
+ * fingerprint's reuse-or-upload, each ACME issuance (per directory and domain set). A failed CAS read or
+ * upload is forgotten, so a later reference may try again. The public methods are own properties: they
+ * may be passed around unbound.
+ */
+class RunCertificateResolver implements CertificateResolver {
+  private regionCertificates: Promise<ServerCertificate[]> | undefined;
+  private readonly byFingerprint = new Map<string, Promise<ResolvedCertificate>>();
+  private readonly uploaded: ServerCertificate[] = [];
+  private casList: ReturnType<CasClient['listCertificates']> | undefined;
+  private readonly casDetails = new Map<number, Promise<CasDetail>>();
+  private readonly issuances = new Map<string, Promise<IssuedCertificate>>();
+
+  constructor(private readonly o: CertificateResolverOptions) {}
+
+  prepare = async (source: CertificateSource, domains: readonly string[], where: string): Promise<Commit> => {
+    if ('serverCertificateId' in source) return this.fromSlb(source.serverCertificateId, where);
+    if ('cas' in source) return this.fromCas(source.cas, domains, `${where}.cas`);
+    if ('acme' in source) return this.fromAcme(source.acme, domains, `${where}.acme`);
+    return await this.fromPem(source.pem, domains, where);
   };
 
-  const inRegion = () => {
-    regionCertificates ??= o.slb.describeServerCertificates({ regionId: o.regionId });
-    return regionCertificates;
+  uploads = (): ServerCertificate[] => [...this.uploaded];
+
+  casCertificates = (): ReturnType<CasClient['listCertificates']> => {
+    this.casList ??= this.o.cas.listCertificates();
+    return this.casList;
   };
+
+  private inRegion(): Promise<ServerCertificate[]> {
+    this.regionCertificates ??= this.o.slb.describeServerCertificates({ regionId: this.o.regionId });
+    return this.regionCertificates;
+  }
+
+  /** An existing SLB certificate: it must be in the region; its facts are SLB's record. */
+  private async fromSlb(serverCertificateId: string, where: string): Promise<Commit> {
+    const found = (await this.inRegion()).find((c) => c.serverCertificateId === serverCertificateId);
+    if (!found)
+      throw new CertificateSourceError(
+        `${where}.serverCertificateId`,
+        `no server certificate ${serverCertificateId} in ${this.o.regionId}`,
+      );
+    const resolved = {
+      serverCertificateId: found.serverCertificateId,
+      fingerprint: found.fingerprint,
+      uploaded: false,
+    };
+    return Object.assign(async () => resolved, {
+      facts: {
+        fingerprint: found.fingerprint,
+        commonName: found.commonName,
+        sans: found.subjectAlternativeNames,
+        notAfter: new Date(found.expireTimeStamp),
+      },
+    });
+  }
 
   /** Validates a PEM pair for the domains; the commit reuses or uploads it (once per fingerprint). */
-  function usePem(
+  private usePem(
     certPem: string,
     key: Secret,
     domains: readonly string[],
     where: string,
     /** more tags for the upload (an issued certificate's ARI id) */
-    extraTags: { key: string; value: string }[] = [],
+    extraTags: Tags = [],
   ): Commit {
-    let parsed: ReturnType<typeof parseCertificate>;
-    try {
-      parsed = parseCertificate(certPem);
-      checkValidAt(parsed, o.now());
-      checkKeyMatches(certPem, key.reveal());
-    } catch (err) {
-      if (err instanceof CertificateError)
-        throw new CertificateSourceError(where, err.message, { cause: err.reason });
-      throw err;
-    }
-    if (domains.length > 0 && !coversAll(parsed.sans, domains)) {
-      throw new CertificateSourceError(
-        where,
-        `the certificate (SANs ${parsed.sans.join(', ') || 'none'}) does not cover ${domains.filter((d) => !parsed.sans.some((s) => coversDomain(s, d))).join(', ')}`,
-      );
-    }
-    const commit = () => {
-      const existing = byFingerprint.get(parsed.fingerprint);
-      if (existing) return existing;
-      const pending = (async (): Promise<ResolvedCertificate> => {
-        const same = (await inRegion()).find(
-          (c) => c.fingerprint.toLowerCase() === parsed.fingerprint && !o.avoid?.has(c.serverCertificateId),
-        );
-        if (same)
-          return {
-            serverCertificateId: same.serverCertificateId,
-            fingerprint: parsed.fingerprint,
-            uploaded: false,
-          };
-        const cert = await o.slb.uploadServerCertificate({
-          regionId: o.regionId,
-          serverCertificateName: uploadName(o.ownership.namePrefix, parsed.commonName, parsed.notAfter),
-          tags: [{ key: o.ownership.tagKey, value: o.ownership.tagValue }, ...extraTags],
-          pem: { certificate: certPem, privateKey: key.reveal() },
-        });
-        uploaded.push(cert);
-        return {
-          serverCertificateId: cert.serverCertificateId,
-          fingerprint: parsed.fingerprint,
-          uploaded: true,
-        };
-      })();
-      byFingerprint.set(parsed.fingerprint, pending);
-      // A failed upload may be retried by a later reference.
-      pending.catch(() => byFingerprint.delete(parsed.fingerprint));
-      return pending;
-    };
-    return Object.assign(commit, {
-      facts: {
-        fingerprint: parsed.fingerprint,
-        commonName: parsed.commonName,
-        sans: parsed.sans,
-        notBefore: parsed.notBefore,
-        notAfter: parsed.notAfter,
-      },
-    });
+    const parsed = checkedPem(certPem, key, domains, where, this.o.now());
+    const commit = () => this.reuseOrUpload(parsed, certPem, key, extraTags);
+    return Object.assign(commit, { facts: factsOf(parsed) });
   }
 
-  async function fromCas(
+  private reuseOrUpload(parsed: ParsedCertificate, certPem: string, key: Secret, extraTags: Tags) {
+    const existing = this.byFingerprint.get(parsed.fingerprint);
+    if (existing) return existing;
+    const pending = this.reuseOrUploadNow(parsed, certPem, key, extraTags);
+    this.byFingerprint.set(parsed.fingerprint, pending);
+    // A failed upload may be retried by a later reference.
+    pending.catch(() => this.byFingerprint.delete(parsed.fingerprint));
+    return pending;
+  }
+
+  private async reuseOrUploadNow(
+    parsed: ParsedCertificate,
+    certPem: string,
+    key: Secret,
+    extraTags: Tags,
+  ): Promise<ResolvedCertificate> {
+    const { fingerprint } = parsed;
+    const same = (await this.inRegion()).find(
+      (c) => sameFingerprint(c.fingerprint, fingerprint) && !this.o.avoid?.has(c.serverCertificateId),
+    );
+    if (same) return { serverCertificateId: same.serverCertificateId, fingerprint, uploaded: false };
+    const { ownership, regionId } = this.o;
+    const cert = await this.o.slb.uploadServerCertificate({
+      regionId,
+      serverCertificateName: uploadName(ownership.namePrefix, parsed.commonName, parsed.notAfter),
+      tags: [{ key: ownership.tagKey, value: ownership.tagValue }, ...extraTags],
+      pem: { certificate: certPem, privateKey: key.reveal() },
+    });
+    this.uploaded.push(cert);
+    return { serverCertificateId: cert.serverCertificateId, fingerprint, uploaded: true };
+  }
+
+  private async fromCas(
     ref: { certId: number } | { domain: string },
     domains: readonly string[],
     where: string,
   ): Promise<Commit> {
-    let certId: number;
-    if ('certId' in ref) {
-      certId = ref.certId;
-    } else {
-      const now = o.now().getTime();
-      const need = domains.length > 0 ? domains : [ref.domain];
-      const candidates = (await casCertificates())
-        .filter((c) => !c.expired && c.notBefore <= now && c.notAfter > now)
-        .filter((c) => coversAll(c.sans.length > 0 ? c.sans : [c.commonName], [ref.domain, ...need]))
-        .sort((a, b) => b.notAfter - a.notAfter);
-      const best = candidates[0];
-      if (!best)
-        throw new CertificateSourceError(
-          where,
-          `CAS holds no valid certificate covering ${[...new Set([ref.domain, ...need])].join(', ')}`,
-        );
-      certId = best.certId;
+    const certId =
+      'certId' in ref
+        ? ref.certId
+        : await bestCasCertificate(
+            this.casCertificates(),
+            ref.domain,
+            domains,
+            this.o.now().getTime(),
+            where,
+          );
+    const detail = await this.casDetail(certId, where);
+    return this.usePem(detail.certPem, detail.privateKey, domains, where);
+  }
+
+  private async casDetail(certId: number, where: string): Promise<CasDetail> {
+    let pending = this.casDetails.get(certId);
+    if (!pending) {
+      pending = this.o.cas.getCertificate(certId);
+      this.casDetails.set(certId, pending);
+      pending.catch(() => this.casDetails.delete(certId));
     }
-    let detail: Awaited<ReturnType<CasClient['getCertificate']>>;
     try {
-      let pending = casDetails.get(certId);
-      if (!pending) {
-        pending = o.cas.getCertificate(certId);
-        casDetails.set(certId, pending);
-        pending.catch(() => casDetails.delete(certId));
-      }
-      detail = await pending;
+      return await pending;
     } catch (err) {
       throw new CertificateSourceError(where, `CAS certificate ${certId} cannot be read`, { cause: err });
     }
-    return usePem(detail.certPem, detail.privateKey, domains, where);
   }
 
-  async function fromPem(
-    ref: { certFile: string; keyFile: string } | { certEnv: string; keyEnv: string },
-    domains: readonly string[],
-    where: string,
-  ): Promise<Commit> {
+  /** A PEM file or variable, or undefined however it is unreadable. */
+  private async readPem(file: boolean, name: string): Promise<string | undefined> {
+    if (file) return readCertificateFile(name, this.o.fileLimits).catch(() => undefined);
+    const v = this.o.env[name];
+    return v && Buffer.byteLength(v) <= MAX_CERTIFICATE_FILE_BYTES ? v : undefined;
+  }
+
+  private async fromPem(ref: PemSource, domains: readonly string[], where: string): Promise<Commit> {
     // One answer for every way a source can be unreadable (missing, forbidden, not a regular file, too
     // big, slow, unset, not PEM): the error must not tell a caller what exists on the machine or in
     // the environment. No `cause` either, for the same reason (it would carry ENOENT vs EACCES).
     const file = 'certFile' in ref;
-    const certField = file ? 'certFile' : 'certEnv';
-    const keyField = file ? 'keyFile' : 'keyEnv';
     const notReadable = file ? NOT_READABLE_FILE : NOT_READABLE_VARIABLE;
-    const read = async (name: string): Promise<string | undefined> => {
-      if (file) return readCertificateFile(name, o.fileLimits).catch(() => undefined);
-      const v = o.env[name];
-      return v && Buffer.byteLength(v) <= MAX_CERTIFICATE_FILE_BYTES ? v : undefined;
-    };
-    const certPem = await read(file ? ref.certFile : ref.certEnv);
-    if (certPem === undefined) throw new CertificateSourceError(`${where}.pem.${certField}`, notReadable);
-    const keyPem = await read(file ? ref.keyFile : ref.keyEnv);
-    if (keyPem === undefined) throw new CertificateSourceError(`${where}.pem.${keyField}`, notReadable);
+    const certField = `${where}.pem.${file ? 'certFile' : 'certEnv'}`;
+    const keyField = `${where}.pem.${file ? 'keyFile' : 'keyEnv'}`;
+    const certPem = await this.readPem(file, file ? ref.certFile : ref.certEnv);
+    if (certPem === undefined) throw new CertificateSourceError(certField, notReadable);
+    const keyPem = await this.readPem(file, file ? ref.keyFile : ref.keyEnv);
+    if (keyPem === undefined) throw new CertificateSourceError(keyField, notReadable);
     try {
-      return usePem(certPem, new Secret(keyPem), domains, where);
+      return this.usePem(certPem, new Secret(keyPem), domains, where);
     } catch (err) {
       const reason = (err as { cause?: unknown }).cause;
-      if (reason === 'malformed') throw new CertificateSourceError(`${where}.pem.${certField}`, notReadable);
+      if (reason === 'malformed') throw new CertificateSourceError(certField, notReadable);
       if (reason === 'keyMalformed' || reason === 'keyEncrypted')
-        throw new CertificateSourceError(`${where}.pem.${keyField}`, notReadable);
+        throw new CertificateSourceError(keyField, notReadable);
       throw err;
     }
   }
 
-  async function fromAcme(
-    a: Extract<CertificateSource, { acme: unknown }>['acme'],
-    domains: readonly string[],
-    where: string,
-  ): Promise<Commit> {
+  private async fromAcme(a: AcmeSource, domains: readonly string[], where: string): Promise<Commit> {
     const names = [...new Set((a.domains ?? domains).map((d) => d.toLowerCase()))].sort();
     const directoryUrl = acmeDirectoryOf(a);
-    if (!o.acme)
-      throw new CertificateSourceError(
-        where,
-        'ACME certificates are issued by the cert-renewal function only',
-      );
-    if (!o.acme.configured)
-      throw new CertificateSourceError(
-        where,
-        'no ACME account key: set SLB_AUTOPILOT_ACME_ACCOUNT_KEY (`npm run acme -- account-key` makes one)',
-      );
+    checkAcmeIssuer(this.o.acme, where);
     let hmacKey: Secret | undefined;
     if (a.eab) {
-      const v = o.env[a.eab.hmacKeyEnv];
+      const v = this.o.env[a.eab.hmacKeyEnv];
       if (!v) throw new CertificateSourceError(`${where}.eab.hmacKeyEnv`, 'environment variable unset');
       hmacKey = new Secret(v);
     }
-    if (o.issue === false) {
-      const wouldIssue = `would issue via ACME (${directoryUrl}) for ${names.join(', ')}`;
-      const commit = async (): Promise<ResolvedCertificate> => {
-        throw new CertificateSourceError(where, `${wouldIssue}: a dry run does not issue`);
-      };
-      return Object.assign(commit, {
-        facts: { fingerprint: '', commonName: names[0] ?? '', sans: names, notAfter: new Date(Number.NaN) },
-        wouldIssue,
-      });
-    }
-    const key = `${directoryUrl} ${names.join(',')}`;
-    let pending = issuances.get(key);
-    if (!pending) {
-      const issuer = o.acme;
-      pending = issuer.issue({
+    if (this.o.issue === false) return wouldIssueCommit(where, directoryUrl, names);
+    const issued = await this.issueOnce(
+      this.o.acme,
+      {
         directoryUrl,
         domains: names,
         keyType: a.keyType,
         ...(a.email ? { email: a.email } : {}),
         ...(a.dnsZone ? { dnsZone: a.dnsZone } : {}),
         ...(a.eab && hmacKey ? { eab: { kid: a.eab.kid, hmacKey } } : {}),
-      });
-      issuances.set(key, pending);
+      },
+      where,
+    );
+    const commit = this.usePem(issued.certPem, issued.privateKey, domains, where, ariTags(issued.certPem));
+    return Object.assign(commit, { issuedNow: true });
+  }
+
+  /** Issues once per directory and domain set for the whole run. */
+  private async issueOnce(acme: AcmeIssuer, order: AcmeOrder, where: string): Promise<IssuedCertificate> {
+    const key = `${order.directoryUrl} ${order.domains.join(',')}`;
+    let pending = this.issuances.get(key);
+    if (!pending) {
+      pending = acme.issue(order);
+      this.issuances.set(key, pending);
     }
-    let issued: IssuedCertificate;
     try {
-      issued = await pending;
+      return await pending;
     } catch (err) {
       const retryAfter = retryAfterOf(err);
       throw new CertificateSourceError(
         where,
-        `ACME issuance for ${names.join(', ')} failed: ${err instanceof Error ? err.message : String(err)}`,
+        `ACME issuance for ${order.domains.join(', ')} failed: ${errorText(err)}`,
         { cause: err, ...(retryAfter ? { retryAfter } : {}) },
       );
     }
-    const ariId = certIdOf(issued.certPem);
-    const commit = usePem(
-      issued.certPem,
-      issued.privateKey,
-      domains,
-      where,
-      ariId && ariId.length <= 128 ? [{ key: ACME_ARI_ID_TAG, value: ariId }] : [],
-    );
-    return Object.assign(commit, { issuedNow: true });
   }
-
-  async function prepare(
-    source: CertificateSource,
-    domains: readonly string[],
-    where: string,
-  ): Promise<Commit> {
-    if ('serverCertificateId' in source) {
-      const found = (await inRegion()).find((c) => c.serverCertificateId === source.serverCertificateId);
-      if (!found)
-        throw new CertificateSourceError(
-          `${where}.serverCertificateId`,
-          `no server certificate ${source.serverCertificateId} in ${o.regionId}`,
-        );
-      const resolved = {
-        serverCertificateId: found.serverCertificateId,
-        fingerprint: found.fingerprint,
-        uploaded: false,
-      };
-      return Object.assign(async () => resolved, {
-        facts: {
-          fingerprint: found.fingerprint,
-          commonName: found.commonName,
-          sans: found.subjectAlternativeNames,
-          notAfter: new Date(found.expireTimeStamp),
-        },
-      });
-    }
-    if ('cas' in source) return fromCas(source.cas, domains, `${where}.cas`);
-    if ('acme' in source) return fromAcme(source.acme, domains, `${where}.acme`);
-    return await fromPem(source.pem, domains, where);
-  }
-
-  return {
-    prepare,
-    uploads: () => [...uploaded],
-    casCertificates,
-  };
 }
