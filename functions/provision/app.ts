@@ -9,33 +9,35 @@
 // Answers are JSON; 4xx name the problem; nothing internal or secret is ever in a response.
 
 import * as z from 'zod';
-import { type Cloud, CloudError } from '../../shared/cloud/index';
+import type { Cloud } from '../../shared/cloud/index';
 import { firstIssueText } from '../../shared/domain/issues';
 import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
-import { type DeploymentLimits, LimitError } from '../../shared/domain/limits';
+import type { DeploymentLimits } from '../../shared/domain/limits';
 import type { OwnershipMarker } from '../../shared/domain/ownership';
 import { type Action, describeAction } from '../../shared/domain/plan';
-import { type CertificateSource, parseSpec, type Spec, SpecError } from '../../shared/domain/spec';
+import { type CertificateSource, parseSpec, type Spec } from '../../shared/domain/spec';
 import { manualFailoverCommandSchema } from '../../shared/runtime/failover-events';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import type { VerifiedRequest, Verifier } from '../../shared/runtime/hmac-auth';
 import {
+  answeredBy,
+  errorAnswer,
   errorResponse,
   HttpError,
   type HttpRequest,
   jsonResponse,
   mediaType,
 } from '../../shared/runtime/http';
-import { AppliedAtConflict, claimAppliedAt } from '../../shared/workflows/applied-at';
-import { applySpec, checkWithinLimits, planWithinLimits } from '../../shared/workflows/apply';
-import type { RenewalReport } from '../../shared/workflows/cert-renewal';
-import { CertificateSourceError } from '../../shared/workflows/certificate-source';
+import { claimAppliedAt } from '../../shared/workflows/applied-at';
 import {
-  type FailoverReport,
-  type FailoverRequest,
-  FailoverRequestError,
-} from '../../shared/workflows/failover';
-import { type LeaseOptions, LeaseUnavailableError } from '../../shared/workflows/lease';
+  type ApplyResult,
+  applySpec,
+  checkWithinLimits,
+  planWithinLimits,
+} from '../../shared/workflows/apply';
+import type { RenewalReport } from '../../shared/workflows/cert-renewal';
+import type { FailoverReport, FailoverRequest } from '../../shared/workflows/failover';
+import type { LeaseOptions } from '../../shared/workflows/lease';
 import { collectStatus } from '../../shared/workflows/status';
 
 /** 256 KiB: a spec for hundreds of load balancers fits; anything bigger is a mistake or an attack. */
@@ -145,136 +147,133 @@ function specFromBody(req: HttpRequest): Spec {
       `content-type: must be one of ${Object.keys(SPEC_TYPES).join(', ')}`,
     );
   if (req.body.length === 0) throw new HttpError(400, 'BadRequest', 'body: the spec is empty');
-  let spec: Spec;
-  try {
-    spec = parseSpec(req.body.toString('utf8'), { format, source: 'body' });
-  } catch (err) {
-    if (err instanceof SpecError)
-      throw new HttpError(400, 'InvalidSpec', err.message.split('\n')[0] ?? 'body is not valid', {
-        issues: err.issues,
-      });
-    throw err;
-  }
+  // A SpecError is answered as it is: 400 InvalidSpec with every issue.
+  const spec = parseSpec(req.body.toString('utf8'), { format, source: 'body' });
   refuseLocalCertificateSources(spec);
   return spec;
 }
 
 const jsonAction = (a: Action) => ({ ...a, description: describeAction(a) });
 
-const ROUTES = ['POST /plan', 'POST /apply', 'GET /status', 'POST /rotate', 'POST /failover'];
+type Route = (req: HttpRequest, signed: VerifiedRequest, deps: ProvisionDeps) => Promise<FcHttpResult>;
 
-async function route(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
-  const key = `${req.method} ${req.path}`;
-  switch (key) {
-    case 'POST /plan': {
-      const spec = specFromBody(req);
-      const plan = await planWithinLimits(deps.cloud().slb, spec, deps.ownership, deps.limits());
-      return jsonResponse(200, { actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone });
-    }
-    case 'POST /apply': {
-      const spec = specFromBody(req);
-      const cloud = deps.cloud();
-      const started = deps.now().getTime();
-      let result: Awaited<ReturnType<typeof applySpec>>;
-      try {
-        // Within the deployment's limits before anything is written, the replay record included.
-        await checkWithinLimits(cloud.slb, spec, deps.ownership, deps.limits());
-        // Replays across instances: the load balancers record the signed time of the last apply.
-        const claim = await claimAppliedAt(cloud.slb, spec, signed, deps.settleClaim, deps.ownership);
-        result = await applySpec(
-          {
-            slb: cloud.slb,
-            cas: cloud.cas,
-            now: deps.now,
-            env: deps.env,
-            readFile: deps.readFile,
-            ownership: deps.ownership,
-            ...(deps.lease ? { lease: deps.lease } : {}),
-          },
-          spec,
-          { createTags: claim.createTags },
-        );
-      } catch (err) {
-        if (err instanceof AppliedAtConflict)
-          throw new HttpError(409, 'Conflict', err.message, { loadBalancerId: err.loadBalancerId });
-        if (err instanceof CertificateSourceError)
-          throw new HttpError(422, 'InvalidCertificateSource', err.message);
-        throw err;
-      }
-      const body = {
-        actions: result.plan.actions.map(jsonAction),
-        done: result.done.length,
-        uploadedCertificates: result.uploadedCertificates,
-        elapsedMs: deps.now().getTime() - started,
-      };
-      if (!result.failed) return jsonResponse(200, { ...body, failed: null });
-      return jsonResponse(502, {
-        ...body,
-        error: 'ApplyFailed',
-        message:
-          'apply stopped at a failed action; fix the cause and apply again (it continues from what exists)',
-        failed: { action: jsonAction(result.failed.action), error: result.failed.error.message },
-        notDone: result.remaining.map(jsonAction),
-      });
-    }
-    case 'GET /status':
-      return jsonResponse(
-        200,
-        await collectStatus(deps.cloud().slb, deps.configuredSpec(), deps.now(), deps.ownership),
-      );
-    case 'POST /rotate': {
-      const { dryRun } = jsonBody(req, rotateSchema);
-      const report = await deps.rotate(dryRun);
-      return jsonResponse(report.failed ? 502 : 200, report);
-    }
-    case 'POST /failover': {
-      const c = jsonBody(req, manualFailoverCommandSchema);
-      try {
-        const report = await deps.failover({
-          loadBalancerId: c.loadBalancerId,
-          ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
-          command: c.command,
-          origin: 'manual (provision API)',
-        });
-        return jsonResponse(report.failed ? 502 : 200, report);
-      } catch (err) {
-        if (err instanceof FailoverRequestError)
-          throw new HttpError(422, 'InvalidFailoverRequest', err.message);
-        throw err;
-      }
-    }
-  }
-  if (ROUTES.some((r) => r.endsWith(` ${req.path}`)))
-    throw new HttpError(
-      405,
-      'MethodNotAllowed',
-      `${req.method} ${req.path}: use ${ROUTES.filter((r) => r.endsWith(` ${req.path}`)).join(' or ')}`,
-    );
-  throw new HttpError(404, 'NotFound', `${req.path}: no such endpoint (have ${ROUTES.join(', ')})`);
+async function plan(req: HttpRequest, _signed: VerifiedRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
+  const spec = specFromBody(req);
+  const plan = await planWithinLimits(deps.cloud().slb, spec, deps.ownership, deps.limits());
+  return jsonResponse(200, { actions: plan.actions.map(jsonAction), leftAlone: plan.leftAlone });
 }
 
-/** Authenticates, then routes; every failure becomes a JSON answer. */
+/**
+ * Within the deployment's limits before anything is written, the replay record included; then the
+ * replay record (across instances: the load balancers record the signed time of the last apply); then
+ * the apply. A refusal (limits, replay, another writer, a certificate source) is answered by its class.
+ */
+async function apply(req: HttpRequest, signed: VerifiedRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
+  const spec = specFromBody(req);
+  const cloud = deps.cloud();
+  const started = deps.now().getTime();
+  await checkWithinLimits(cloud.slb, spec, deps.ownership, deps.limits());
+  const claim = await claimAppliedAt(cloud.slb, spec, signed, deps.settleClaim, deps.ownership);
+  const result = await applySpec(
+    {
+      slb: cloud.slb,
+      cas: cloud.cas,
+      now: deps.now,
+      env: deps.env,
+      readFile: deps.readFile,
+      ownership: deps.ownership,
+      ...(deps.lease ? { lease: deps.lease } : {}),
+    },
+    spec,
+    { createTags: claim.createTags },
+  );
+  return applyAnswer(result, deps.now().getTime() - started);
+}
+
+function applyAnswer(result: ApplyResult, elapsedMs: number): FcHttpResult {
+  const body = {
+    actions: result.plan.actions.map(jsonAction),
+    done: result.done.length,
+    uploadedCertificates: result.uploadedCertificates,
+    elapsedMs,
+  };
+  if (!result.failed) return jsonResponse(200, { ...body, failed: null });
+  return jsonResponse(502, {
+    ...body,
+    error: 'ApplyFailed',
+    message:
+      'apply stopped at a failed action; fix the cause and apply again (it continues from what exists)',
+    failed: { action: jsonAction(result.failed.action), error: errorAnswer(result.failed.error) },
+    notDone: result.remaining.map(jsonAction),
+  });
+}
+
+async function status(
+  _req: HttpRequest,
+  _signed: VerifiedRequest,
+  deps: ProvisionDeps,
+): Promise<FcHttpResult> {
+  return jsonResponse(
+    200,
+    await collectStatus(deps.cloud().slb, deps.configuredSpec(), deps.now(), deps.ownership),
+  );
+}
+
+async function rotate(
+  req: HttpRequest,
+  _signed: VerifiedRequest,
+  deps: ProvisionDeps,
+): Promise<FcHttpResult> {
+  const { dryRun } = jsonBody(req, rotateSchema);
+  const report = await deps.rotate(dryRun);
+  return jsonResponse(report.failed ? 502 : 200, report);
+}
+
+/** A FailoverRequestError (no such group, ...) is answered by its class: 422. */
+async function failover(
+  req: HttpRequest,
+  _signed: VerifiedRequest,
+  deps: ProvisionDeps,
+): Promise<FcHttpResult> {
+  const c = jsonBody(req, manualFailoverCommandSchema);
+  const report = await deps.failover({
+    loadBalancerId: c.loadBalancerId,
+    ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
+    command: c.command,
+    origin: 'manual (provision API)',
+  });
+  return jsonResponse(report.failed ? 502 : 200, report);
+}
+
+const ROUTES = new Map<string, Route>([
+  ['POST /plan', plan],
+  ['POST /apply', apply],
+  ['GET /status', status],
+  ['POST /rotate', rotate],
+  ['POST /failover', failover],
+]);
+
+/** 405 naming the methods a known path takes, 404 naming the endpoints. */
+function noRoute(req: HttpRequest): HttpError {
+  const known = [...ROUTES.keys()];
+  const here = known.filter((r) => r.endsWith(` ${req.path}`));
+  if (here.length > 0)
+    return new HttpError(405, 'MethodNotAllowed', `${req.method} ${req.path}: use ${here.join(' or ')}`);
+  return new HttpError(404, 'NotFound', `${req.path}: no such endpoint (have ${known.join(', ')})`);
+}
+
+/**
+ * Authenticates, then routes; every failure becomes a JSON answer (shared/runtime/http.ts: a family
+ * error with its status and code, anything else an opaque 500). What is answered 500 goes to the log.
+ */
 export async function handleProvisionRequest(req: HttpRequest, deps: ProvisionDeps): Promise<FcHttpResult> {
   try {
     const signed = deps.verifier.verify(req);
+    const route = ROUTES.get(`${req.method} ${req.path}`);
+    if (!route) throw noRoute(req);
     return await route(req, signed, deps);
   } catch (err) {
-    // Outside the deployment's limits, or another writer holds the load balancer: nothing was written.
-    if (err instanceof LimitError)
-      return errorResponse(
-        new HttpError(403, 'OutsideDeploymentLimits', err.message, { limit: err.limit, field: err.field }),
-        req.requestId,
-      );
-    if (err instanceof LeaseUnavailableError)
-      return errorResponse(new HttpError(409, 'LoadBalancerBusy', err.message), req.requestId);
-    if (err instanceof CloudError)
-      return errorResponse(
-        new HttpError(502, 'CloudApiError', err.message, {
-          cloud: { action: err.action, code: err.code, requestId: err.requestId },
-        }),
-        req.requestId,
-      );
-    if (!(err instanceof HttpError)) deps.onUnexpectedError?.(err);
+    if (!answeredBy(err)) deps.onUnexpectedError?.(err);
     return errorResponse(err, req.requestId);
   }
 }

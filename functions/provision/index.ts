@@ -8,6 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AutopilotError, errorReport, errorText } from '../../shared/errors';
 import { cloudFromContext } from '../../shared/runtime/cloud-from-context';
 import { ConfigError, loadConfig } from '../../shared/runtime/config';
 import { leaseFromConfig, limitsFromConfig, ownershipFromConfig } from '../../shared/runtime/deployment';
@@ -19,7 +20,7 @@ import { logJson } from '../../shared/runtime/log';
 import { loadSpec } from '../../shared/runtime/spec-source';
 import { runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { runFailover } from '../../shared/workflows/failover';
-import { handleProvisionRequest, MAX_BODY_BYTES } from './app';
+import { handleProvisionRequest, MAX_BODY_BYTES, type ProvisionDeps } from './app';
 
 const readFile = (path: string) => readFileSync(path, 'utf8');
 const here = typeof __dirname === 'string' ? __dirname : process.cwd();
@@ -35,7 +36,7 @@ function verifierFor(env: Record<string, string | undefined>): Verifier {
     windowSeconds = config.SLB_AUTOPILOT_API_WINDOW_SECONDS;
   } catch (err) {
     // Names the variables at fault, never a secret's value (config.ts redacts those).
-    if (err instanceof ConfigError) throw new HttpError(503, 'NotConfigured', err.message);
+    if (err instanceof ConfigError) throw new HttpError(503, 'NotConfigured', err.message, undefined, err);
     throw err;
   }
   const key = `${windowSeconds}\n${secret}`;
@@ -49,69 +50,102 @@ function verifierFor(env: Record<string, string | undefined>): Verifier {
     try {
       verifier = { key, verifier: createVerifier({ secret, windowSeconds, now: () => new Date() }) };
     } catch (err) {
-      throw new HttpError(503, 'NotConfigured', `SLB_AUTOPILOT_API_SECRET: ${(err as Error).message}`);
+      throw new HttpError(
+        503,
+        'NotConfigured',
+        `SLB_AUTOPILOT_API_SECRET: ${errorText(err)}`,
+        undefined,
+        err,
+      );
     }
   }
   return verifier.verifier;
 }
 
+/**
+ * What comes from the deployment itself (its spec, its cloud target): a failure there is the
+ * deployer's to fix, answered 503 NotConfigured, never as a fault of the request.
+ */
+function deployed<T>(what: string, read: () => T): () => T {
+  return () => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof AutopilotError)) throw err;
+      throw new HttpError(503, 'NotConfigured', `${what}: ${errorText(err).split('\n')[0]}`, undefined, err);
+    }
+  };
+}
+
+/** The app's dependencies for one request: the deployment's configuration, its cloud, its workflows. */
+function provisionDeps(
+  context: FcContext,
+  env: Record<string, string | undefined>,
+  verifier: Verifier,
+  requestId: () => string | undefined,
+): ProvisionDeps {
+  const config = loadConfig(env);
+  const configuredSpec = deployed('the deployed spec', () =>
+    loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') }),
+  );
+  return {
+    verifier,
+    cloud: deployed('the cloud target', () => cloudFromContext(context, env)),
+    configuredSpec,
+    ownership: ownershipFromConfig(config),
+    lease: leaseFromConfig(config),
+    limits: () => limitsFromConfig(config, configuredSpec()),
+    now: () => new Date(),
+    env,
+    readFile,
+    settleClaim: () =>
+      new Promise((resolve) => setTimeout(resolve, loadConfig(env).SLB_AUTOPILOT_APPLY_SETTLE_MS)),
+    rotate: async (dryRun) => {
+      const fx = functionEnv(context, env);
+      const [deps, options] = renewalRun(fx, dryRun);
+      const report = await runCertRenewal(deps, fx.spec, options);
+      // The same report line cert-renewal writes, so a manual rotation is seen like a timed one.
+      context.logger.info(JSON.stringify({ certRenewal: report }));
+      return report;
+    },
+    failover: async (request) => {
+      const fx = functionEnv(context, env);
+      const report = await runFailover(failoverDeps(fx), fx.spec, request);
+      context.logger.info(JSON.stringify({ failover: report }));
+      return report;
+    },
+    onUnexpectedError: (err) =>
+      logJson(context.logger, 'error', 'provision: unexpected error', {
+        error: errorReport(err),
+        requestId: requestId(),
+      }),
+  };
+}
+
 export async function handler(event: Buffer, context: FcContext): Promise<FcHttpResult> {
   const env = process.env;
   const started = Date.now();
-  let requestId: string | undefined = context.requestId;
+  const line = { method: '?', path: '?', requestId: context.requestId as string | undefined };
   let result: FcHttpResult;
-  let path = '?';
-  let method = '?';
   try {
     const req = parseHttpEvent(event, MAX_BODY_BYTES);
-    requestId = req.requestId ?? context.requestId;
-    path = req.path;
-    method = req.method;
-    const verifier = verifierFor(env);
-    const config = loadConfig(env);
-    const configuredSpec = () => loadSpec({ env, readFile, bundledPath: join(here, 'spec.yaml') });
-    result = await handleProvisionRequest(req, {
-      verifier,
-      cloud: () => cloudFromContext(context, env),
-      configuredSpec,
-      ownership: ownershipFromConfig(config),
-      lease: leaseFromConfig(config),
-      limits: () => limitsFromConfig(config, configuredSpec()),
-      now: () => new Date(),
-      env,
-      readFile,
-      settleClaim: () =>
-        new Promise((resolve) => setTimeout(resolve, loadConfig(env).SLB_AUTOPILOT_APPLY_SETTLE_MS)),
-      rotate: async (dryRun) => {
-        const fx = functionEnv(context, env);
-        const [deps, options] = renewalRun(fx, dryRun);
-        const report = await runCertRenewal(deps, fx.spec, options);
-        // The same report line cert-renewal writes, so a manual rotation is seen like a timed one.
-        context.logger.info(JSON.stringify({ certRenewal: report }));
-        return report;
-      },
-      failover: async (request) => {
-        const fx = functionEnv(context, env);
-        const report = await runFailover(failoverDeps(fx), fx.spec, request);
-        context.logger.info(JSON.stringify({ failover: report }));
-        return report;
-      },
-      onUnexpectedError: (err) =>
-        logJson(context.logger, 'error', 'provision: unexpected error', {
-          error: err instanceof Error ? err : String(err),
-          requestId,
-        }),
+    Object.assign(line, {
+      method: req.method,
+      path: req.path,
+      requestId: req.requestId ?? context.requestId,
     });
+    const deps = provisionDeps(context, env, verifierFor(env), () => line.requestId);
+    result = await handleProvisionRequest(req, deps);
   } catch (err) {
-    result = errorResponse(err, requestId);
+    result = errorResponse(err, line.requestId);
   }
   // One line per request; no headers, no body (they may carry a spec's secrets' names, never values).
   logJson(context.logger, 'info', 'provision: request', {
-    method,
-    path,
+    method: line.method,
+    path: line.path,
     status: result.statusCode,
     ms: Date.now() - started,
-    requestId,
+    requestId: line.requestId,
   });
   return result;
 }

@@ -4,7 +4,7 @@
 // stack trace and no secret.
 
 import { firstIssueText } from '../domain/issues';
-import { InputError } from '../errors';
+import { AutopilotError, type ErrorKind, InputError } from '../errors';
 import { type FcHttpEvent, type FcHttpResult, fcHttpEventSchema } from './fc-events';
 
 export interface HttpRequest {
@@ -78,15 +78,65 @@ export function jsonResponse(
   };
 }
 
-/** An HttpError as its JSON answer; anything else as an opaque 500 (the cause goes to the log). */
+/**
+ * The answer's `error` for a family error with no code of its own. A cloud error's `code` is the
+ * provider's (`Throttling`, ...): it is answered inside `cloud`, and `error` says which family failed.
+ */
+const ANSWER_ERROR: Record<ErrorKind, string> = {
+  cloud: 'CloudApiError',
+  spec: 'InvalidSpec',
+  certificateSource: 'InvalidCertificateSource',
+  verification: 'VerificationFailed',
+  guardRefused: 'Refused',
+  input: 'BadRequest',
+  step: 'InternalError',
+};
+
+/** Fields any error may carry that a client may see (what failed where), copied when present. */
+const PUBLIC_FIELDS = ['field', 'issues', 'limit', 'loadBalancerId'] as const;
+
+/** The family's JSON answer: `error` (a code), `message` (its first line), and the public fields. */
+function familyAnswer(err: AutopilotError): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    error: err.kind === 'cloud' ? ANSWER_ERROR.cloud : (err.code ?? ANSWER_ERROR[err.kind]),
+    message: err.message.split('\n')[0],
+  };
+  const fields = err as unknown as Record<string, unknown>;
+  for (const name of PUBLIC_FIELDS) if (fields[name] !== undefined) body[name] = fields[name];
+  if (err instanceof HttpError) Object.assign(body, err.details);
+  if (err.kind === 'cloud')
+    body.cloud = { action: err.action, code: err.code, requestId: (err as { requestId?: string }).requestId };
+  return body;
+}
+
+/** Whether an error is answered with what it says: the family's, except a plain 500 (our own failure). */
+const isAnswered = (err: unknown): err is AutopilotError =>
+  err instanceof AutopilotError && err.status !== 500;
+
+const MAX_CAUSE_DEPTH = 5;
+
+/** The error the client is answered by: the first answered one down the cause chain (a failed step's cause). */
+export function answeredBy(err: unknown): AutopilotError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth <= MAX_CAUSE_DEPTH; depth++) {
+    if (isAnswered(e)) return e;
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/** An error as the client sees it: a family error's answer, anything else opaque (the log has it). */
+export function errorAnswer(err: unknown): Record<string, unknown> {
+  const answered = answeredBy(err);
+  if (answered) return familyAnswer(answered);
+  return { error: 'InternalError', message: 'the request failed; see the function log for this request id' };
+}
+
+/**
+ * Every error as its JSON answer: a family error with its status and code, the rest as an opaque 500
+ * (the caller logs the cause). Messages hold no secrets (the family's rule); no stack or cause goes out.
+ */
 export function errorResponse(err: unknown, requestId: string | undefined): FcHttpResult {
-  if (err instanceof HttpError)
-    return jsonResponse(err.status, { error: err.code, message: err.message, ...err.details, requestId });
-  return jsonResponse(500, {
-    error: 'InternalError',
-    message: 'the request failed; see the function log for this request id',
-    requestId,
-  });
+  return jsonResponse(answeredBy(err)?.status ?? 500, { ...errorAnswer(err), requestId });
 }
 
 /** The media type of a request, without parameters, lower-case. */

@@ -22,6 +22,7 @@ import {
 } from '../domain/failover';
 import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
+import { InputError } from '../errors';
 import { type Lease, type LeaseOptions, withLoadBalancerLease } from './lease';
 
 export interface FailoverRequest {
@@ -76,10 +77,11 @@ export interface FailoverReport {
   failed: boolean;
 }
 
-export class FailoverRequestError extends Error {
+/** A manual request names what the spec does not manage (422 over HTTP). */
+export class FailoverRequestError extends InputError {
+  override name = 'FailoverRequestError';
   constructor(message: string) {
-    super(message);
-    this.name = 'FailoverRequestError';
+    super(message, { status: 422, code: 'InvalidFailoverRequest' });
   }
 }
 

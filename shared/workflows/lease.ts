@@ -69,7 +69,7 @@ export class LeaseUnavailableError extends GuardRefusedError {
     message: string,
     cause?: unknown,
   ) {
-    super(message, { status: 409, code: 'LeaseUnavailable', cause });
+    super(message, { status: 409, code: 'LoadBalancerBusy', cause });
   }
 }
 

@@ -243,7 +243,12 @@ describe('provision apply', () => {
     expect(first.status).toBe(502);
     expect(first.body).toMatchObject({ error: 'ApplyFailed', done: 2 });
     expect((first.body.notDone as unknown[]).length).toBe(4);
-    expect(String((first.body.failed as { error: string }).error)).toContain('Forbidden.RAM');
+    // The failed action's error as any error is answered: its family's code, message and cloud details.
+    expect((first.body.failed as { error: unknown }).error).toMatchObject({
+      error: 'CloudApiError',
+      message: expect.stringContaining('Forbidden.RAM'),
+      cloud: { code: 'Forbidden.RAM' },
+    });
     cloud().setFaults({});
     const second = await call({ method: 'POST', path: '/apply', body: createdMall, contentType: yaml });
     expect(second.body).toMatchObject({ done: 5, failed: null });
