@@ -532,6 +532,25 @@ describe('provision apply', () => {
     expect(writes()).toBe(0);
   });
 
+  it.each([
+    ['GET', '/status'],
+    ['POST', '/plan'],
+  ])(
+    '%s %s with a broken deployed spec answers 503 NotConfigured, not a fault of the request',
+    async (method, path) => {
+      process.env.SLB_AUTOPILOT_SPEC = 'region: [';
+      const r = await call({
+        method,
+        path,
+        ...(method === 'POST' ? { body: createdMall, contentType: yaml } : {}),
+      });
+      expect([r.status, r.body.error]).toEqual([503, 'NotConfigured']);
+      expect(String(r.body.message)).toMatch(/^the deployed spec: /);
+      expect(r.raw.body).not.toMatch(/\n\s+at |\.ts:\d+/);
+      expect(writes()).toBe(0);
+    },
+  );
+
   it('logs one line per request and never the secret or the body', async () => {
     const r = await call({ method: 'POST', path: '/plan', body: createdMall, contentType: yaml });
     expect(r.logs).toHaveLength(1);
