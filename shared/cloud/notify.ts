@@ -14,6 +14,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { addressProblem, notifyUrlProblem } from '../domain/notify-url';
+import { GuardRefusedError } from '../errors';
 import { signedHeaders } from './request-signing';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -36,10 +37,12 @@ const systemResolve = (hostname: string): Promise<{ address: string; family: num
     dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
   );
 
-class NotifyRefused extends Error {
-  constructor(readonly code: string) {
-    super(code);
-    this.name = 'NotifyRefused';
+/** The webhook was not called, or given up on: its address or URL is not allowed, or it timed out. */
+class NotifyRefused extends GuardRefusedError {
+  override name = 'NotifyRefused';
+  declare readonly code: string;
+  constructor(code: string) {
+    super(code, { code });
   }
 }
 
