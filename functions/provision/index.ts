@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutopilotError, errorReport, errorText } from '../../shared/errors';
 import { cloudFromContext } from '../../shared/runtime/cloud-from-context';
-import { ConfigError, loadConfig } from '../../shared/runtime/config';
+import { loadConfig } from '../../shared/runtime/config';
 import { leaseFromConfig, limitsFromConfig, ownershipFromConfig } from '../../shared/runtime/deployment';
 import type { FcContext, FcHttpResult } from '../../shared/runtime/fc-events';
 import { failoverDeps, functionEnv, renewalRun } from '../../shared/runtime/function-env';
@@ -28,17 +28,10 @@ const here = typeof __dirname === 'string' ? __dirname : process.cwd();
 let verifier: { key: string; verifier: Verifier } | undefined;
 
 function verifierFor(env: Record<string, string | undefined>): Verifier {
-  let secret: string;
-  let windowSeconds: number;
-  try {
-    const config = loadConfig(env);
-    secret = config.SLB_AUTOPILOT_API_SECRET ?? '';
-    windowSeconds = config.SLB_AUTOPILOT_API_WINDOW_SECONDS;
-  } catch (err) {
-    // Names the variables at fault, never a secret's value (config.ts redacts those).
-    if (err instanceof ConfigError) throw new HttpError(503, 'NotConfigured', err.message, undefined, err);
-    throw err;
-  }
+  // A ConfigError answers 503 NotConfigured naming the variables at fault, never a secret's value.
+  const config = loadConfig(env);
+  const secret = config.SLB_AUTOPILOT_API_SECRET ?? '';
+  const windowSeconds = config.SLB_AUTOPILOT_API_WINDOW_SECONDS;
   const key = `${windowSeconds}\n${secret}`;
   if (verifier?.key !== key) {
     if (!secret)

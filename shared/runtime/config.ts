@@ -7,6 +7,7 @@
 // they are the spec's, read where the spec says.
 
 import * as z from 'zod';
+import { fieldIssues } from '../domain/issues';
 import {
   DEFAULT_DEPLOYMENT_ID,
   DEFAULT_NAME_PREFIX,
@@ -28,7 +29,9 @@ export class ConfigError extends InputError {
   constructor(problems: readonly ConfigProblem[]) {
     super(`configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`, {
       field: problems[0]?.variable,
+      // The deployer's to fix: over HTTP, 503 NotConfigured (never a fault of the request).
       status: 503,
+      code: 'NotConfigured',
     });
     this.problems = problems;
   }
@@ -212,18 +215,28 @@ export type Config = {
   readonly [K in keyof typeof CONFIG_VARIABLES]: z.output<(typeof CONFIG_VARIABLES)[K]['schema']>;
 };
 
+/** One variable: its value, or the problem (the value shown only for variables that are not secret). */
+function parseVariable(
+  name: string,
+  v: Variable,
+  env: Record<string, string | undefined>,
+): { value: unknown } | { problem: ConfigProblem } {
+  const raw = env[name]?.trim() || undefined;
+  const parsed = v.schema.safeParse(raw);
+  if (parsed.success) return { value: parsed.data };
+  const shown = v.secret || raw === undefined ? '' : ` (got ${JSON.stringify(raw.slice(0, 40))})`;
+  const [first] = fieldIssues(parsed.error.issues, name);
+  return { problem: { variable: first?.path ?? name, message: `${first?.message ?? 'invalid'}${shown}` } };
+}
+
 /** Parses every variable of the table; throws one ConfigError listing every problem. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const out: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
   for (const [name, v] of Object.entries(CONFIG_VARIABLES) as [string, Variable][]) {
-    const raw = env[name]?.trim() || undefined;
-    const parsed = v.schema.safeParse(raw);
-    if (parsed.success) out[name] = parsed.data;
-    else {
-      const shown = v.secret || raw === undefined ? '' : ` (got ${JSON.stringify(raw.slice(0, 40))})`;
-      problems.push({ variable: name, message: `${parsed.error.issues[0]?.message ?? 'invalid'}${shown}` });
-    }
+    const r = parseVariable(name, v, env);
+    if ('problem' in r) problems.push(r.problem);
+    else out[name] = r.value;
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;

@@ -13,6 +13,7 @@ import {
   sign,
   TIMESTAMP_HEADER,
 } from '../cloud/request-signing';
+import { InputError } from '../errors';
 import { HttpError } from './http';
 
 export {
@@ -79,7 +80,7 @@ export function createVerifier(options: {
   windowSeconds?: number;
 }): Verifier {
   const weak = secretWeakness(options.secret);
-  if (weak) throw new Error(`the API secret ${weak}`);
+  if (weak) throw new InputError(`the API secret ${weak}`, { code: 'WeakSecret' });
   const window = options.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
   /** nonce -> when it stops being acceptable anyway (epoch seconds) */
   const seen = new Map<string, number>();
