@@ -74,6 +74,78 @@ export interface Verifier {
   }): VerifiedRequest;
 }
 
+type VerifyInput = Parameters<Verifier['verify']>[0];
+
+const unauthorized = (message: string) => new HttpError(401, 'Unauthorized', message);
+
+/** The signature headers, present and well-formed (their values are checked by the verifier). */
+function signatureHeaders(headers: Record<string, string>): {
+  timestamp: string;
+  nonce: string;
+  signature: string;
+} {
+  const timestamp = headers[TIMESTAMP_HEADER];
+  const nonce = headers[NONCE_HEADER];
+  const signature = headers[SIGNATURE_HEADER];
+  if (!timestamp || !nonce || !signature)
+    throw unauthorized(`${TIMESTAMP_HEADER}, ${NONCE_HEADER} and ${SIGNATURE_HEADER} headers are required`);
+  if (!signature.startsWith(`${SIGNATURE_VERSION}=`))
+    throw unauthorized(
+      `${SIGNATURE_HEADER}: must be ${SIGNATURE_VERSION}=<hex> (earlier versions are refused; see the README)`,
+    );
+  if (!/^\d{1,12}$/.test(timestamp)) throw unauthorized(`${TIMESTAMP_HEADER}: must be unix seconds`);
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(nonce))
+    throw unauthorized(`${NONCE_HEADER}: must be 8-64 letters, digits, - or _`);
+  return { timestamp, nonce, signature };
+}
+
+/** Whether `signature` is the request's, compared in constant time. */
+function signatureMatches(
+  secret: string,
+  req: VerifyInput,
+  h: { timestamp: string; nonce: string; signature: string },
+) {
+  const expected = Buffer.from(
+    sign(secret, {
+      method: req.method,
+      path: req.path,
+      query: req.query ?? {},
+      contentType: req.headers['content-type'] ?? '',
+      timestamp: h.timestamp,
+      nonce: h.nonce,
+      body: req.body,
+    }),
+  );
+  const given = Buffer.from(h.signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Verifies requests against one secret, remembering the nonces of its window (per instance). */
+class HmacVerifier implements Verifier {
+  /** nonce -> when it stops being acceptable anyway (epoch seconds) */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly secret: string,
+    private readonly window: number,
+    private readonly now: () => Date,
+  ) {}
+
+  verify = (req: VerifyInput): VerifiedRequest => {
+    const h = signatureHeaders(req.headers);
+    const now = Math.floor(this.now().getTime() / 1000);
+    const ts = Number(h.timestamp);
+    if (Math.abs(now - ts) > this.window)
+      throw unauthorized(`${TIMESTAMP_HEADER}: outside the ${this.window} s window (check the client clock)`);
+    if (!signatureMatches(this.secret, req, h))
+      throw unauthorized(`${SIGNATURE_HEADER}: does not match the request`);
+    for (const [n, until] of this.seen) if (until < now) this.seen.delete(n);
+    if (this.seen.has(h.nonce)) throw unauthorized(`${NONCE_HEADER}: already used (replay)`);
+    this.seen.set(h.nonce, ts + this.window);
+    return { timestamp: ts, nonce: h.nonce };
+  };
+}
+
 export function createVerifier(options: {
   secret: string;
   now: () => Date;
@@ -81,49 +153,5 @@ export function createVerifier(options: {
 }): Verifier {
   const weak = secretWeakness(options.secret);
   if (weak) throw new InputError(`the API secret ${weak}`, { code: 'WeakSecret' });
-  const window = options.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
-  /** nonce -> when it stops being acceptable anyway (epoch seconds) */
-  const seen = new Map<string, number>();
-  const unauthorized = (message: string) => new HttpError(401, 'Unauthorized', message);
-
-  return {
-    verify(req) {
-      const timestamp = req.headers[TIMESTAMP_HEADER];
-      const nonce = req.headers[NONCE_HEADER];
-      const signature = req.headers[SIGNATURE_HEADER];
-      if (!timestamp || !nonce || !signature)
-        throw unauthorized(
-          `${TIMESTAMP_HEADER}, ${NONCE_HEADER} and ${SIGNATURE_HEADER} headers are required`,
-        );
-      if (!signature.startsWith(`${SIGNATURE_VERSION}=`))
-        throw unauthorized(
-          `${SIGNATURE_HEADER}: must be ${SIGNATURE_VERSION}=<hex> (earlier versions are refused; see the README)`,
-        );
-      if (!/^\d{1,12}$/.test(timestamp)) throw unauthorized(`${TIMESTAMP_HEADER}: must be unix seconds`);
-      if (!/^[A-Za-z0-9_-]{8,64}$/.test(nonce))
-        throw unauthorized(`${NONCE_HEADER}: must be 8-64 letters, digits, - or _`);
-      const now = Math.floor(options.now().getTime() / 1000);
-      const ts = Number(timestamp);
-      if (Math.abs(now - ts) > window)
-        throw unauthorized(`${TIMESTAMP_HEADER}: outside the ${window} s window (check the client clock)`);
-      const expected = Buffer.from(
-        sign(options.secret, {
-          method: req.method,
-          path: req.path,
-          query: req.query ?? {},
-          contentType: req.headers['content-type'] ?? '',
-          timestamp,
-          nonce,
-          body: req.body,
-        }),
-      );
-      const given = Buffer.from(signature);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected))
-        throw unauthorized(`${SIGNATURE_HEADER}: does not match the request`);
-      for (const [n, until] of seen) if (until < now) seen.delete(n);
-      if (seen.has(nonce)) throw unauthorized(`${NONCE_HEADER}: already used (replay)`);
-      seen.set(nonce, ts + window);
-      return { timestamp: ts, nonce };
-    },
-  };
+  return new HmacVerifier(options.secret, options.windowSeconds ?? DEFAULT_WINDOW_SECONDS, options.now);
 }
