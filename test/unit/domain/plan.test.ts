@@ -211,7 +211,47 @@ describe('planLoadBalancer', () => {
     expect(plan.leftAlone.map((l) => [l.what, l.why])).toEqual([
       ['http listener on port 9090', 'not in the spec'],
       ['VServer group theirs', 'not in the spec'],
-      ['VServer group busy', 'not in the spec, but used by the listener on 9090'],
+      ['VServer group busy', 'not in the spec, but the HTTP listener on 9090 forwards to it'],
+    ]);
+  });
+
+  it('blames a leftover group on what still forwards to it once the plan has run', () => {
+    // Prepare: `old` is ours and dropped from the spec; a rule the spec re-points used it, and a rule
+    // on a listener outside the spec still uses `busy`.
+    const observed = lb({
+      groups: [
+        { name: 'web', vServerGroupId: 'rsp-web', backends: [] },
+        { name: 'old', vServerGroupId: 'rsp-old', owned: true, backends: [] },
+        { name: 'busy', vServerGroupId: 'rsp-busy', owned: true, backends: [] },
+      ],
+      listeners: [
+        listener({
+          vServerGroupId: 'rsp-web',
+          rules: [{ name: 'api', url: '/api', vServerGroup: 'old', vServerGroupId: 'rsp-old', ruleId: 'r-1' }],
+        }),
+        listener({
+          protocol: 'http',
+          port: 9090,
+          vServerGroup: 'web',
+          vServerGroupId: 'rsp-web',
+          rules: [{ name: 'img', url: '/img', vServerGroup: 'busy', vServerGroupId: 'rsp-busy', ruleId: 'r-2' }],
+        }),
+      ],
+    });
+    const desired = lb({
+      groups: [{ name: 'web', backends: [] }],
+      listeners: [listener({ rules: [{ name: 'api', url: '/api', vServerGroup: 'web' }] })],
+    });
+    // Act
+    const plan = planLoadBalancer(desired, observed);
+    // Assess
+    expect(plan.actions.map((a) => [a.kind, 'group' in a ? a.group : 'rule' in a ? a.rule : ''])).toEqual([
+      ['setRuleGroup', 'api'],
+      ['deleteVServerGroup', 'old'],
+    ]);
+    expect(plan.leftAlone.map((l) => [l.what, l.why])).toEqual([
+      ['http listener on port 9090', 'not in the spec'],
+      ['VServer group busy', 'not in the spec, but rule img on port 9090 forwards to it'],
     ]);
   });
 
