@@ -320,8 +320,12 @@ function diffRule(
     });
     return;
   }
-  if (holder?.ruleId && !existing) {
-    // The spec renamed it: SetRule renames in place, so its traffic never moves.
+  if (holder?.ruleId) {
+    // A rule outside the spec already matches what the spec wants (the spec renamed it): SetRule
+    // renames it in place, so its traffic never moves; the rule holding the name (its match is no
+    // longer wanted) goes first.
+    if (existing?.ruleId)
+      out.actions.push({ kind: 'deleteRule', lb, port, rule: existing.name, ruleId: existing.ruleId });
     const group = holder.vServerGroup !== r.vServerGroup ? { vServerGroup: r.vServerGroup } : {};
     out.actions.push({
       kind: 'renameRule',
@@ -334,28 +338,16 @@ function diffRule(
     });
     return;
   }
-  if (holder?.ruleId)
-    out.actions.push({ kind: 'deleteRule', lb, port, rule: holder.name, ruleId: holder.ruleId });
-  if (existing?.ruleId)
-    out.actions.push({
-      kind: 'renameRule',
-      lb,
-      port,
-      rule: existing.name,
-      ruleId: existing.ruleId,
-      name: existing.ruleId,
-      aside: true,
-    });
-  out.actions.push({ kind: 'createRule', lb, port, rule: r });
-  if (existing?.ruleId)
-    out.actions.push({
-      kind: 'deleteRule',
-      lb,
-      port,
-      rule: existing.name,
-      ruleId: existing.ruleId,
-      replaced: true,
-    });
+  if (!existing?.ruleId) {
+    out.actions.push({ kind: 'createRule', lb, port, rule: r });
+    return;
+  }
+  const { name, ruleId } = existing;
+  out.actions.push(
+    { kind: 'renameRule', lb, port, rule: name, ruleId, name: ruleId, aside: true },
+    { kind: 'createRule', lb, port, rule: r },
+    { kind: 'deleteRule', lb, port, rule: name, ruleId, replaced: true },
+  );
 }
 
 const createExtension = (lb: LbRef, port: number, x: ExtensionDomainModel): Action => ({

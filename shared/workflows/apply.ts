@@ -423,6 +423,20 @@ export async function applySpec(
       case 'setRuleGroup':
         await slb.setRule({ regionId, ruleId: a.ruleId, vServerGroupId: groupId(a, a.vServerGroup) });
         return;
+      case 'renameRule':
+        await slb.setRule({
+          regionId,
+          ruleId: a.ruleId,
+          ruleName: a.name,
+          ...(a.vServerGroup !== undefined ? { vServerGroupId: groupId(a, a.vServerGroup) } : {}),
+        });
+        return;
+      case 'deleteRule':
+        await slb.deleteRules({ regionId, ruleIds: [a.ruleId] });
+        return;
+      case 'deleteDomainExtension':
+        await slb.deleteDomainExtension({ regionId, domainExtensionId: a.domainExtensionId });
+        return;
       case 'createDomainExtension':
         await slb.createDomainExtension({
           regionId,

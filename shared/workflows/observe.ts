@@ -32,6 +32,16 @@ function healthCheck(l: Listener): HealthCheckModel {
   };
 }
 
+/** `owned` when it carries this deployment's marker, else `owner`: the marker tag it carries instead, if any. */
+function ownerOf(
+  ownership: OwnershipMarker,
+  tags: readonly { key: string; value: string }[],
+): Pick<ListenerModel, 'owned' | 'owner'> {
+  if (isOwned(ownership, tags)) return { owned: true };
+  const other = tags.find((t) => t.key === ownership.tagKey);
+  return other ? { owner: `${other.key}=${other.value}` } : {};
+}
+
 /**
  * `desired` says which load balancers to look for: adopted ones by id, created ones by name
  * (`<namePrefix><name>`) and this deployment's marker (a load balancer of that name that another
@@ -138,7 +148,7 @@ export async function observeLoadBalancers(
         ...(l.listenerProtocol === 'https' ? { http2: l.attributes.EnableHttp2 !== 'off' } : {}),
         ...(l.serverCertificateId ? { serverCertificateId: l.serverCertificateId } : {}),
         running: l.status === 'running',
-        ...(isOwned(ownership, l.tags) ? { owned: true } : {}),
+        ...ownerOf(ownership, l.tags),
         rules,
         extensionDomains,
       });
