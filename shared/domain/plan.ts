@@ -174,7 +174,11 @@ function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefi
       })),
     });
   }
-  // Removed last, after the new members are in and weighted: the group never runs short.
+  removeUnlisted(lb, desired, observed, out);
+}
+
+/** Removed last, after the new members are in and weighted: the group never runs short. */
+function removeUnlisted(lb: LbRef, desired: GroupModel, observed: GroupModel, out: Plan): void {
   const wanted = new Set(desired.backends.map(backendKey));
   const unlisted = observed.backends.filter((b) => !wanted.has(backendKey(b)));
   if (unlisted.length > 0 && (desired.exclusive || observed.owned)) {
@@ -729,64 +733,18 @@ export function planDuplicateCertificates(
   deleted: ReadonlySet<string> = new Set(),
 ): Plan {
   const out: Plan = { actions: [], leftAlone: [] };
-  const refs = observed.flatMap((o) =>
-    o.listeners
-      .filter((l) => !deleted.has(`${o.name}:${l.port}`))
-      .flatMap((l) => {
-        const lb: LbRef = { name: o.name, ...(o.loadBalancerId ? { loadBalancerId: o.loadBalancerId } : {}) };
-        return [
-          ...(l.serverCertificateId
-            ? [
-                {
-                  lb,
-                  port: l.port,
-                  id: l.serverCertificateId,
-                  domain: undefined,
-                  domainExtensionId: undefined,
-                },
-              ]
-            : []),
-          ...l.extensionDomains.flatMap((x) =>
-            x.serverCertificateId && x.domainExtensionId
-              ? [
-                  {
-                    lb,
-                    port: l.port,
-                    id: x.serverCertificateId,
-                    domain: x.domain,
-                    domainExtensionId: x.domainExtensionId,
-                  },
-                ]
-              : [],
-          ),
-        ];
-      }),
-  );
+  const refs = certificateRefs(observed, deleted);
+  const uses = (c: CertificateRecord, byDefault: boolean) =>
+    refs.some((r) => r.id === c.serverCertificateId && (!byDefault || !r.domain));
   for (const same of sets) {
     const rank = (c: CertificateRecord) =>
-      `${refs.some((r) => r.id === c.serverCertificateId && !r.domain) ? 0 : 1}${refs.some((r) => r.id === c.serverCertificateId) ? 0 : 1}${referencedElsewhere.has(c.serverCertificateId) ? 0 : 1}${c.serverCertificateId}`;
+      `${uses(c, true) ? 0 : 1}${uses(c, false) ? 0 : 1}${referencedElsewhere.has(c.serverCertificateId) ? 0 : 1}${c.serverCertificateId}`;
     const [kept, ...others] = [...same].sort((a, b) => (rank(a) < rank(b) ? -1 : 1));
     if (!kept) continue;
     const home = refs.find((r) => r.id === kept.serverCertificateId)?.lb ?? refs[0]?.lb;
     for (const c of others) {
-      for (const r of refs.filter((x) => x.id === c.serverCertificateId)) {
-        if (r.domain && r.domainExtensionId)
-          out.actions.push({
-            kind: 'setDomainExtensionCertificate',
-            lb: r.lb,
-            port: r.port,
-            domain: r.domain,
-            domainExtensionId: r.domainExtensionId,
-            serverCertificateId: kept.serverCertificateId,
-          });
-        else
-          out.actions.push({
-            kind: 'setListenerCertificate',
-            lb: r.lb,
-            port: r.port,
-            serverCertificateId: kept.serverCertificateId,
-          });
-      }
+      for (const r of refs.filter((x) => x.id === c.serverCertificateId))
+        out.actions.push(moveReference(r, kept.serverCertificateId));
       if (referencedElsewhere.has(c.serverCertificateId) || !home) {
         out.leftAlone.push({
           lb: home?.name ?? '',
@@ -804,6 +762,55 @@ export function planDuplicateCertificates(
     }
   }
   return out;
+}
+
+/** Where a managed load balancer serves a certificate: a listener's default, or an extension domain. */
+interface CertificateRef {
+  lb: LbRef;
+  port: number;
+  id: string;
+  domain?: string;
+  domainExtensionId?: string;
+}
+
+function certificateRefs(
+  observed: readonly LoadBalancerModel[],
+  deleted: ReadonlySet<string>,
+): CertificateRef[] {
+  return observed.flatMap((o) => {
+    const lb: LbRef = { name: o.name, ...(o.loadBalancerId ? { loadBalancerId: o.loadBalancerId } : {}) };
+    return o.listeners
+      .filter((l) => !deleted.has(`${o.name}:${l.port}`))
+      .flatMap((l): CertificateRef[] => [
+        ...(l.serverCertificateId ? [{ lb, port: l.port, id: l.serverCertificateId }] : []),
+        ...l.extensionDomains.flatMap((x) =>
+          x.serverCertificateId && x.domainExtensionId
+            ? [
+                {
+                  lb,
+                  port: l.port,
+                  id: x.serverCertificateId,
+                  domain: x.domain,
+                  domainExtensionId: x.domainExtensionId,
+                },
+              ]
+            : [],
+        ),
+      ]);
+  });
+}
+
+function moveReference(r: CertificateRef, serverCertificateId: string): Action {
+  return r.domain && r.domainExtensionId
+    ? {
+        kind: 'setDomainExtensionCertificate',
+        lb: r.lb,
+        port: r.port,
+        domain: r.domain,
+        domainExtensionId: r.domainExtensionId,
+        serverCertificateId,
+      }
+    : { kind: 'setListenerCertificate', lb: r.lb, port: r.port, serverCertificateId };
 }
 
 /** One line per action, for people. */
