@@ -16,6 +16,7 @@
 // source when the served certificate is due, verifying the handshake, so apply never undoes a rotation.
 
 import { FAILOVER_TAGS } from './failover';
+import { backendKey, normalizeFingerprint } from './keys';
 import type {
   BackendModel,
   ExtensionDomainModel,
@@ -133,8 +134,6 @@ export interface Plan {
   actions: Action[];
   leftAlone: LeftAlone[];
 }
-
-const backendKey = (b: Pick<BackendModel, 'serverId' | 'port'>) => `${b.serverId}:${b.port}`;
 
 function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefined, out: Plan): void {
   if (!observed) {
@@ -708,14 +707,13 @@ export interface CertificateRecord {
   owned: boolean;
 }
 
-const sameFingerprint = (f: string) => f.toLowerCase().replace(/:/g, '');
-
 /** Our certificates that share a fingerprint (one upload each by two runs at once); others never count. */
 export function duplicateCertificates(certs: readonly CertificateRecord[]): CertificateRecord[][] {
   const by = new Map<string, CertificateRecord[]>();
-  for (const c of certs)
-    if (c.owned && c.fingerprint)
-      by.set(sameFingerprint(c.fingerprint), [...(by.get(sameFingerprint(c.fingerprint)) ?? []), c]);
+  for (const c of certs) {
+    const key = normalizeFingerprint(c.fingerprint);
+    if (c.owned && key) by.set(key, [...(by.get(key) ?? []), c]);
+  }
   return [...by.values()].filter((same) => same.length > 1);
 }
 

@@ -27,11 +27,13 @@ import {
   planDuplicateCertificates,
 } from '../domain/plan';
 import type { Spec } from '../domain/spec';
+import { type ErrorReport, errorReport } from '../errors';
 import {
   type CertificateResolver,
   createCertificateResolver,
   type ResolvedCertificate,
 } from './certificate-source';
+import { execute, type PlannedAction } from './executor';
 import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { observeLoadBalancers } from './observe';
 
@@ -61,8 +63,8 @@ export interface ApplyResult {
   plan: Plan;
   /** actions that completed, in order */
   done: Action[];
-  /** the action that failed, and why; the run stopped there */
-  failed?: { action: Action; error: Error };
+  /** the action that failed, and why (as thrown, and as report data); the run stopped there */
+  failed?: { action: Action; error: Error; report: ErrorReport };
   /** actions not attempted because of the failure */
   remaining: Action[];
   /** certificates uploaded by this run */
@@ -479,33 +481,56 @@ function runAction(run: ApplyRun, a: Action): Promise<unknown> {
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 const uploads = (run: ApplyRun) => run.resolver.uploads().map((c) => c.serverCertificateId);
 
-/** Runs actions in order; the failure result when one fails, undefined when all are done. */
+/** A plan action as the executor runs it: numbered in the whole run, described for people. */
+interface Step extends PlannedAction {
+  action: Action;
+}
+
+/**
+ * Runs actions in plan order through the executor (one at a time, stopping at the first failure,
+ * `before` as the guard before each write); the failure result when one fails, undefined when all are done.
+ */
 async function runActions(
   run: ApplyRun,
   actions: readonly Action[],
   plan: Plan,
   before?: () => Promise<void>,
 ): Promise<ApplyResult | undefined> {
-  for (const [i, a] of actions.entries()) {
-    const event = { index: run.done.length + 1, total: run.total, action: a, text: describeAction(a) };
-    run.options.onProgress?.({ ...event, status: 'started' });
-    try {
-      await before?.();
-      await runAction(run, a);
-    } catch (err) {
-      run.options.onProgress?.({ ...event, status: 'failed' });
-      return {
-        plan,
-        done: [...run.done],
-        failed: { action: a, error: asError(err) },
-        remaining: actions.slice(i + 1),
-        uploadedCertificates: uploads(run),
-      };
-    }
-    run.done.push(a);
-    run.options.onProgress?.({ ...event, status: 'done' });
-  }
-  return undefined;
+  const offset = run.done.length;
+  const steps = actions.map(
+    (action, i): Step => ({
+      id: String(offset + i + 1),
+      kind: action.kind,
+      reason: describeAction(action),
+      action,
+    }),
+  );
+  const execution = await execute(steps, (step) => ({ run: () => runAction(run, step.action) }), {
+    ...(before ? { beforeEach: before } : {}),
+    onProgress: (e) =>
+      run.options.onProgress?.({
+        index: offset + e.index,
+        total: run.total,
+        action: e.action.action,
+        text: e.action.reason,
+        status: e.status,
+      }),
+  });
+  for (const r of execution.results) if (r.status === 'done') run.done.push(r.action.action);
+  const failedAt = execution.results.findIndex((r) => r.status === 'failed');
+  const failed = execution.results[failedAt];
+  if (!failed) return undefined;
+  return {
+    plan,
+    done: [...run.done],
+    failed: {
+      action: failed.action.action,
+      error: asError(failed.thrown),
+      report: errorReport(failed.thrown),
+    },
+    remaining: actions.slice(failedAt + 1),
+    uploadedCertificates: uploads(run),
+  };
 }
 
 /**
@@ -577,7 +602,11 @@ async function applyLeased(run: ApplyRun, creates: readonly Action[], firstPlan:
     return {
       plan: firstPlan,
       done: run.done,
-      failed: { action: next[0] ?? (firstPlan.actions[0] as Action), error: asError(err) },
+      failed: {
+        action: next[0] ?? (firstPlan.actions[0] as Action),
+        error: asError(err),
+        report: errorReport(err),
+      },
       remaining: next.slice(1),
       uploadedCertificates: uploads(run),
     };

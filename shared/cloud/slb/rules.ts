@@ -1,4 +1,5 @@
 // Typed SLB actions: forwarding rules (domain and/or URL -> VServer group) on HTTP/HTTPS listeners.
+import { chunk } from '../../domain/batching';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, str } from './wire';
 
@@ -39,8 +40,7 @@ export function ruleApi(rpc: RpcCaller) {
       rules: NewRule[];
     }): Promise<{ ruleId: string; ruleName: string }[]> {
       const out: { ruleId: string; ruleName: string }[] = [];
-      for (let i = 0; i < req.rules.length; i += RULES_PER_CALL) {
-        const chunk = req.rules.slice(i, i + RULES_PER_CALL);
+      for (const rules of chunk(req.rules, RULES_PER_CALL)) {
         const body = await rpc.call({
           product: 'slb',
           action: 'CreateRules',
@@ -49,7 +49,7 @@ export function ruleApi(rpc: RpcCaller) {
             LoadBalancerId: req.loadBalancerId,
             ListenerPort: req.listenerPort,
             RuleList: JSON.stringify(
-              chunk.map((r) => ({
+              rules.map((r) => ({
                 RuleName: r.ruleName,
                 Domain: r.domain,
                 Url: r.url,
@@ -117,12 +117,12 @@ export function ruleApi(rpc: RpcCaller) {
 
     /** Rules of one listener, 10 per call. */
     async deleteRules(req: { regionId: string; ruleIds: string[] }): Promise<void> {
-      for (let i = 0; i < req.ruleIds.length; i += RULES_PER_CALL) {
+      for (const ids of chunk(req.ruleIds, RULES_PER_CALL)) {
         await rpc.call({
           product: 'slb',
           action: 'DeleteRules',
           regionId: req.regionId,
-          params: { RuleIds: JSON.stringify(req.ruleIds.slice(i, i + RULES_PER_CALL)) },
+          params: { RuleIds: JSON.stringify(ids) },
           write: true,
         });
       }
