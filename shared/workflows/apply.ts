@@ -1,5 +1,5 @@
-// Plan and apply a spec: observe -> plan (pure) -> check every certificate source -> execute the
-// actions in order. Idempotent by construction: every action is absolute and a re-run observes again,
+// Plan and apply a spec: observe -> plan (pure) -> check every certificate source -> run the actions
+// in order through the one executor (executor.ts), each kind by its writer in RUNNERS. Idempotent by construction: every action is absolute and a re-run observes again,
 // so after a failure (the run stops at the first failed action and reports what it did) the next
 // apply plans only what is still missing. Nothing is written when the spec or a certificate source is
 // bad: those are checked before the first write. What we create carries our marker: load balancers
