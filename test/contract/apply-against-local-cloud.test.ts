@@ -466,6 +466,36 @@ describe('forwarding rules and extension domains follow the spec', () => {
     expect(writeCalls(cloud)).toBe(writes);
   });
 
+  it.each([
+    [1, 'renameRule'],
+    [2, 'createRule'],
+    [3, 'deleteRule'],
+  ] as const)(
+    'a rule replacement cut short after %i writes (at %s) converges on the next apply, leaving no stray rule',
+    async (n, failedAt) => {
+      // Prepare
+      cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+      await applySpec(depsFor(cloud), parseSpec(withRules));
+      const moved = parseSpec(
+        edit(withRules, (s) => {
+          s.loadBalancers[0].listeners[0].rules[0].url = '/v2';
+        }),
+      );
+      cloud.setFaults({ failWritesAfter: n });
+      // Act
+      const cut = await applySpec(depsFor(cloud), moved);
+      cloud.setFaults({});
+      const later = { ...depsFor(cloud), now: () => new Date(Date.now() + TEST_LEASE.ttlMs) };
+      const next = await applySpec(later, moved);
+      // Assess
+      expect(cut.failed?.action.kind).toBe(failedAt);
+      expect(cut.failed?.report.code).toBe('Forbidden.RAM');
+      expect(next.failed).toBeUndefined();
+      expect(rulesOf(cloud.state())).toEqual(['443 api api.mall.example.com/v2', '443 img /img']);
+      expect((await observeAndPlan(depsFor(cloud).slb, moved, DEFAULT_OWNERSHIP)).plan.actions).toEqual([]);
+    },
+  );
+
   it('on a listener it did not create: a rule and an extension domain made by hand are never touched', async () => {
     // Prepare: the mall is adopted; someone adds a rule and an extension domain in the console.
     cloud = await startTestCloud({ scenario: 'mall' });
