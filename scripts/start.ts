@@ -1,5 +1,6 @@
 // `npm start`: the local stack (scripts/stack.ts): the local cloud serving the mall on 127.0.0.1:8787 (or
-// a free port if that one is taken; SLB_AUTOPILOT_PORT picks another, 0 = any) with real health checks,
+// a free port if that one is taken; SLB_AUTOPILOT_PORT picks another, 0 = any, and then every other
+// server takes any free port too) with real health checks,
 // HTTP stand-ins for the K8S and ECS backends, and the local FC runtime hosting the four functions with
 // their triggers (the audit's timer fires every minute). It prints the endpoints and a compact status
 // read back through the project's own cloud layer, again whenever it changes; Ctrl-C stops everything.
@@ -9,6 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StatusReport } from '../shared/workflows/status';
 import { STACK_FILE, type StackInfo } from './cli';
+import { PREFERRED_PORTS } from './default-ports';
 import { PEBBLE_BINARY, pebbleInstalled } from './local-cloud/acme/pebble';
 import { MALL } from './local-cloud/scenarios/mall-fixture';
 import { DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET } from './local-cloud/server';
@@ -16,9 +18,6 @@ import { startStack } from './stack';
 import { eventLine } from './stack-events';
 import { statusLines } from './status-text';
 
-const PREFERRED_PORT = 8787;
-const PREFERRED_STATUS_PORT = 8786;
-const PREFERRED_CONTROL_PORT = 8785;
 /** how often the status is read for the console and the status page */
 const UPDATE_EVERY_MS = 2000;
 
@@ -41,10 +40,14 @@ async function main(): Promise<void> {
     throw new Error(`SLB_AUTOPILOT_PORT: not a port: ${requested}`);
   const started = Date.now();
   const verbose = process.env.SLB_AUTOPILOT_VERBOSE === '1';
+  // SLB_AUTOPILOT_PORT set: the local cloud there, and every other server on any free port, so a run
+  // beside another stack (or a test run) never takes the mall's backend ports from it.
+  const chosen = requested !== undefined;
   const stack = await startStack({
-    cloudPort: requested === undefined ? PREFERRED_PORT : Number(requested),
-    controlPort: requested === undefined ? PREFERRED_CONTROL_PORT : 0,
-    live: { intervalMs: UPDATE_EVERY_MS, port: requested === undefined ? PREFERRED_STATUS_PORT : 0 },
+    cloudPort: chosen ? Number(requested) : PREFERRED_PORTS.cloud,
+    controlPort: chosen ? 0 : PREFERRED_PORTS.control,
+    live: { intervalMs: UPDATE_EVERY_MS, port: chosen ? 0 : PREFERRED_PORTS.status },
+    ...(chosen ? { backendPorts: { k8s: 0, ecs: 0 } } : {}),
     timers: 'auto',
     healthChecks: 'auto',
     // A real ACME server beside the local cloud when the Debian package is installed.
