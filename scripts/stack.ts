@@ -49,8 +49,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** the control surface's port (default: any free one) */
   controlPort?: number;
-  /** read the status every intervalMs and serve the live status page (preferred port; 0 = any) */
-  live?: { intervalMs: number; port?: number };
+  /**
+   * read the status every intervalMs and serve the live status page (preferred port; 0 = any); reads
+   * 'manual': only when the caller ticks `monitor` (tests: one read per event, no clock)
+   */
+  live?: { intervalMs: number; port?: number; reads?: 'auto' | 'manual' };
   /**
    * run Pebble (a real ACME server, /usr/bin/pebble) beside the local cloud, validating against its DNS
    * server; the functions get its trust file and a fresh account key (default off)
@@ -179,7 +182,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       });
       monitor = m;
       await m.tick();
-      m.start();
+      if (o.live.reads !== 'manual') m.start();
       started.push({ close: async () => m.stop() });
       const page = await withFallback(o.live.port ?? 0, (port) => startStatusPage(m, { port }));
       statusPage = page;
