@@ -304,7 +304,9 @@ describe('cert-renewal', () => {
       spec,
       { dryRun: true },
     );
-    expect(r.warnings).toEqual([`cn-hangzhou holds 90 of 100 server certificates: near the quota`]);
+    expect(r.warnings).toEqual([
+      { message: `cn-hangzhou holds 90 of 100 server certificates: near the quota` },
+    ]);
   });
 
   it('changes nothing in a dry run, and reports what it would do', async () => {
