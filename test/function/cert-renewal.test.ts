@@ -373,8 +373,20 @@ describe('cert-renewal', () => {
     now = new Date(now.getTime() + (spec.renewal.gracePeriodDays - 1) * DAY);
     expect((await runCertRenewal(deps, spec)).deleted).toEqual([]);
     now = new Date(now.getTime() + 2 * DAY);
+    // A dry run says which ids a run would delete, as ids, and deletes none of them.
+    const preview = await runCertRenewal(deps, spec, { dryRun: true });
+    expect(preview.deleted).toEqual([]);
+    expect(preview.wouldDelete).toContain(old);
+    expect(preview.actions).toContainEqual(
+      expect.objectContaining({ kind: 'deleteCertificate', id: `delete:${old}`, status: 'planned' }),
+    );
+    expect(cloud.state().serverCertificates.some((c) => c.serverCertificateId === old)).toBe(true);
     const later = await runCertRenewal(deps, spec);
     expect(later.deleted).toContain(old);
+    expect(later.wouldDelete).toEqual([]);
+    expect(later.actions).toContainEqual(
+      expect.objectContaining({ kind: 'deleteCertificate', id: `delete:${old}`, status: 'done' }),
+    );
     expect(cloud.state().serverCertificates.some((c) => c.serverCertificateId === old)).toBe(false);
   });
 });
