@@ -22,6 +22,7 @@
 import type { CasClient } from '../cloud/cas';
 import { CloudError } from '../cloud/errors';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
+import type { Notification } from '../cloud/notify';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { Tag } from '../cloud/slb/wire';
@@ -1026,4 +1027,20 @@ export function describeRenewal(r: RenewalReport): string {
   if (r.wouldDelete.length) lines.push(`- would delete: ${r.wouldDelete.join(', ')}`);
   for (const w of r.warnings) lines.push(`- warning: ${w.message}`);
   return lines.join('\n');
+}
+
+/**
+ * Whether a run is announced, and how: every failure (a dry run's too), and a run that changed something
+ * when the spec's `notify.onSuccess` asks for it.
+ */
+export function renewalNotification(r: RenewalReport, onSuccess: boolean): Notification | undefined {
+  const changed = r.references.some((x) => x.action !== 'notDue') || r.deleted.length > 0;
+  if (!r.failed && !(onSuccess && changed && !r.dryRun)) return undefined;
+  const rotated = r.references.filter((x) => x.action === 'rotated').length;
+  return {
+    title: `cert-renewal: ${r.failed ? 'FAILED' : `${rotated} rotated`}${r.dryRun ? ' (dry run)' : ''}`,
+    text: describeRenewal(r),
+    severity: r.failed ? 'error' : 'info',
+    data: r,
+  };
 }
