@@ -14,7 +14,7 @@ import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { fetchServedCertificate, waitForServedCertificate } from '../../shared/cloud/tls-probe';
 import { markerTags } from '../../shared/domain/ownership';
 import { parseSpec } from '../../shared/domain/spec';
-import { REPLACED_AT_TAG, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { describeRenewal, REPLACED_AT_TAG, runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { DEFAULT_OWNERSHIP, TEST_LEASE, TEST_LEASE_ENV } from '../support/deployment';
 import { fcContext } from '../support/fc';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
@@ -380,6 +380,7 @@ describe('cert-renewal', () => {
     expect(preview.actions).toContainEqual(
       expect.objectContaining({ kind: 'deleteCertificate', id: `delete:${old}`, status: 'planned' }),
     );
+    expect(describeRenewal(preview)).toContain(`- would delete: ${old}`);
     expect(cloud.state().serverCertificates.some((c) => c.serverCertificateId === old)).toBe(true);
     const later = await runCertRenewal(deps, spec);
     expect(later.deleted).toContain(old);
