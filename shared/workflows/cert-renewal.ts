@@ -710,18 +710,37 @@ async function upload(
 
 /**
  * One batch of one load balancer: one marker write, the paired switches, one unmark. Markers an earlier
- * batch could not remove take room: what no longer fits is not switched.
+ * batch could not remove take room: what no longer fits goes in a further, smaller batch, and only what
+ * finds no room at all is not switched (the old certificate stays bound; the next run tries again).
  */
 async function switchBatch(run: Run, state: RotateState, a: SwitchAction): Promise<void> {
-  const uploaded = a.referenceIds.flatMap((id) => state.ready.get(id) ?? []);
-  const room = markerRoom(state.tagsInUse.get(a.loadBalancerId) ?? 0);
-  for (const x of uploaded.slice(room))
-    fail(run.report, x.replacement.report, noRoomReason(a.loadBalancerId));
-  const batch = uploaded.slice(0, room);
+  const queue = a.referenceIds.flatMap((id) => state.ready.get(id) ?? []);
+  const outcomes: PairedOutcome<Verification>[] = [];
+  while (queue.length > 0) {
+    const room = markerRoom(state.tagsInUse.get(a.loadBalancerId) ?? 0);
+    if (room < 1) {
+      for (const x of queue.splice(0)) fail(run.report, x.replacement.report, noRoomReason(a.loadBalancerId));
+      break;
+    }
+    const batch = queue.splice(0, room);
+    const done = await switchMarked(run, a.loadBalancerId, batch);
+    outcomes.push(...done);
+    const left = done.filter((o) => !o.settled).length;
+    state.tagsInUse.set(a.loadBalancerId, (state.tagsInUse.get(a.loadBalancerId) ?? 0) + MARKER_TAGS * left);
+  }
+  state.outcomes.set(a.id, outcomes);
+}
+
+/** The switches of `batch` under one marker write and one unmark, each recorded in its reference's report. */
+async function switchMarked(
+  run: Run,
+  loadBalancerId: string,
+  batch: readonly Ready[],
+): Promise<PairedOutcome<Verification>[]> {
   const lb = {
     regionId: run.inUse.regionId,
     resourceType: 'instance' as const,
-    resourceIds: [a.loadBalancerId],
+    resourceIds: [loadBalancerId],
   };
   const outcomes = await runPairedBatch(
     {
@@ -735,13 +754,11 @@ async function switchBatch(run: Run, state: RotateState, a: SwitchAction): Promi
     },
     { verifyTimeoutMs: run.options.verifyTimeoutMs },
   );
-  state.outcomes.set(a.id, outcomes);
   outcomes.forEach((out, i) => {
     const b = batch[i];
     if (b) recordSwitch(run.report, b.replacement.ref, b.replacement.report, out);
   });
-  const left = outcomes.filter((o) => !o.settled).length;
-  state.tagsInUse.set(a.loadBalancerId, (state.tagsInUse.get(a.loadBalancerId) ?? 0) + MARKER_TAGS * left);
+  return outcomes;
 }
 
 /** A batch's status: done when every switch was applied and settled, else its first failure's. */
