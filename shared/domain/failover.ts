@@ -689,6 +689,229 @@ export function staleFailoverTagKeys(
   );
 }
 
+// --- a group as observed -> the planner's input --------------------------------------------------------
+
+export type BackendType = 'ecs' | 'eni' | 'eci';
+
+/** A group member as read from the cloud (DescribeVServerGroupAttribute). */
+export interface ObservedMember {
+  serverId: string;
+  /** 1-65535 */
+  port: number;
+  /** 0-100 */
+  weight: number;
+  description?: string;
+  serverIp?: string;
+  /** sent back with a weight change */
+  type?: BackendType;
+}
+
+/** What the spec says of a group's members (its `vServerGroups[].backends`). */
+export interface SpecGroupMembers {
+  backends: readonly { serverId: string; port: number; weight: number; pool?: Pool }[];
+}
+
+/** One group as read, with what the spec declares of it; the input of membersToProbe and assessGroup. */
+export interface GroupObservation {
+  /** the spec's group; absent when the spec does not name it (a group given by id) */
+  specGroup?: SpecGroupMembers;
+  members: readonly ObservedMember[];
+  /** the group carries this deployment's marker: every member is ours */
+  groupOwned: boolean;
+  /** DescribeHealthStatus, one state per `serverId:port` (the worst over the listeners) */
+  health: ReadonlyMap<string, { state: SlbHealth; ip?: string }>;
+}
+
+/** A member to probe, with the address SLB reported for it (else the one in the group). */
+export interface ProbeMember {
+  serverId: string;
+  port: number;
+  ip?: string;
+}
+
+const declaredFor = (o: GroupObservation, m: { serverId: string; port: number }) =>
+  o.specGroup?.backends.find((s) => backendKey(s) === backendKey(m));
+
+/**
+ * The members SLB's check cannot vouch for, which we probe ourselves: every standby and every weight-0
+ * member (SLB's health check says little about a server that gets no traffic).
+ */
+export function membersToProbe(o: GroupObservation): ProbeMember[] {
+  return o.members
+    .filter((m) => m.weight === 0 || resolvePool(declaredFor(o, m)?.pool, m.description) === 'standby')
+    .map((m) => {
+      const ip = o.health.get(backendKey(m))?.ip ?? m.serverIp;
+      return { serverId: m.serverId, port: m.port, ...(ip ? { ip } : {}) };
+    });
+}
+
+/**
+ * Every member as the planner sees it: its pool (spec, then description marker), SLB's health, the
+ * probe's verdict, whether we own it (the spec names it, or the group is ours) and the weight the spec
+ * declares for it.
+ */
+export function assessGroup(
+  o: GroupObservation,
+  probes: ReadonlyMap<string, { up: boolean }>,
+): FailoverBackend[] {
+  return o.members.map((m) => {
+    const declared = declaredFor(o, m);
+    const h = o.health.get(backendKey(m));
+    const p = probes.get(backendKey(m));
+    return {
+      serverId: m.serverId,
+      port: m.port,
+      weight: m.weight,
+      pool: resolvePool(declared?.pool, m.description),
+      ...(h ? { slbHealth: h.state } : {}),
+      ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
+      owned: declared !== undefined || o.groupOwned,
+      ...(declared ? { declaredWeight: declared.weight } : {}),
+    };
+  });
+}
+
+/**
+ * The health check a group's probes imitate: that of the first listener forwarding to it by default
+ * with its check on (an absent setting counts as on). None: probes only connect.
+ */
+export function groupHealthCheck<H extends { enabled?: boolean }>(
+  listeners: readonly { vServerGroup?: string; healthCheck?: H }[],
+  groupName: string,
+): H | undefined {
+  return listeners.find((l) => l.vServerGroup === groupName && l.healthCheck?.enabled !== false)?.healthCheck;
+}
+
+// --- what happens to a decision ------------------------------------------------------------------------
+
+/**
+ * A rebalance on an automatic run would fight the spec's own weights (apply's business, not failover's):
+ * only shifts, failbacks and manual commands move weights.
+ */
+export function holdsRebalance(decision: Pick<FailoverDecision, 'kind'>, command: FailoverCommand): boolean {
+  return decision.kind === 'rebalance' && command === 'auto';
+}
+
+export const HAND_OFF_KINDS = ['shiftToStandby', 'failBack', 'failBackPending', 'primaryDownAgain'] as const;
+/**
+ * Why the audit hands a group to `failover`: a shift or failback is due; a failback waits out its delay
+ * (failover samples the primary's health into the group's tags); the primary went down again while failed
+ * over (or an old "healthy since" in the tags would let a flapping primary fail back).
+ */
+export type HandOffKind = (typeof HAND_OFF_KINDS)[number];
+
+/**
+ * Whether the audit's own run of the planner calls for the failover function, and why. Rebalances are
+ * drift (apply's business): handed off only when the primary went down again. `skipRecordedPending` (the fast watch): a failback
+ * waiting out its delay is handed off only until the group's tags record the primary healthy, so a watch
+ * ticking every few seconds does not repeat it.
+ */
+export function handOffDue(
+  decision: Pick<FailoverDecision, 'kind' | 'blockedBy' | 'active' | 'nextState'>,
+  state: Pick<FailoverState, 'primaryHealthySince'>,
+  options: { skipRecordedPending?: boolean } = {},
+): HandOffKind | undefined {
+  if (decision.kind === 'shiftToStandby' || decision.kind === 'failBack') return decision.kind;
+  if (decision.kind === 'none' && decision.blockedBy === 'hysteresis')
+    return options.skipRecordedPending && state.primaryHealthySince !== undefined
+      ? undefined
+      : 'failBackPending';
+  const sinceCleared =
+    decision.active === 'standby' &&
+    state.primaryHealthySince !== undefined &&
+    decision.nextState.primaryHealthySince === undefined;
+  return sinceCleared ? 'primaryDownAgain' : undefined;
+}
+
+// --- the writes of a decision, as a plan --------------------------------------------------------------
+
+interface WriteBase {
+  /** unique within the plan */
+  id: string;
+  reason: string;
+  /** ids that must be done first */
+  after?: string[];
+  vServerGroupId: string;
+}
+
+/** A backend's absolute weight, with what SetVServerGroupAttribute needs to name it. */
+export interface WeightWrite extends TargetWeight {
+  type?: BackendType;
+  serverIp?: string;
+}
+
+/** What failover writes for one group, in order: weights (raises first), the state's tags, a read back. */
+export type FailoverWrite =
+  | (WriteBase & { kind: 'setBackendWeights'; backends: WeightWrite[] })
+  | (WriteBase & { kind: 'tagFailoverState'; tags: { key: string; value: string }[] })
+  | (WriteBase & { kind: 'untagFailoverState'; tagKeys: string[] })
+  | (WriteBase & { kind: 'verifyBackendWeights'; targetWeights: TargetWeight[] });
+
+/**
+ * The writes that carry out `decision` on a group: one setBackendWeights per batch of at most 20 changed
+ * members (raises first, each batch after the one before), then, side by side, the state's changed tags,
+ * the tags the next state no longer has, and a read that verifies the weights (only after a weight write).
+ * A held rebalance (holdsRebalance) writes no weights; the state is recorded all the same.
+ */
+export function planFailoverWrites(
+  group: {
+    vServerGroupId: string;
+    members: readonly ObservedMember[];
+    tags: Readonly<Record<string, string>>;
+  },
+  decision: Pick<FailoverDecision, 'kind' | 'targetWeights' | 'nextState'>,
+  command: FailoverCommand,
+): FailoverWrite[] {
+  const { vServerGroupId } = group;
+  const member = new Map(group.members.map((m) => [backendKey(m), m]));
+  const batches = holdsRebalance(decision, command)
+    ? []
+    : setWeightBatches(decision.targetWeights, group.members);
+  const writes: FailoverWrite[] = batches.map((batch, i) => ({
+    id: `weights-${i + 1}`,
+    kind: 'setBackendWeights',
+    reason: `${decision.kind}: batch ${i + 1} of ${batches.length} (at most ${MAX_BACKENDS_PER_SET_WEIGHT}, raises first)`,
+    ...(i > 0 ? { after: [`weights-${i}`] } : {}),
+    vServerGroupId,
+    backends: batch.map((t) => {
+      const m = member.get(backendKey(t));
+      return { ...t, ...(m?.type ? { type: m.type } : {}), ...(m?.serverIp ? { serverIp: m.serverIp } : {}) };
+    }),
+  }));
+  const after = batches.length ? { after: [`weights-${batches.length}`] } : {};
+  const next = encodeFailoverState(decision.nextState);
+  const changed = Object.entries(next).filter(([k, v]) => group.tags[k] !== v);
+  const stale = staleFailoverTagKeys(group.tags, next);
+  if (changed.length)
+    writes.push({
+      id: 'tag-state',
+      kind: 'tagFailoverState',
+      reason: `record the failover state: ${changed.map(([k]) => k).join(', ')}`,
+      ...after,
+      vServerGroupId,
+      tags: changed.map(([key, value]) => ({ key, value })),
+    });
+  if (stale.length)
+    writes.push({
+      id: 'untag-state',
+      kind: 'untagFailoverState',
+      reason: `the next state no longer has ${stale.join(', ')}`,
+      ...after,
+      vServerGroupId,
+      tagKeys: stale,
+    });
+  if (batches.length)
+    writes.push({
+      id: 'verify-weights',
+      kind: 'verifyBackendWeights',
+      reason: 'read the weights back: another writer may have changed them',
+      ...after,
+      vServerGroupId,
+      targetWeights: decision.targetWeights,
+    });
+  return writes;
+}
+
 // --- fast watch: who is watched, and what the region's read quota allows ------------------------------
 
 /** How far into its run the audit keeps watching: its timeout is 50 s (s.yaml), the next run starts at 60. */

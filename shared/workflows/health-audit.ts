@@ -15,18 +15,17 @@ import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
 import { daysLeft } from '../domain/certificate';
 import {
-  decodeFailoverState,
-  type FailoverBackend,
-  type FailoverState,
-  planFailover,
-  resolvePool,
+  groupHealthCheck,
+  type HandOffKind,
+  handOffDue,
+  type ObservedMember,
   watchedLoadBalancerNames,
 } from '../domain/failover';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
-import { type BackendAddressResolver, probeMembers } from './failover';
+import { type AssessedGroup, assessAndDecide, type BackendAddressResolver } from './failover';
 
 export const DEFAULT_DRIFT_EVERY_MS = 15 * 60_000;
 const HEALTH_READ_CONCURRENCY = 8;
@@ -35,14 +34,7 @@ interface GroupMemory {
   vServerGroupId: string;
   name: string;
   tags: Tag[];
-  backends: {
-    serverId: string;
-    port: number;
-    weight: number;
-    description?: string;
-    serverIp?: string;
-    type?: string;
-  }[];
+  backends: ObservedMember[];
 }
 
 /** Kept between runs by the caller (module scope in the function); losing it costs reads, nothing else. */
@@ -76,7 +68,7 @@ export interface HandOff {
   loadBalancerId: string;
   vServerGroupId: string;
   reason: string;
-  expected: 'shiftToStandby' | 'failBack' | 'failBackPending' | 'primaryDownAgain';
+  expected: HandOffKind;
 }
 
 export interface AuditDeps {
@@ -196,26 +188,19 @@ interface LoadBalancerInput {
   health: Awaited<ReturnType<SlbClient['describeHealthStatus']>>;
   listeners: Awaited<ReturnType<SlbClient['describeListeners']>>;
   now: Date;
-  /** whether a due hand-off goes out (the watch skips repeats of what the group's tags already say) */
-  handOff: (d: { decision: ReturnType<typeof planFailover>; state: FailoverState }) => boolean;
+  /** the watch: a failback waiting out its delay goes out only until the group's tags record it */
+  skipRecordedPending: boolean;
 }
 
-/**
- * One load balancer's groups decided from its health as read: probes of standbys and weight-0 members,
- * the failover plan per group, and the hand-off when a shift or failback is due. The audit calls it per
- * load balancer; the watch calls it as each health read arrives.
- */
-async function decideLoadBalancer(
-  deps: AuditDeps,
-  spec: Spec,
-  memory: AuditMemory,
-  x: LoadBalancerInput,
-): Promise<{ report: AuditReport['loadBalancers'][number]; handOffs: HandOff[]; healthChanged: boolean }> {
-  const { spec: s, id } = x;
-  const out = { handOffs: [] as HandOff[], healthChanged: false };
-  const lbReport: AuditReport['loadBalancers'][number] = {
-    name: s.name,
-    loadBalancerId: id,
+type LoadBalancerReport = AuditReport['loadBalancers'][number];
+type GroupAuditReport = LoadBalancerReport['groups'][number];
+type WorstHealth = ReturnType<typeof worstHealthByBackend>;
+
+/** The listeners as read, and what is wrong with them against the spec. */
+function listenerReport(x: LoadBalancerInput): LoadBalancerReport {
+  const report: LoadBalancerReport = {
+    name: x.spec.name,
+    loadBalancerId: x.id,
     listeners: x.listeners.map((l) => ({
       port: l.listenerPort,
       protocol: l.listenerProtocol,
@@ -225,109 +210,100 @@ async function decideLoadBalancer(
     groups: [],
     problems: [],
   };
-  for (const l of lbReport.listeners) {
-    if (l.status !== 'running') lbReport.problems.push(`listener ${l.port} is ${l.status}`);
-    else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
-      lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
+  for (const l of report.listeners) {
+    if (l.status !== 'running') report.problems.push(`listener ${l.port} is ${l.status}`);
+    else if (!l.healthCheck && x.spec.listeners.find((s) => s.port === l.port)?.healthCheck?.enabled)
+      report.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
   }
-  const worst = worstHealthByBackend(x.health);
+  return report;
+}
+
+/** Remembers each backend's health; true when one differs from what the last run saw. */
+function rememberHealth(memory: AuditMemory, worst: WorstHealth): boolean {
+  let changed = false;
   for (const [k, v] of worst) {
-    if (memory.health[k] !== undefined && memory.health[k] !== v.state) out.healthChanged = true;
+    if (memory.health[k] !== undefined && memory.health[k] !== v.state) changed = true;
     memory.health[k] = v.state;
   }
+  return changed;
+}
 
-  for (const g of memory.groups[id] ?? []) {
-    const specGroup = s.vServerGroups.find((x) => x.name === g.name);
-    if (!specGroup) continue;
-    const listener = s.listeners.find((l) => l.vServerGroup === g.name && l.healthCheck?.enabled !== false);
-    const hc = listener?.healthCheck;
-    const pools = new Map(
-      g.backends.map((b) => [
-        key(b),
-        resolvePool(specGroup.backends.find((x) => key(x) === key(b))?.pool, b.description),
-      ]),
-    );
-    const toProbe = g.backends.filter((b) => pools.get(key(b)) === 'standby' || b.weight === 0);
-    const probes = await probeMembers(
-      deps,
-      toProbe.map((b) => {
-        const ip = worst.get(key(b))?.ip ?? b.serverIp;
-        return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
-      }),
-      hc,
-    );
-    const backends: FailoverBackend[] = g.backends.map((b) => {
-      const h = worst.get(key(b));
-      const p = probes.get(key(b));
-      const declared = specGroup.backends.find((x) => key(x) === key(b))?.weight;
+function groupAuditReport(name: string, a: AssessedGroup, worst: WorstHealth): GroupAuditReport {
+  return {
+    name,
+    backends: a.backends.map((b) => {
+      const p = a.probes.get(key(b));
       return {
-        serverId: b.serverId,
-        port: b.port,
-        weight: b.weight,
-        pool: pools.get(key(b)) ?? 'primary',
-        ...(h ? { slbHealth: h.state } : {}),
-        ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
-        owned: specGroup.backends.some((x) => key(x) === key(b)) || isOwned(deps.ownership, g.tags),
-        ...(declared !== undefined ? { declaredWeight: declared } : {}),
-      };
-    });
-    const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));
-    const decision = planFailover({
-      backends,
-      state,
-      stateReasons: reasons,
-      policy: spec.failover,
-      command: 'auto',
-      now: x.now,
-    });
-    const groupReport: AuditReport['loadBalancers'][number]['groups'][number] = {
-      name: g.name,
-      backends: backends.map((b) => ({
         backend: key(b),
         pool: b.pool,
         weight: b.weight,
         slb: worst.get(key(b))?.state ?? 'missing',
-        ...(probes.get(key(b))
-          ? {
-              probe: {
-                up: probes.get(key(b))?.up ?? false,
-                ...(probes.get(key(b))?.reason ? { reason: probes.get(key(b))?.reason } : {}),
-              },
-            }
-          : {}),
-      })),
-      decision: `${decision.kind}${decision.blockedBy ? ` (blocked by ${decision.blockedBy})` : ''}`,
-    };
-    lbReport.groups.push(groupReport);
-    const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
-    // While failed over, failover must also see the primary go down again, or an old "healthy since"
-    // in the group's tags would let a flapping primary fail back.
-    const sinceCleared =
-      decision.active === 'standby' &&
-      state.primaryHealthySince !== undefined &&
-      decision.nextState.primaryHealthySince === undefined;
-    // Rebalances are drift (apply's business): only shifts and failbacks are handed to failover.
-    if (
-      (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending || sinceCleared) &&
-      x.handOff({ decision, state })
-    ) {
-      const h: HandOff = {
-        loadBalancerId: id,
-        vServerGroupId: g.vServerGroupId,
-        reason: decision.reasons.join('; ').slice(0, 500),
-        expected: pending
-          ? 'failBackPending'
-          : sinceCleared && decision.kind === 'none'
-            ? 'primaryDownAgain'
-            : (decision.kind as 'shiftToStandby' | 'failBack'),
+        ...(p ? { probe: { up: p.up, ...(p.reason ? { reason: p.reason } : {}) } } : {}),
       };
-      await deps.handOff(h);
-      out.handOffs.push(h);
-      groupReport.handedOff = h.expected;
-      if (!memory.stale.includes(id)) memory.stale.push(id);
-    }
+    }),
+    decision: `${a.decision.kind}${a.decision.blockedBy ? ` (blocked by ${a.decision.blockedBy})` : ''}`,
+  };
+}
+
+/** One group: assessed and decided as failover would on `auto`, handed to it when handOffDue says so. */
+async function decideGroup(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  x: LoadBalancerInput,
+  g: GroupMemory,
+  worst: WorstHealth,
+): Promise<{ report: GroupAuditReport; handOff?: HandOff } | undefined> {
+  const specGroup = x.spec.vServerGroups.find((s) => s.name === g.name);
+  if (!specGroup) return undefined;
+  const a = await assessAndDecide(
+    deps,
+    {
+      specGroup,
+      members: g.backends,
+      groupOwned: isOwned(deps.ownership, g.tags),
+      health: worst,
+      tags: g.tags,
+    },
+    groupHealthCheck(x.spec.listeners, g.name),
+    { policy: spec.failover, command: 'auto', now: x.now },
+  );
+  const report = groupAuditReport(g.name, a, worst);
+  const expected = handOffDue(a.decision, a.state, { skipRecordedPending: x.skipRecordedPending });
+  if (!expected) return { report };
+  const handOff: HandOff = {
+    loadBalancerId: x.id,
+    vServerGroupId: g.vServerGroupId,
+    reason: a.decision.reasons.join('; ').slice(0, 500),
+    expected,
+  };
+  await deps.handOff(handOff);
+  report.handedOff = expected;
+  if (!memory.stale.includes(x.id)) memory.stale.push(x.id);
+  return { report, handOff };
+}
+
+/**
+ * One load balancer's groups decided from its health as read: probes of standbys and weight-0 members,
+ * the failover plan per group, and the hand-off when handOffDue says so. The audit calls it per load
+ * balancer; the watch calls it as each health read arrives.
+ */
+async function decideLoadBalancer(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  x: LoadBalancerInput,
+): Promise<{ report: LoadBalancerReport; handOffs: HandOff[]; healthChanged: boolean }> {
+  const report = listenerReport(x);
+  const worst = worstHealthByBackend(x.health);
+  const healthChanged = rememberHealth(memory, worst);
+  const handOffs: HandOff[] = [];
+  for (const g of memory.groups[x.id] ?? []) {
+    const r = await decideGroup(deps, spec, memory, x, g, worst);
+    if (r) report.groups.push(r.report);
+    if (r?.handOff) handOffs.push(r.handOff);
   }
-  return { report: lbReport, ...out };
+  return { report, handOffs, healthChanged };
 }
 
 /**
@@ -411,7 +387,7 @@ export async function runHealthAudit(
           health,
           listeners: listeners.filter((l) => l.loadBalancerId === item.id),
           now,
-          handOff: () => true,
+          skipRecordedPending: false,
         });
         if (r.healthChanged) healthChanged = true;
         report.loadBalancers.push(r.report);
@@ -546,12 +522,7 @@ export async function watchHealth(
           health,
           listeners: [],
           now,
-          handOff: ({ decision, state }) =>
-            !(
-              decision.kind === 'none' &&
-              decision.blockedBy === 'hysteresis' &&
-              state.primaryHealthySince !== undefined
-            ),
+          skipRecordedPending: true,
         });
         if (r.handOffs.length > 0) refresh.add(id);
         report.handOffs.push(...r.handOffs.map((h) => ({ ...h, at: now.toISOString() })));
