@@ -7,6 +7,7 @@
 // is in the cloud.
 
 import { CloudError } from '../cloud/errors';
+import type { Notification } from '../cloud/notify';
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
 import type { BackendHealth } from '../cloud/slb/health';
@@ -27,6 +28,7 @@ import {
   planFailover,
   planFailoverWrites,
 } from '../domain/failover';
+import { failoverNotice } from '../domain/notification-policy';
 import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
 import { type Lease, type LeaseOptions, withLoadBalancerLease } from './lease';
@@ -423,6 +425,12 @@ async function runWrites(
     g.verified = false;
   }
   return g.writes > 0;
+}
+
+/** What a run owes people (failoverNotice: a change or a failure), with the report as its payload. */
+export function failoverNotification(report: FailoverReport): Notification | undefined {
+  const notice = failoverNotice(report);
+  return notice ? { ...notice, text: describeFailover(report), data: report } : undefined;
 }
 
 /** Markdown for people (notifications, logs). */

@@ -8,6 +8,7 @@
 // to `failover`; it never changes weights itself. The memory passed in between runs is a cache for
 // cost only: a cold instance simply reads everything once.
 
+import type { Notification } from '../cloud/notify';
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
@@ -19,8 +20,11 @@ import {
   type HandOffKind,
   handOffDue,
   type ObservedMember,
+  WATCH_UNTIL_MS,
   watchedLoadBalancerNames,
 } from '../domain/failover';
+import type { LoadBalancerModel } from '../domain/model';
+import { type AuditFindings, auditNotice, auditSummary } from '../domain/notification-policy';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
@@ -112,6 +116,20 @@ export interface AuditReport {
 
 const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
 
+/** The one worker pool: `limit` at a time, results in item order. */
+async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** The Kubernetes cloud controller manages groups like these and reverts weight changes it did not make. */
 function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
   return (
@@ -120,63 +138,77 @@ function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
   );
 }
 
-async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: Date): Promise<string[]> {
+/** The groups the drift reads saw, kept for the runs between them; warnings for groups a controller owns. */
+function rememberGroups(observed: readonly LoadBalancerModel[], memory: AuditMemory): string[] {
   const warnings: string[] = [];
-  const { plan, observed } = await observeAndPlan(deps.slb, spec, deps.ownership);
-  memory.drift = plan.actions.map(describeAction);
-  memory.loadBalancerIds = Object.fromEntries(
-    observed.filter((o) => o.loadBalancerId).map((o) => [o.name, o.loadBalancerId as string]),
-  );
   memory.groups = {};
   for (const o of observed) {
-    const id = o.loadBalancerId;
-    if (!id) continue;
-    const groups: GroupMemory[] = [];
-    for (const g of o.groups) {
-      if (!g.vServerGroupId) continue;
-      groups.push({
-        vServerGroupId: g.vServerGroupId,
-        name: g.name,
-        tags: g.tags ?? [],
-        backends: g.backends.map((b) => ({
-          serverId: b.serverId,
-          port: b.port,
-          weight: b.weight,
-          ...(b.description ? { description: b.description } : {}),
-          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
-          type: b.type,
-        })),
-      });
-      if (controllerOwned({ name: g.name, tags: g.tags ?? [] }))
+    if (!o.loadBalancerId) continue;
+    memory.groups[o.loadBalancerId] = o.groups.flatMap((g) => {
+      if (!g.vServerGroupId) return [];
+      const tags = g.tags ?? [];
+      if (controllerOwned({ name: g.name, tags }))
         warnings.push(
           `LOUD: ${o.name}: group ${g.name} is managed by the Kubernetes cloud controller, which reverts weight changes; annotate the Service to let slb-autopilot own weights or leave this group out of the spec`,
         );
-    }
-    memory.groups[id] = groups;
+      return [{ vServerGroupId: g.vServerGroupId, name: g.name, tags, backends: g.backends.map(member) }];
+    });
   }
-  let certificates: ServerCertificate[] = [];
-  if (observed.length > 0)
-    certificates = await deps.slb.describeServerCertificates({ regionId: spec.region });
-  const window = spec.renewal.renewBeforeDays * 86_400_000;
-  memory.expiring = [];
-  for (const o of observed)
-    for (const l of o.listeners) {
-      const refs = [
-        ...(l.serverCertificateId ? [{ where: `${o.name}:${l.port}`, id: l.serverCertificateId }] : []),
-        ...l.extensionDomains.flatMap((d) =>
-          d.serverCertificateId
-            ? [{ where: `${o.name}:${l.port}/${d.domain}`, id: d.serverCertificateId }]
-            : [],
-        ),
-      ];
-      for (const r of refs) {
-        const c = certificates.find((x) => x.serverCertificateId === r.id);
-        if (c && c.expireTimeStamp - now.getTime() < window)
-          memory.expiring.push(
-            `${r.where}: ${c.serverCertificateName} expires ${new Date(c.expireTimeStamp).toISOString().slice(0, 10)} (${daysLeft(c.expireTimeStamp, now)} days)`,
-          );
-      }
-    }
+  return warnings;
+}
+
+const member = (b: ObservedMember): ObservedMember => ({
+  serverId: b.serverId,
+  port: b.port,
+  weight: b.weight,
+  ...(b.description ? { description: b.description } : {}),
+  ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+  ...(b.type ? { type: b.type } : {}),
+});
+
+/** Every certificate reference (listener or extension domain) that expires inside the renewal window. */
+function expiringReferences(
+  observed: readonly LoadBalancerModel[],
+  certificates: readonly ServerCertificate[],
+  windowMs: number,
+  now: Date,
+): string[] {
+  const refs = observed.flatMap((o) =>
+    o.listeners.flatMap((l) => [
+      ...(l.serverCertificateId ? [{ where: `${o.name}:${l.port}`, id: l.serverCertificateId }] : []),
+      ...l.extensionDomains.flatMap((d) =>
+        d.serverCertificateId
+          ? [{ where: `${o.name}:${l.port}/${d.domain}`, id: d.serverCertificateId }]
+          : [],
+      ),
+    ]),
+  );
+  return refs.flatMap((r) => {
+    const c = certificates.find((x) => x.serverCertificateId === r.id);
+    if (!c || c.expireTimeStamp - now.getTime() >= windowMs) return [];
+    const day = new Date(c.expireTimeStamp).toISOString().slice(0, 10);
+    return [
+      `${r.where}: ${c.serverCertificateName} expires ${day} (${daysLeft(c.expireTimeStamp, now)} days)`,
+    ];
+  });
+}
+
+/** The slower reads: drift against the spec, the groups and their members, expiring certificates. */
+async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: Date): Promise<string[]> {
+  const { plan, observed } = await observeAndPlan(deps.slb, spec, deps.ownership);
+  memory.drift = plan.actions.map(describeAction);
+  memory.loadBalancerIds = Object.fromEntries(
+    observed.flatMap((o) => (o.loadBalancerId ? [[o.name, o.loadBalancerId]] : [])),
+  );
+  const warnings = rememberGroups(observed, memory);
+  const certificates =
+    observed.length > 0 ? await deps.slb.describeServerCertificates({ regionId: spec.region }) : [];
+  memory.expiring = expiringReferences(
+    observed,
+    certificates,
+    spec.renewal.renewBeforeDays * 86_400_000,
+    now,
+  );
   memory.lastDriftAt = now.getTime();
   memory.stale = [];
   return warnings;
@@ -325,6 +357,79 @@ export function auditOrder<T extends { id: string; spec: { name: string } }>(
   return [...first, ...rest.slice(at), ...rest.slice(0, at)];
 }
 
+/** The drift reads are due: on their cadence, when a load balancer has no id yet, or after a hand-off. */
+function driftDue(spec: Spec, memory: AuditMemory, now: Date, everyMs: number): boolean {
+  const unresolved = spec.loadBalancers.some((s) => !s.id && !memory.loadBalancerIds[s.name]);
+  return (
+    memory.lastDriftAt === undefined ||
+    now.getTime() - memory.lastDriftAt >= everyMs ||
+    unresolved ||
+    memory.stale.length > 0
+  );
+}
+
+type Managed = { spec: Spec['loadBalancers'][number]; id: string };
+
+/** Adopted load balancers have ids in the spec; created ones are found by name (drift reads). */
+function managedLoadBalancers(spec: Spec, memory: AuditMemory): Managed[] {
+  return spec.loadBalancers.flatMap((s) => {
+    const id = s.id ?? memory.loadBalancerIds[s.name];
+    return id ? [{ spec: s, id }] : [];
+  });
+}
+
+/**
+ * One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further), each
+ * decided as its health arrives, in `order`; no read starts after `deadline` (epoch ms).
+ */
+async function readAndDecide(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  order: readonly Managed[],
+  at: { now: Date; deadline: number },
+): Promise<{ read: Set<string>; results: Awaited<ReturnType<typeof decideLoadBalancer>>[] }> {
+  const regionId = spec.region;
+  const listeners =
+    order.length > 0
+      ? await deps.slb.describeListeners({ regionId, loadBalancerIds: order.map((x) => x.id) })
+      : [];
+  const read = new Set<string>();
+  const results = await mapPool(order, HEALTH_READ_CONCURRENCY, async (item) => {
+    if (deps.now().getTime() >= at.deadline) return undefined;
+    const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
+    read.add(item.id);
+    return decideLoadBalancer(deps, spec, memory, {
+      ...item,
+      health,
+      listeners: listeners.filter((l) => l.loadBalancerId === item.id),
+      now: at.now,
+      skipRecordedPending: false,
+    });
+  });
+  return { read, results: results.filter((r) => r !== undefined) };
+}
+
+/** Where the next run starts (the first load balancer not read), and the report's coverage. */
+function recordCoverage(
+  report: AuditReport,
+  memory: AuditMemory,
+  order: readonly Managed[],
+  read: Set<string>,
+) {
+  const left = order.filter((x) => !read.has(x.id));
+  memory.cursor = left[0]?.id;
+  report.coverage = {
+    read: read.size,
+    total: order.length,
+    ...(memory.cursor ? { resumeAt: memory.cursor } : {}),
+  };
+  if (left.length > 0)
+    report.warnings.push(
+      `time budget reached: ${left.length} of ${order.length} load balancers not read this run; the next run starts with them`,
+    );
+}
+
 export async function runHealthAudit(
   deps: AuditDeps,
   spec: Spec,
@@ -332,8 +437,6 @@ export async function runHealthAudit(
   options: { driftEveryMs?: number; budgetMs?: number } = {},
 ): Promise<AuditReport> {
   const now = deps.now();
-  const regionId = spec.region;
-  const driftEvery = options.driftEveryMs ?? DEFAULT_DRIFT_EVERY_MS;
   const report: AuditReport = {
     at: now.toISOString(),
     driftChecked: false,
@@ -344,93 +447,56 @@ export async function runHealthAudit(
     handOffs: [],
     summary: '',
   };
-
-  // Which load balancers: adopted ones have ids in the spec; created ones are found by name (drift reads).
-  const unresolved = spec.loadBalancers.some((s) => !s.id && !memory.loadBalancerIds[s.name]);
-  const due =
-    memory.lastDriftAt === undefined ||
-    now.getTime() - memory.lastDriftAt >= driftEvery ||
-    unresolved ||
-    memory.stale.length > 0;
-  if (due) {
+  if (driftDue(spec, memory, now, options.driftEveryMs ?? DEFAULT_DRIFT_EVERY_MS)) {
     report.warnings.push(...(await readDrift(deps, spec, memory, now)));
     report.driftChecked = true;
   }
-  const ids = spec.loadBalancers.flatMap((s) => {
-    const id = s.id ?? memory.loadBalancerIds[s.name];
-    return id ? [{ spec: s, id }] : [];
-  });
-  const listeners =
-    ids.length > 0
-      ? await deps.slb.describeListeners({ regionId, loadBalancerIds: ids.map((x) => x.id) })
-      : [];
-
-  let healthChanged = false;
-  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further), each
-  // decided as its health arrives. Fast-watched load balancers first, then the rest from where the last
-  // run stopped; no read starts after the time budget, and the next run resumes there.
+  const ids = managedLoadBalancers(spec, memory);
+  // Fast-watched load balancers first, then the rest from where the last run stopped; the next run
+  // resumes where this one's time budget ended.
   const order = auditOrder(ids, spec, memory.cursor);
   const deadline =
     options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now.getTime() + options.budgetMs;
-  const done = new Set<string>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, order.length) }, async () => {
-      while (next < order.length && deps.now().getTime() < deadline) {
-        const item = order[next++];
-        if (!item) break;
-        const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
-        done.add(item.id);
-        const r = await decideLoadBalancer(deps, spec, memory, {
-          spec: item.spec,
-          id: item.id,
-          health,
-          listeners: listeners.filter((l) => l.loadBalancerId === item.id),
-          now,
-          skipRecordedPending: false,
-        });
-        if (r.healthChanged) healthChanged = true;
-        report.loadBalancers.push(r.report);
-        report.handOffs.push(...r.handOffs);
-      }
-    }),
-  );
+  const { read, results } = await readAndDecide(deps, spec, memory, order, { now, deadline });
   const rank = new Map(ids.map((x, i) => [x.id, i]));
-  report.loadBalancers.sort(
-    (a, b) => (rank.get(a.loadBalancerId ?? '') ?? 0) - (rank.get(b.loadBalancerId ?? '') ?? 0),
-  );
-  const left = order.filter((x) => !done.has(x.id));
-  memory.cursor = left[0]?.id;
-  report.coverage = {
-    read: done.size,
-    total: ids.length,
-    ...(memory.cursor ? { resumeAt: memory.cursor } : {}),
-  };
-  if (left.length > 0)
-    report.warnings.push(
-      `time budget reached: ${left.length} of ${ids.length} load balancers not read this run; the next run starts with them`,
-    );
-  if (healthChanged && !report.driftChecked)
+  const byRank = (r: (typeof results)[number]) => rank.get(r.report.loadBalancerId ?? '') ?? 0;
+  for (const r of [...results].sort((a, b) => byRank(a) - byRank(b))) {
+    report.loadBalancers.push(r.report);
+    report.handOffs.push(...r.handOffs);
+  }
+  recordCoverage(report, memory, order, read);
+  if (results.some((r) => r.healthChanged) && !report.driftChecked)
     memory.stale.push(...ids.map((x) => x.id).filter((i) => !memory.stale.includes(i)));
   report.drift = memory.drift;
   report.expiringCertificates = memory.expiring;
-  report.summary = summarize(report);
+  report.summary = auditSummary(auditFindings(report));
   return report;
 }
 
-function summarize(r: AuditReport): string {
-  const parts: string[] = [];
-  for (const lb of r.loadBalancers) {
-    const down = lb.groups.flatMap((g) =>
-      g.backends.filter((b) => b.slb === 'abnormal' || b.probe?.up === false).map((b) => b.backend),
-    );
-    parts.push(
-      `${lb.name}: ${down.length ? `down: ${down.join(', ')}` : 'all backends healthy'}${lb.problems.length ? `; ${lb.problems.join('; ')}` : ''}`,
-    );
-  }
-  if (r.drift.length) parts.push(`drift: ${r.drift.length} change(s) to converge`);
-  if (r.expiringCertificates.length) parts.push(`${r.expiringCertificates.length} certificate(s) expiring`);
-  return parts.join(' | ');
+const isDown = (b: BackendReport) => b.slb === 'abnormal' || b.probe?.up === false;
+
+/** What the report found, in the shape the notification policy decides on. */
+export function auditFindings(r: AuditReport): AuditFindings {
+  return {
+    loadBalancers: r.loadBalancers.map((lb) => ({
+      name: lb.name,
+      down: lb.groups.flatMap((g) => g.backends.filter(isDown).map((b) => b.backend)),
+      problems: lb.problems,
+    })),
+    drift: r.drift.length,
+    expiring: r.expiringCertificates.length,
+    handOffs: r.handOffs.length,
+  };
+}
+
+/**
+ * The notification this run owes (auditNotice: changes only), remembering the summary it saw. The
+ * report is its machine-readable payload.
+ */
+export function auditNotification(report: AuditReport, memory: AuditMemory): Notification | undefined {
+  const { notice, seen } = auditNotice(auditFindings(report), memory.lastNotified);
+  memory.lastNotified = seen;
+  return notice ? { ...notice, data: report } : undefined;
 }
 
 // --- fast watch -----------------------------------------------------------------------------------------
@@ -530,4 +596,54 @@ export async function watchHealth(
     );
   }
   return report;
+}
+
+// --- one function instance -------------------------------------------------------------------------------
+
+/**
+ * What one function instance keeps between its runs: the audit's memory (a cache: losing it costs
+ * reads), and whether a watch is running (one at a time; reserved concurrency 1 keeps instances to one).
+ */
+export class AuditInstance {
+  memory: AuditMemory = emptyAuditMemory();
+  private watching = false;
+
+  /** The minute's audit; `driftCheck` runs the drift reads now, whatever the cadence. */
+  audit(
+    deps: AuditDeps,
+    spec: Spec,
+    options: { driftCheck?: boolean; driftEveryMs?: number; budgetMs?: number } = {},
+  ): Promise<AuditReport> {
+    if (options.driftCheck) this.memory.lastDriftAt = undefined;
+    return runHealthAudit(deps, spec, this.memory, options);
+  }
+
+  /** What the audit owes people (auditNotification: changes only). */
+  notification(report: AuditReport): Notification | undefined {
+    return auditNotification(report, this.memory);
+  }
+
+  /**
+   * The fast watch for the rest of the minute (until WATCH_UNTIL_MS after `startedAt`): only when the
+   * spec sets `failover.watch`, only after a timer's run (a manual run answers at once), and only when
+   * no other run of this instance is watching. Undefined when it does not watch.
+   */
+  async watch(
+    deps: AuditDeps,
+    spec: Spec,
+    o: { origin: 'timer' | 'direct'; startedAt: number; sleep: (ms: number) => Promise<void> },
+  ): Promise<WatchReport | undefined> {
+    const everyS = spec.failover.watch;
+    if (everyS === undefined || o.origin !== 'timer' || this.watching) return undefined;
+    this.watching = true;
+    try {
+      return await watchHealth(deps, spec, this.memory, {
+        untilMs: o.startedAt + WATCH_UNTIL_MS,
+        everyMs: everyS * 1000,
+        sleep: o.sleep,
+      });
+    } finally {
+      this.watching = false;
+    }
+  }
 }
