@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectLocalCloud } from '../../scripts/local-cloud/connect';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import { CloudError } from '../../shared/cloud/errors';
 import { probeAll } from '../../shared/cloud/probe';
 import { FAILOVER_TAGS } from '../../shared/domain/failover';
 import { parseSpec } from '../../shared/domain/spec';
@@ -140,6 +142,21 @@ describe('failover workflow', () => {
     await expect(runFailover(deps(), spec, { ...auto, vServerGroupId: 'rsp-nothere' })).rejects.toThrow(
       /vServerGroupId: rsp-nothere is not a group/,
     );
+    expect(cloud.state()).toEqual(before);
+  });
+
+  it('reports a cloud failure as one, not as a load balancer it does not manage (InvalidAccessKeyId.NotFound)', async () => {
+    const before = cloud.state();
+    const stranger = connectLocalCloud(cloud, {
+      accessKeyId: 'LTAI5tUnknownKey0000001',
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const err = await runFailover({ ...deps(), slb: stranger.slb }, spec, auto).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CloudError);
+    expect(err).toMatchObject({ code: 'InvalidAccessKeyId.NotFound' });
     expect(cloud.state()).toEqual(before);
   });
 });
