@@ -4,7 +4,8 @@
 // backends' weight and health over the last minutes, and turns status changes into events. Listeners
 // hear each new snapshot.
 
-import { fetchServedCertificate, normalizeFingerprint } from '../shared/cloud/tls-probe';
+import { fetchServedCertificate } from '../shared/cloud/tls-probe';
+import { normalizeFingerprint } from '../shared/domain/keys';
 import type { StatusReport } from '../shared/workflows/status';
 import { type EventLog, eventsFromStatus, type StackEvent } from './stack-events';
 

@@ -10,6 +10,7 @@
 
 import * as z from 'zod';
 import { type Cloud, CloudError } from '../../shared/cloud/index';
+import { firstIssueText } from '../../shared/domain/issues';
 import { findDuplicateJsonKey } from '../../shared/domain/json-keys';
 import { type DeploymentLimits, LimitError } from '../../shared/domain/limits';
 import type { OwnershipMarker } from '../../shared/domain/ownership';
@@ -91,13 +92,7 @@ function jsonBody<S extends z.ZodType>(req: HttpRequest, schema: S): z.infer<S> 
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue && 'keys' in issue ? `.${(issue.keys as string[])[0]}` : '';
-    throw new HttpError(
-      400,
-      'BadRequest',
-      `body${issue?.path.length ? `.${issue.path.join('.')}` : ''}${key}: ${issue?.message ?? 'invalid'}`,
-    );
+    throw new HttpError(400, 'BadRequest', firstIssueText(parsed.error.issues, 'body'));
   }
   return parsed.data;
 }

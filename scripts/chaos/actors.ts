@@ -6,7 +6,8 @@
 import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { probeAll } from '../../shared/cloud/probe';
 import type { RpcCaller } from '../../shared/cloud/rpc-types';
-import { normalizeFingerprint, waitForServedCertificate } from '../../shared/cloud/tls-probe';
+import { waitForServedCertificate } from '../../shared/cloud/tls-probe';
+import { normalizeFingerprint } from '../../shared/domain/keys';
 import { parseSpec, type Spec } from '../../shared/domain/spec';
 import { HEALTH_AUDIT_SOURCE, parseFailoverEvents } from '../../shared/runtime/failover-events';
 import { applySpec } from '../../shared/workflows/apply';

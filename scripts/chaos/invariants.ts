@@ -2,7 +2,8 @@
 // state (and, for the served certificate, real TLS handshakes against its front ends) and returns the
 // violations it found, each naming the invariant and the resource.
 
-import { fetchServedCertificate, normalizeFingerprint } from '../../shared/cloud/tls-probe';
+import { fetchServedCertificate } from '../../shared/cloud/tls-probe';
+import { normalizeFingerprint } from '../../shared/domain/keys';
 import type { Spec } from '../../shared/domain/spec';
 import { MALL } from '../local-cloud/scenarios/mall-fixture';
 import type { LocalCloud } from '../local-cloud/server';

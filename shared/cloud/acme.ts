@@ -8,6 +8,7 @@
 // hours, inside a function) is turned off: a rate-limited order fails at once with the CA's retry time,
 // and the next scheduled run tries again from then.
 
+import { CertificateSourceFailure } from '../errors';
 import { fetchRenewalInfo, type RenewalInfo } from './acme-ari';
 import { Secret } from './cas';
 import type { DnsClient, DnsZone } from './dns';
@@ -67,14 +68,15 @@ export const ACME_ERRORS = {
 
 export type AcmeErrorKind = (typeof ACME_ERRORS)[keyof typeof ACME_ERRORS];
 
-export class AcmeIssueError extends Error {
-  readonly kind: AcmeErrorKind;
+export class AcmeIssueError extends CertificateSourceFailure {
+  override name = 'AcmeIssueError';
+  /** which part of issuing failed */
+  readonly reason: AcmeErrorKind;
   /** rateLimited: when the CA said to try again */
   readonly retryAfter?: Date;
   constructor(kind: AcmeErrorKind, message: string, o: { cause?: unknown; retryAfter?: Date } = {}) {
-    super(message, o.cause === undefined ? {} : { cause: o.cause });
-    this.name = 'AcmeIssueError';
-    this.kind = kind;
+    super(message, { cause: o.cause, code: kind });
+    this.reason = kind;
     if (o.retryAfter) this.retryAfter = o.retryAfter;
   }
 }

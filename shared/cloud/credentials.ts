@@ -9,6 +9,7 @@
 //   otherwise the default chain: ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET, profiles, ECS RAM role, OIDC...
 
 import { inspect } from 'node:util';
+import { InputError } from '../errors';
 
 export interface AccessKey {
   accessKeyId: string;
@@ -193,11 +194,9 @@ export interface TargetChoice {
   stackCloudUrl?: string;
 }
 
-export class CloudTargetError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CloudTargetError';
-  }
+/** The environment names a cloud endpoint or credentials that cannot be used. */
+export class CloudTargetError extends InputError {
+  override name = 'CloudTargetError';
 }
 
 function localTarget(env: Record<string, string | undefined>, raw: string, from: string): CloudTarget {

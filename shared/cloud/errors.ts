@@ -1,6 +1,8 @@
 // One error type for every failed cloud call, classified once, by the API's `Code` (never by message
 // text): whether it is worth retrying, whether it is throttling.
 
+import { AutopilotError } from '../errors';
+
 /** SLB codes that mean "busy, try again" (reference §3.3). */
 const BUSY_CODES = new Set([
   'SystemBusy',
@@ -68,9 +70,11 @@ export function isRetryable(code: string, httpStatus: number | undefined): boole
   );
 }
 
-export class CloudError extends Error {
-  readonly action: string;
-  readonly code: string;
+export class CloudError extends AutopilotError {
+  override name = 'CloudError';
+  readonly kind = 'cloud' as const;
+  declare readonly action: string;
+  declare readonly code: string;
   readonly requestId: string | undefined;
   readonly httpStatus: number | undefined;
   readonly retryable: boolean;
@@ -83,10 +87,11 @@ export class CloudError extends Error {
     httpStatus?: number;
     cause?: unknown;
   }) {
-    super(`${fields.action}: ${fields.code}: ${fields.message}`, { cause: fields.cause });
-    this.name = 'CloudError';
-    this.action = fields.action;
-    this.code = fields.code;
+    super(`${fields.action}: ${fields.code}: ${fields.message}`, {
+      cause: fields.cause,
+      action: fields.action,
+      code: fields.code,
+    });
     this.requestId = fields.requestId;
     this.httpStatus = fields.httpStatus;
     this.retryable = isRetryable(fields.code, fields.httpStatus);

@@ -6,6 +6,7 @@
 // Facts from fc2: the event must be a string or Buffer; a function error comes back as HTTP 200 with an
 // `x-fc-error-type` header (not thrown); STS keys need the security token; async calls answer 202.
 
+import { AutopilotError } from '../errors';
 import type { CredentialSource } from './credentials';
 
 export interface InvokeResult {
@@ -22,15 +23,16 @@ export interface FcInvoker {
   invoke(functionName: string, payload: unknown, options?: { async?: boolean }): Promise<InvokeResult>;
 }
 
-export class InvokeError extends Error {
+export class InvokeError extends AutopilotError {
+  override name = 'InvokeError';
+  readonly kind = 'cloud' as const;
   constructor(
     readonly functionName: string,
     message: string,
-    readonly code?: string,
+    code?: string,
     options?: { cause?: unknown },
   ) {
-    super(`invoke ${functionName}: ${message}`, options);
-    this.name = 'InvokeError';
+    super(`invoke ${functionName}: ${message}`, { cause: options?.cause, code, action: 'InvokeFunction' });
   }
 }
 

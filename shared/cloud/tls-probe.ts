@@ -11,6 +11,8 @@
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { parseCertificate } from '../domain/certificate';
+import { normalizeFingerprint } from '../domain/keys';
+import { VerificationError } from '../errors';
 
 export interface TlsProbeRequest {
   host: string;
@@ -105,10 +107,12 @@ export function classifyTlsError(err: unknown): TlsProbeFailure {
   return CODES[code] ?? (VERIFY_CODES.has(code) ? 'untrusted' : 'handshake');
 }
 
-export class TlsProbeError extends Error {
-  readonly kind: TlsProbeFailure;
-  /** the underlying error's code (e.g. ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER), or the kind */
-  readonly code: string;
+export class TlsProbeError extends VerificationError {
+  override name = 'TlsProbeError';
+  /** what went wrong with the handshake */
+  readonly reason: TlsProbeFailure;
+  /** the underlying error's code (e.g. ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER), or the reason */
+  declare readonly code: string;
   readonly host: string;
   readonly port: number;
   readonly servername: string | undefined;
@@ -121,10 +125,11 @@ export class TlsProbeError extends Error {
     options: { code?: string; cause?: unknown } = {},
   ) {
     const sni = target.servername ? ` (SNI ${target.servername})` : '';
-    super(`TLS probe ${target.host}:${target.port}${sni}: ${kind}: ${detail}`, { cause: options.cause });
-    this.name = 'TlsProbeError';
-    this.kind = kind;
-    this.code = options.code ?? kind;
+    super(`TLS probe ${target.host}:${target.port}${sni}: ${kind}: ${detail}`, {
+      cause: options.cause,
+      code: options.code ?? kind,
+    });
+    this.reason = kind;
     this.host = target.host;
     this.port = target.port;
     this.servername = target.servername;
@@ -218,11 +223,6 @@ export function fetchServedCertificate(req: TlsProbeRequest): Promise<ServedCert
       finish({ error: new TlsProbeError('reset', target, DETAILS.reset, { code: 'ECONNRESET' }) }),
     );
   });
-}
-
-/** Hex digits only, lower case: SLB's `aa:bb:..`, CAS's upper-case hex and plain hex compare equal. */
-export function normalizeFingerprint(fingerprint: string): string {
-  return fingerprint.replace(/[:\s]/g, '').toLowerCase();
 }
 
 /** Whether the served leaf has this SHA-1 (40 hex digits) or SHA-256 (64) fingerprint. */

@@ -3,6 +3,7 @@
 // Pure: `now` is always passed in; error messages never carry key material.
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { CertificateSourceFailure } from '../errors';
 
 export const CERTIFICATE_PROBLEMS = {
   malformed: 'malformed',
@@ -15,13 +16,13 @@ export const CERTIFICATE_PROBLEMS = {
 
 export type CertificateProblem = (typeof CERTIFICATE_PROBLEMS)[keyof typeof CERTIFICATE_PROBLEMS];
 
-export class CertificateError extends Error {
+export class CertificateError extends CertificateSourceFailure {
+  override name = 'CertificateError';
   constructor(
     readonly reason: CertificateProblem,
     message: string,
   ) {
-    super(message);
-    this.name = 'CertificateError';
+    super(message, { code: reason });
   }
 }
 

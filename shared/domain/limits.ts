@@ -4,6 +4,7 @@
 // deployment lists, creating at most so many new ones (they cost money). Checked before the first
 // write; a spec outside them changes nothing. Pure: no I/O.
 
+import { GuardRefusedError } from '../errors';
 import type { Spec } from './spec';
 
 export interface DeploymentLimits {
@@ -15,16 +16,17 @@ export interface DeploymentLimits {
   maxNewLoadBalancers: number;
 }
 
-export class LimitError extends Error {
+export class LimitError extends GuardRefusedError {
+  override name = 'LimitError';
+  declare readonly field: string;
   constructor(
     /** the configuration variable that sets the limit */
     readonly limit: string,
     /** the spec field outside it, e.g. `loadBalancers[1].id` */
-    readonly field: string,
+    field: string,
     message: string,
   ) {
-    super(`${field}: ${message} (${limit})`);
-    this.name = 'LimitError';
+    super(`${field}: ${message} (${limit})`, { field, code: 'OutsideDeploymentLimits', status: 403 });
   }
 }
 

@@ -10,6 +10,7 @@
 //   slb-autopilot:rotation:<ref>:to   = id=<certificate being bound>;at=<unix seconds>
 // where <ref> is the listener port (its default certificate) or the domain extension id.
 
+import { InputError } from '../errors';
 import { daysLeft } from './certificate';
 
 const DAY_MS = 86_400_000;
@@ -64,10 +65,10 @@ export interface RotationMarker {
 const REF = /^[A-Za-z0-9._-]{1,32}$/;
 const ID = /^[A-Za-z0-9._-]{1,100}$/;
 
-export class RotationMarkerError extends Error {
+export class RotationMarkerError extends InputError {
+  override name = 'RotationMarkerError';
   constructor(field: string, message: string) {
-    super(`rotationMarker.${field}: ${message}`);
-    this.name = 'RotationMarkerError';
+    super(`rotationMarker.${field}: ${message}`, { field: `rotationMarker.${field}` });
   }
 }
 

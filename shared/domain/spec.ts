@@ -6,6 +6,8 @@
 
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { SpecInputError } from '../errors';
+import { type FieldIssue, fieldIssues, issuePath } from './issues';
 import { findDuplicateJsonKey } from './json-keys';
 import { notifyUrlProblem } from './notify-url';
 
@@ -440,7 +442,8 @@ function crossFieldIssues(spec: LooseSpec): { path: (string | number)[]; message
       groups.add(g.name);
       const seen = new Set<unknown>();
       (g.backends ?? []).forEach((b, k) => {
-        const key = `${b.serverId}:${b.port}`;
+        // Loose input (not yet validated): the same `serverId:port` shape as backendKey, over raw values.
+        const key = `${String(b.serverId)}:${String(b.port)}`;
         if (seen.has(key)) issue(at('vServerGroups', j, 'backends', k), `duplicates backend ${key}`);
         seen.add(key);
       });
@@ -517,23 +520,17 @@ export interface SpecIssue {
   message: string;
 }
 
-export class SpecError extends Error {
+export class SpecError extends SpecInputError {
+  override name = 'SpecError';
   constructor(
     readonly issues: SpecIssue[],
     readonly source = 'spec',
   ) {
     super(
       `${source} is not valid:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+      { field: issues[0]?.path || undefined, code: 'InvalidSpec' },
     );
-    this.name = 'SpecError';
   }
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
-    '',
-  );
 }
 
 /**
@@ -579,19 +576,16 @@ export function parseSpec(text: string, options: { format?: 'yaml' | 'json'; sou
     } catch {
       cross = []; // input too malformed to walk: the field errors say enough
     }
-    const seen = new Set(result.error.issues.map((i) => `${formatPath(i.path)}\n${i.message}`));
+    const seen = new Set(result.error.issues.map((i) => `${issuePath(i.path)}\n${i.message}`));
     throw new SpecError(
       [
         ...result.error.issues,
-        ...cross.filter((c) => !seen.has(`${formatPath(c.path)}\n${c.message}`)),
-      ].flatMap((i) =>
-        // An unknown key is reported on its parent; name the key itself.
-        'code' in i && i.code === 'unrecognized_keys'
-          ? i.keys.map((k) => ({
-              path: formatPath([...i.path, k]),
-              message: (i.path.length === 0 && RETIRED_FIELDS[k]) || 'is not a known field',
-            }))
-          : [{ path: formatPath(i.path), message: i.message }],
+        ...cross.filter((c) => !seen.has(`${issuePath(c.path)}\n${c.message}`)),
+      ].flatMap((i): FieldIssue[] =>
+        // A retired top-level field says why it went.
+        'code' in i && i.code === 'unrecognized_keys' && i.path.length === 0
+          ? i.keys.map((k) => ({ path: k, message: RETIRED_FIELDS[k] ?? 'is not a known field' }))
+          : fieldIssues([i]),
       ),
       source,
     );

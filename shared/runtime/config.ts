@@ -15,17 +15,21 @@ import {
   NAME_PREFIX_PATTERN,
   TAG_KEY_PATTERN,
 } from '../domain/ownership';
+import { InputError } from '../errors';
 
 export interface ConfigProblem {
   variable: string;
   message: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
+  override name = 'ConfigError';
   readonly problems: readonly ConfigProblem[];
   constructor(problems: readonly ConfigProblem[]) {
-    super(`configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
-    this.name = 'ConfigError';
+    super(`configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`, {
+      field: problems[0]?.variable,
+      status: 503,
+    });
     this.problems = problems;
   }
 }

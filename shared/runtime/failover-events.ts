@@ -11,6 +11,7 @@
 
 import * as z from 'zod';
 import { FAILOVER_COMMANDS, type FailoverCommand } from '../domain/failover';
+import { InputError } from '../errors';
 import { cloudEventSchema } from './fc-events';
 
 export const FAILOVER_ORIGINS = {
@@ -42,14 +43,15 @@ export interface FailoverEventCommand {
   cloudEvent?: { id: string; source: string; type: string };
 }
 
-export class FailoverEventError extends Error {
+export class FailoverEventError extends InputError {
+  override name = 'FailoverEventError';
+  declare readonly field: string;
   constructor(
     /** `data.dimensions`, `alertState`, `event`, ... */
-    readonly field: string,
+    field: string,
     readonly problem: string,
   ) {
-    super(`${field}: ${problem}`);
-    this.name = 'FailoverEventError';
+    super(`${field}: ${problem}`, { field });
   }
 }
 

@@ -9,6 +9,7 @@ import { type ListenerAddressResolver, listenerAddressResolver } from '../cloud/
 import { createNotifier, type Notifier, notifierConfigFromEnv } from '../cloud/notify';
 import { probeAll } from '../cloud/probe';
 import { waitForServedCertificate } from '../cloud/tls-probe';
+import { backendKey } from '../domain/keys';
 import type { OwnershipMarker } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
 import type { RenewalDeps, RenewalOptions } from '../workflows/cert-renewal';
@@ -49,7 +50,7 @@ export function localBackendAddress(baseUrl: string): BackendAddressResolver {
       });
       if (res.ok) {
         const map = (await res.json()) as Record<string, string>;
-        const hit = map[`${b.serverId}:${b.port}`];
+        const hit = map[backendKey(b)];
         const m = hit?.match(/^(.+):(\d+)$/);
         if (m?.[1] && m[2]) return { host: m[1], port: Number(m[2]) };
       }

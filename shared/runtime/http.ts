@@ -3,6 +3,8 @@
 // workflows. Errors know their status; anything else becomes a 500 that names no internals, carries no
 // stack trace and no secret.
 
+import { firstIssueText } from '../domain/issues';
+import { InputError } from '../errors';
 import { type FcHttpEvent, type FcHttpResult, fcHttpEventSchema } from './fc-events';
 
 export interface HttpRequest {
@@ -15,18 +17,21 @@ export interface HttpRequest {
   requestId: string | undefined;
 }
 
-export class HttpError extends Error {
+export class HttpError extends InputError {
+  override name = 'HttpError';
   constructor(
-    readonly status: number,
+    status: number,
     /** a short machine-readable code, e.g. `Unauthorized`, `PayloadTooLarge` */
-    readonly code: string,
+    code: string,
     message: string,
     /** extra fields for the JSON body (e.g. a list of spec issues); never secrets */
     readonly details?: Record<string, unknown>,
+    cause?: unknown,
   ) {
-    super(message);
-    this.name = 'HttpError';
+    super(message, { status, code, cause });
   }
+
+  declare readonly code: string;
 }
 
 export function parseHttpEvent(event: unknown, maxBodyBytes: number): HttpRequest {
@@ -38,11 +43,10 @@ export function parseHttpEvent(event: unknown, maxBodyBytes: number): HttpReques
   }
   const parsed = fcHttpEventSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     throw new HttpError(
       400,
       'BadEvent',
-      `event.${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'} (not an FC 3.0 HTTP trigger event)`,
+      `${firstIssueText(parsed.error.issues, 'event')} (not an FC 3.0 HTTP trigger event)`,
     );
   }
   const e: FcHttpEvent = parsed.data;

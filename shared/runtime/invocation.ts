@@ -3,13 +3,13 @@
 // provisioning API, an async hand-off). Anything else is refused at the edge with the field named.
 
 import type { z } from 'zod';
+import { fieldIssues, firstIssueText } from '../domain/issues';
+import { InputError } from '../errors';
 import { eventText, fcTimerEventSchema } from './fc-events';
 
-export class EventError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EventError';
-  }
+/** A malformed event; `field` is where in it. */
+export class EventError extends InputError {
+  override name = 'EventError';
 }
 
 export interface Invocation<T> {
@@ -45,13 +45,9 @@ export function parseInvocation<S extends z.ZodType>(event: unknown, schema: S):
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const at = issue?.path.length
-      ? `${origin === 'timer' ? 'event.payload' : 'event'}.${issue.path.join('.')}`
-      : origin === 'timer'
-        ? 'event.payload'
-        : 'event';
-    throw new EventError(`${at}: ${issue?.message ?? 'invalid'}`);
+    const prefix = origin === 'timer' ? 'event.payload' : 'event';
+    const issues = fieldIssues(parsed.error.issues, prefix);
+    throw new EventError(firstIssueText(parsed.error.issues, prefix), { field: issues[0]?.path ?? prefix });
   }
   return { origin, ...(trigger ? { trigger } : {}), command: parsed.data };
 }

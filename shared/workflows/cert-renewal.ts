@@ -45,6 +45,7 @@ import {
   rotationMarkerTags,
 } from '../domain/renewal';
 import { acmeDirectoryOf, type Spec } from '../domain/spec';
+import { type ErrorReport, errorReport } from '../errors';
 import {
   type AcmeIssuer,
   type CertificateFacts,
@@ -58,15 +59,7 @@ import {
   findCertificatesInUse,
 } from './certificates-in-use';
 import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
-import {
-  type Check,
-  describeFailure,
-  type FailureReport,
-  type PairedOutcome,
-  type PairedStep,
-  resumePaired,
-  runPairedBatch,
-} from './paired-step';
+import { type Check, type PairedOutcome, type PairedStep, resumePaired, runPairedBatch } from './paired-step';
 
 export const REPLACED_AT_TAG = 'slb-autopilot:replaced-at';
 export const CERTIFICATE_QUOTA = 100;
@@ -131,9 +124,9 @@ export interface ReferenceReport {
   verification?: Verification;
   error?: string;
   /** what failed first: phase, message, code, and its causes */
-  failure?: FailureReport;
+  failure?: ErrorReport;
   /** what failed while restoring the previous certificate */
-  rollbackFailure?: FailureReport;
+  rollbackFailure?: ErrorReport;
 }
 
 type Verification = { domain: string; result: string }[];
@@ -157,8 +150,8 @@ export interface MarkerReport {
     | 'wouldSettle';
   settled: boolean;
   verification?: Verification;
-  failure?: FailureReport;
-  rollbackFailure?: FailureReport;
+  failure?: ErrorReport;
+  rollbackFailure?: ErrorReport;
 }
 
 export interface RenewalReport {
@@ -644,7 +637,7 @@ function fail(report: RenewalReport, r: ReferenceReport, error: string, cause?: 
   report.failed = true;
   r.action = 'failed';
   r.error = error;
-  if (cause !== undefined) r.failure = describeFailure(cause);
+  if (cause !== undefined) r.failure = errorReport(cause);
 }
 
 /** A switch's outcome in its reference's report. */
@@ -663,8 +656,8 @@ function recordSwitch(
     return;
   }
   report.failed = true;
-  if (out.error) r.failure = describeFailure(out.error);
-  if (out.rollbackError) r.rollbackFailure = describeFailure(out.rollbackError);
+  if (out.error) r.failure = errorReport(out.error);
+  if (out.rollbackError) r.rollbackFailure = errorReport(out.rollbackError);
   const previous = ref.serverCertificateId;
   if (out.status === 'rolledBack') {
     r.action = 'rolledBack';
@@ -732,7 +725,7 @@ async function settleMarkers(
           });
           entry.settled = true;
         } catch (err) {
-          entry.failure = describeFailure(err);
+          entry.failure = errorReport(err);
         }
       };
       const bound = ref?.serverCertificateId;
@@ -767,8 +760,8 @@ async function settleMarkers(
                 : 'unsettled';
         entry.settled = out.settled;
         entry.verification = verificationLines(out);
-        if (out.error) entry.failure = describeFailure(out.error);
-        if (out.rollbackError) entry.rollbackFailure = describeFailure(out.rollbackError);
+        if (out.error) entry.failure = errorReport(out.error);
+        if (out.rollbackError) entry.rollbackFailure = errorReport(out.rollbackError);
       }
       if (!entry.settled) {
         report.failed = true;
@@ -825,7 +818,7 @@ async function verifyReference(
         result:
           check.status === 'mismatch'
             ? `still serving ${check.served.subjectCN} (${check.served.fingerprintSha1}) after ${check.attempts} handshake(s)`
-            : `handshake failed: ${check.error.kind}`,
+            : `handshake failed: ${check.error.reason}`,
       });
     }
   }

@@ -27,6 +27,7 @@ import {
   parseCertificate,
 } from '../domain/certificate';
 import { acmeDirectoryOf, type CertificateSource } from '../domain/spec';
+import { CertificateSourceFailure } from '../errors';
 
 /** 64 KiB: a certificate chain is a few KiB; anything bigger is not one (and /dev/zero never ends). */
 export const MAX_CERTIFICATE_FILE_BYTES = 64 * 1024;
@@ -83,7 +84,8 @@ export async function readCertificateFile(path: string, limits: CertificateFileL
   }
 }
 
-export class CertificateSourceError extends Error {
+export class CertificateSourceError extends CertificateSourceFailure {
+  override name = 'CertificateSourceError';
   /** an ACME CA's rate limit: when it said to try again */
   readonly retryAfter?: Date;
   constructor(
@@ -92,8 +94,7 @@ export class CertificateSourceError extends Error {
     message: string,
     options?: { cause?: unknown; retryAfter?: Date },
   ) {
-    super(`${where}: ${message}`, options?.cause === undefined ? {} : { cause: options.cause });
-    this.name = 'CertificateSourceError';
+    super(`${where}: ${message}`, { cause: options?.cause, field: where });
     if (options?.retryAfter) this.retryAfter = options.retryAfter;
   }
 }
@@ -118,7 +119,7 @@ export interface AcmeIssuer {
 
 /** Tells an AcmeIssueError's rate limit apart without loading the ACME module. */
 const retryAfterOf = (err: unknown): Date | undefined =>
-  (err as { kind?: unknown }).kind === 'rateLimited'
+  (err as { reason?: unknown }).reason === 'rateLimited'
     ? ((err as { retryAfter?: Date }).retryAfter ?? undefined)
     : undefined;
 

@@ -23,6 +23,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { SlbClient } from '../cloud/slb';
+import { GuardRefusedError } from '../errors';
 
 export const LEASE_TAG_PREFIX = 'slbap:lease:';
 
@@ -61,17 +62,19 @@ interface Claim {
 }
 
 /** The lease could not be taken within the wait: nothing was written. */
-export class LeaseUnavailableError extends Error {
+export class LeaseUnavailableError extends GuardRefusedError {
+  override name = 'LeaseUnavailableError';
   constructor(
     readonly loadBalancerId: string,
     message: string,
+    cause?: unknown,
   ) {
-    super(message);
-    this.name = 'LeaseUnavailableError';
+    super(message, { status: 409, code: 'LeaseUnavailable', cause });
   }
 }
 
 export class LeaseHeldError extends LeaseUnavailableError {
+  override name = 'LeaseHeldError';
   constructor(
     loadBalancerId: string,
     readonly holder: string,
@@ -81,17 +84,19 @@ export class LeaseHeldError extends LeaseUnavailableError {
       loadBalancerId,
       `load balancer ${loadBalancerId} is being changed by ${holder} (lease until ${expiresAt}); try again after that`,
     );
-    this.name = 'LeaseHeldError';
   }
 }
 
-export class LeaseLostError extends Error {
+export class LeaseLostError extends GuardRefusedError {
+  override name = 'LeaseLostError';
   constructor(
     readonly loadBalancerId: string,
     message: string,
   ) {
-    super(`load balancer ${loadBalancerId}: ${message}; stopped before the next write`);
-    this.name = 'LeaseLostError';
+    super(`load balancer ${loadBalancerId}: ${message}; stopped before the next write`, {
+      status: 409,
+      code: 'LeaseLost',
+    });
   }
 }
 

@@ -9,6 +9,8 @@
 //
 // Generic over the verification details, so any plan executor can run its binding actions through it.
 
+import { AutopilotError, VerificationError } from '../errors';
+
 export type PairedPhase = 'mark' | 'bind' | 'verify' | 'commit' | 'rollback' | 'rollbackVerify' | 'unmark';
 
 /** A verify's verdict, with whatever evidence it gathered (for the report). */
@@ -62,36 +64,37 @@ export interface PairedOutcome<V> {
 }
 
 /** A failure of one phase of one step; the original error is the `cause`. */
-export class PairedStepError extends Error {
+export class PairedStepError extends AutopilotError {
+  override name = 'PairedStepError';
+  readonly kind = 'step' as const;
   readonly step: string;
   readonly phase: PairedPhase;
 
   constructor(step: string, phase: PairedPhase, cause: unknown) {
     super(`${step}: ${phase}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'PairedStepError';
     this.step = step;
     this.phase = phase;
   }
 }
 
 /** A verify that completed and said no. */
-export class VerificationFailedError extends Error {
+export class VerificationFailedError extends VerificationError {
+  override name = 'VerificationFailedError';
   readonly details: unknown;
 
   constructor(message: string, details: unknown) {
-    super(message);
-    this.name = 'VerificationFailedError';
+    super(message, { code: 'NotVerified' });
     this.details = details;
   }
 }
 
 /** A verify that did not complete within its bound. */
-export class VerificationTimeoutError extends Error {
+export class VerificationTimeoutError extends VerificationError {
+  override name = 'VerificationTimeoutError';
   readonly timeoutMs: number;
 
   constructor(timeoutMs: number) {
-    super(`no verdict within ${timeoutMs} ms`);
-    this.name = 'VerificationTimeoutError';
+    super(`no verdict within ${timeoutMs} ms`, { code: 'VerifyTimeout' });
     this.timeoutMs = timeoutMs;
   }
 }
@@ -222,25 +225,6 @@ export async function resumePaired<V>(
     }
   }
   return confirm(step, out, options);
-}
-
-/** A failure as plain data for a report: each phase and cause down the chain, codes where known. */
-export interface FailureReport {
-  name: string;
-  message: string;
-  phase?: PairedPhase;
-  code?: string;
-  cause?: FailureReport;
-}
-
-export function describeFailure(err: unknown, depth = 0): FailureReport {
-  if (!(err instanceof Error)) return { name: typeof err, message: String(err) };
-  const e = err as Error & { code?: unknown; phase?: PairedPhase };
-  const out: FailureReport = { name: e.name, message: e.message };
-  if (err instanceof PairedStepError) out.phase = err.phase;
-  if (typeof e.code === 'string') out.code = e.code;
-  if (e.cause !== undefined && depth < 5) out.cause = describeFailure(e.cause, depth + 1);
-  return out;
 }
 
 export interface PairedBatch<V> {

@@ -7,6 +7,7 @@ import type { SlbClient } from '../cloud/slb';
 import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import { daysLeft } from '../domain/certificate';
 import { decodeFailoverState, type Pool } from '../domain/failover';
+import { backendKey } from '../domain/keys';
 import type { OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
@@ -112,7 +113,7 @@ export async function collectStatus(
       await slb.describeHealthStatus({ regionId, loadBalancerId: o.loadBalancerId }),
     );
     const healthOf = (serverId: string, port: number): HealthState =>
-      worst.get(`${serverId}:${port}`)?.state ?? 'unavailable';
+      worst.get(backendKey({ serverId, port }))?.state ?? 'unavailable';
     loadBalancers.push({
       name: o.name,
       loadBalancerId: o.loadBalancerId,

@@ -113,7 +113,7 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
 
   it('refuses a name in no zone of the account before ordering anything', async () => {
     const err = await failure(issueCertificate(deps(), request(['shop.elsewhere.test'])));
-    expect(err.kind).toBe(ACME_ERRORS.noZone);
+    expect(err.reason).toBe(ACME_ERRORS.noZone);
     expect(err.message).toMatch(/shop\.elsewhere\.test is in no Alibaba Cloud DNS zone.*example\.com/);
     expect(cloud.calls().calls.AddDomainRecord).toBeUndefined();
   });
@@ -130,7 +130,7 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
     const err = await failure(
       issueCertificate(deps(), { ...request(), caaIdentities: ['pebble.letsencrypt.org'] }),
     );
-    expect(err.kind).toBe(ACME_ERRORS.caaForbids);
+    expect(err.reason).toBe(ACME_ERRORS.caaForbids);
     expect(err.message).toContain('CAA at mall.example.com allows only ca.other.example');
     // Allowed when the CA is named.
     await issueCertificate(deps(), { ...request(['mall.example.com']), caaIdentities: ['ca.other.example'] });
@@ -141,7 +141,7 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
     const err = await failure(
       issueCertificate(deps({ propagationTimeoutMs: 300 }), request(['mall.example.com'])),
     );
-    expect(err.kind).toBe(ACME_ERRORS.propagation);
+    expect(err.reason).toBe(ACME_ERRORS.propagation);
     expect(err.message).toMatch(/_acme-challenge\.mall\.example\.com TXT not visible/);
   }, 30_000);
 
@@ -163,7 +163,7 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
         request(['mall.example.com']),
       ),
     );
-    expect(err.kind).toBe(ACME_ERRORS.challengeInvalid);
+    expect(err.reason).toBe(ACME_ERRORS.challengeInvalid);
     expect(err.message).toMatch(/invalid/i);
   }, 30_000);
 
@@ -211,7 +211,7 @@ describe('rate limits', () => {
     try {
       const now = new Date();
       const err = await failure(issueCertificate(deps({ now: () => now }), request(['mall.example.com'])));
-      expect(err.kind).toBe(ACME_ERRORS.rateLimited);
+      expect(err.reason).toBe(ACME_ERRORS.rateLimited);
       expect(err.message).toContain('too many certificates');
       expect(err.retryAfter?.getTime()).toBe(now.getTime() + 7200_000);
     } finally {

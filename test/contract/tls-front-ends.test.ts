@@ -282,7 +282,7 @@ describe('TLS front ends of the mall', () => {
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(TlsProbeError);
-    expect((refused as TlsProbeError).kind).toBe('refused');
+    expect((refused as TlsProbeError).reason).toBe('refused');
 
     // Act
     await layer.slb.startListener(ref);

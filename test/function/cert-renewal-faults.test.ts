@@ -12,11 +12,11 @@ import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import type { SlbClient } from '../../shared/cloud/slb';
 import {
   fetchServedCertificate,
-  normalizeFingerprint,
   type ServedCertificateCheck,
   type WaitForServedCertificateRequest,
   waitForServedCertificate,
 } from '../../shared/cloud/tls-probe';
+import { normalizeFingerprint } from '../../shared/domain/keys';
 import { ROTATION_TAG_PREFIX } from '../../shared/domain/renewal';
 import { parseSpec } from '../../shared/domain/spec';
 import { type RenewalDeps, type RenewalOptions, runCertRenewal } from '../../shared/workflows/cert-renewal';

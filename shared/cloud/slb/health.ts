@@ -1,4 +1,5 @@
 // Typed SLB action: DescribeHealthStatus, one call per load balancer for every listener and backend.
+import { backendKey } from '../../domain/keys';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, str } from './wire';
 
@@ -60,7 +61,7 @@ export function worstHealthByBackend(
 ): Map<string, { state: HealthState; ip?: string }> {
   const out = new Map<string, { state: HealthState; ip?: string }>();
   for (const e of entries) {
-    const k = `${e.serverId}:${e.port}`;
+    const k = backendKey(e);
     const prev = out.get(k);
     if (!prev || WORST[e.state] > WORST[prev.state])
       out.set(k, { state: e.state, ...(e.serverIp ? { ip: e.serverIp } : {}) });

@@ -8,13 +8,13 @@ import { createTestCa, type IssuedCertificate } from '../../../scripts/local-clo
 import {
   classifyTlsError,
   fetchServedCertificate,
-  normalizeFingerprint,
   type ServedCertificate,
   TlsProbeError,
   type TlsProbeRequest,
   waitForServedCertificate,
 } from '../../../shared/cloud/tls-probe';
 import { parseCertificate } from '../../../shared/domain/certificate';
+import { normalizeFingerprint } from '../../../shared/domain/keys';
 
 const DAY = 86_400_000;
 let caPem: string;
@@ -145,8 +145,8 @@ describe('fetchServedCertificate', () => {
       fetchServedCertificate({ ...base, servername: 'nope.example.com', ca: caPem }),
     );
     expect(trusted.authorized).toBe(true);
-    expect(untrusted).toMatchObject({ kind: 'untrusted', retryable: false });
-    expect(wrongName).toMatchObject({ kind: 'untrusted', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    expect(untrusted).toMatchObject({ reason: 'untrusted', retryable: false });
+    expect(wrongName).toMatchObject({ reason: 'untrusted', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   });
 
   it('classifies a closed port as refused', async () => {
@@ -158,21 +158,21 @@ describe('fetchServedCertificate', () => {
       fetchServedCertificate({ host: '127.0.0.1', port, servername: 'a.example.com' }),
     );
     // Assess
-    expect(err).toMatchObject({ kind: 'refused', code: 'ECONNREFUSED', retryable: true, port });
+    expect(err).toMatchObject({ reason: 'refused', code: 'ECONNREFUSED', retryable: true, port });
     expect(err.message).toContain(`127.0.0.1:${port} (SNI a.example.com): refused`);
   });
 
   it('classifies a silent peer as a timeout', async () => {
     const port = await listen(createNetServer(() => undefined));
     const err = await failure(fetchServedCertificate({ host: '127.0.0.1', port, timeoutMs: 50 }));
-    expect(err).toMatchObject({ kind: 'timeout', retryable: true });
+    expect(err).toMatchObject({ reason: 'timeout', retryable: true });
     expect(err.message).toContain('50 ms');
   });
 
   it('classifies a peer that hangs up as reset', async () => {
     const port = await listen(createNetServer((s) => s.destroy()));
     const err = await failure(fetchServedCertificate({ host: '127.0.0.1', port }));
-    expect(err).toMatchObject({ kind: 'reset', retryable: true });
+    expect(err).toMatchObject({ reason: 'reset', retryable: true });
   });
 
   it('classifies a peer that does not speak TLS as a handshake failure', async () => {
@@ -180,7 +180,7 @@ describe('fetchServedCertificate', () => {
       createNetServer((s) => s.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n')),
     );
     const err = await failure(fetchServedCertificate({ host: '127.0.0.1', port }));
-    expect(err).toMatchObject({ kind: 'handshake', retryable: false });
+    expect(err).toMatchObject({ reason: 'handshake', retryable: false });
     expect(err.code).toMatch(/^ERR_SSL_|^EPROTO$/);
   });
 
@@ -287,9 +287,9 @@ describe('waitForServedCertificate', () => {
       probe: timeouts.probe,
     });
     expect(a).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(a.status === 'failed' && a.error.kind).toBe('handshake');
+    expect(a.status === 'failed' && a.error.reason).toBe('handshake');
     expect(b).toMatchObject({ status: 'failed', attempts: 3 });
-    expect(b.status === 'failed' && b.error.kind).toBe('timeout');
+    expect(b.status === 'failed' && b.error.reason).toBe('timeout');
   });
 
   it('wraps a foreign error from the probe by its code', async () => {
@@ -297,7 +297,7 @@ describe('waitForServedCertificate', () => {
       throw Object.assign(new Error('boom'), { code: 'ECONNRESET' });
     };
     const got = await waitForServedCertificate({ ...at, expectFingerprint: NEW, attempts: 1, probe });
-    expect(got.status === 'failed' && got.error).toMatchObject({ kind: 'reset' });
+    expect(got.status === 'failed' && got.error).toMatchObject({ reason: 'reset' });
   });
 
   it('really probes when no probe is injected', async () => {

@@ -2,8 +2,8 @@
 // previous binding restored and verified, the marker kept only while something is unsettled), with
 // errors that name the phase and keep the original as `cause`.
 import { describe, expect, it } from 'vitest';
+import { errorReport } from '../../../shared/errors';
 import {
-  describeFailure,
   type PairedPhase,
   type PairedStep,
   PairedStepError,
@@ -123,7 +123,7 @@ describe('runPaired', () => {
     s.verify = () => new Promise(() => undefined);
     const out = await runPaired(s, { verifyTimeoutMs: 20 });
     expect(out.status).toBe('rolledBack');
-    expect(describeFailure(out.error)).toMatchObject({
+    expect(errorReport(out.error)).toMatchObject({
       name: 'PairedStepError',
       phase: 'verify',
       cause: { name: 'VerificationTimeoutError', message: 'no verdict within 20 ms' },
