@@ -14,6 +14,8 @@
 // Target weights are absolute: planning again on the state a decision produces yields kind 'none'.
 
 import type { z } from 'zod';
+import { chunk } from './batching';
+import { backendKey } from './keys';
 import type { failoverSchema } from './spec';
 
 /** The spec's `failover` section, parsed (durations in seconds). */
@@ -171,7 +173,6 @@ export function effectiveHealth(b: Pick<FailoverBackend, 'pool' | 'weight' | 'sl
   return { health: 'unknown', source: 'none' };
 }
 
-const backendKey = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
 
 interface View {
@@ -580,10 +581,10 @@ export function setWeightBatches(
   const changed = targetWeights.filter((t) => was.get(backendKey(t)) !== t.weight);
   const raised = changed.filter((t) => t.weight > (was.get(backendKey(t)) ?? 0));
   const ordered = [...raised, ...changed.filter((t) => !raised.includes(t))];
-  const batches: TargetWeight[][] = [];
-  for (let i = 0; i < ordered.length; i += MAX_BACKENDS_PER_SET_WEIGHT)
-    batches.push(ordered.slice(i, i + MAX_BACKENDS_PER_SET_WEIGHT).map((t) => ({ ...t })));
-  return batches;
+  return chunk(
+    ordered.map((t) => ({ ...t })),
+    MAX_BACKENDS_PER_SET_WEIGHT,
+  );
 }
 
 // --- state in tags -------------------------------------------------------------------------------------

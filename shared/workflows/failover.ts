@@ -28,9 +28,12 @@ import {
   planFailover,
   planFailoverWrites,
 } from '../domain/failover';
+import { backendKey } from '../domain/keys';
 import { failoverNotice } from '../domain/notification-policy';
 import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
+import { type ErrorReport, GuardRefusedError, VerificationError } from '../errors';
+import { execute, type StepStatus } from './executor';
 import { type Lease, type LeaseOptions, withLoadBalancerLease } from './lease';
 
 export interface FailoverRequest {
@@ -68,10 +71,13 @@ export interface GroupReport {
   decision: Pick<FailoverDecision, 'kind' | 'reasons' | 'blockedBy' | 'pools' | 'active'>;
   before: { backend: string; weight: number; health: string }[];
   after: { backend: string; weight: number }[];
+  /** the decision's writes as planned (planFailoverWrites), each with its reason and how it ended */
+  plan: { id: string; kind: FailoverWrite['kind']; reason: string; status: StepStatus }[];
   /** SetVServerGroupAttribute calls made */
   writes: number;
   verified: boolean;
-  error?: string;
+  /** the first write that failed, with its causes */
+  error?: ErrorReport;
 }
 
 export interface FailoverReport {
@@ -85,14 +91,20 @@ export interface FailoverReport {
   failed: boolean;
 }
 
-export class FailoverRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FailoverRequestError';
+/**
+ * A request naming what the spec does not manage (a load balancer, a group): refused, nothing written.
+ * 404 at the HTTP edge, naming the field.
+ */
+export class FailoverRequestError extends GuardRefusedError {
+  override name = 'FailoverRequestError';
+  declare readonly field: 'loadBalancerId' | 'vServerGroupId';
+
+  constructor(field: 'loadBalancerId' | 'vServerGroupId', problem: string) {
+    super(`${field}: ${problem}`, { field, status: 404, code: 'NotManaged' });
   }
 }
 
-const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
+const key = backendKey;
 
 /** DescribeHealthStatus on a load balancer that does not exist (reference §3.2). */
 const LOAD_BALANCER_NOT_FOUND = new Set(['InvalidLoadBalancerId.NotFound']);
@@ -211,14 +223,16 @@ async function resolveTarget(deps: FailoverDeps, spec: Spec, request: FailoverRe
       : undefined);
   if (!specLb || health === undefined)
     throw new FailoverRequestError(
-      `loadBalancerId: ${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
+      'loadBalancerId',
+      `${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
     );
   if (
     request.vServerGroupId &&
     (!named || (named.loadBalancerId && named.loadBalancerId !== request.loadBalancerId))
   )
     throw new FailoverRequestError(
-      `vServerGroupId: ${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
+      'vServerGroupId',
+      `${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
     );
   return { specLb, health };
 }
@@ -265,7 +279,10 @@ async function readGroups(ctx: RunContext): Promise<VServerGroup[]> {
     await slb.describeVServerGroups({ regionId, loadBalancerId: request.loadBalancerId })
   ).filter((x) => specLb.vServerGroups.some((g) => g.name === x.vServerGroupName));
   if (summaries.length === 0)
-    throw new FailoverRequestError(`${request.loadBalancerId} has none of the groups the spec names`);
+    throw new FailoverRequestError(
+      'loadBalancerId',
+      `${request.loadBalancerId} has none of the groups the spec names`,
+    );
   return Promise.all(
     summaries.map((x) => slb.describeVServerGroup({ regionId, vServerGroupId: x.vServerGroupId })),
   );
@@ -349,6 +366,7 @@ function groupReport(group: VServerGroup, a: AssessedGroup): GroupReport {
       health: `${b.slbHealth ?? 'unknown'}${b.probe ? `/probe ${b.probe}` : ''}`,
     })),
     after: backends.map((b) => ({ backend: key(b), weight: b.weight })),
+    plan: [],
     writes: 0,
     verified: true,
   };
@@ -395,33 +413,36 @@ async function verifyWeights(
   const differ = after.backendServers.filter((b) => want.has(key(b)) && want.get(key(b)) !== b.weight);
   if (differ.length) {
     g.verified = false;
-    throw new Error('the weights read back differ from the ones set (changed concurrently?)');
+    throw new VerificationError(
+      `the weights read back differ from the ones set (changed concurrently?): ${differ.map((b) => `${key(b)}=${b.weight}, want ${want.get(key(b))}`).join('; ')}`,
+      { action: 'DescribeVServerGroupAttribute', code: 'WeightsDiffer' },
+    );
   }
 }
 
 /**
- * Runs the plan: each write after those it names in `after`, independent ones side by side, the lease
- * checked before each; the first failure stops what depends on it. True when weights were written.
+ * Runs the plan with the executor: weight batches one after another, then the tags and the verifying
+ * read side by side; the lease checked before each write; nothing starts after a failure. True when
+ * weights were written.
  */
 async function runWrites(
   ctx: RunContext,
   writes: readonly FailoverWrite[],
   g: GroupReport,
 ): Promise<boolean> {
-  const done = new Map<string, Promise<void>>();
-  for (const w of writes)
-    done.set(
-      w.id,
-      Promise.all((w.after ?? []).map((id) => done.get(id))).then(async () => {
-        await ctx.lease.checkpoint();
-        await runWrite(ctx, w, g);
-      }),
-    );
-  const outcomes = await Promise.allSettled(done.values());
-  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failed) {
-    const err: unknown = failed.reason;
-    g.error = err instanceof Error ? err.message : String(err);
+  const run = await execute(writes, (w) => ({ run: () => runWrite(ctx, w, g) }), {
+    concurrency: 3,
+    beforeEach: () => ctx.lease.checkpoint(),
+  });
+  g.plan = run.results.map((r) => ({
+    id: r.action.id,
+    kind: r.action.kind,
+    reason: r.action.reason,
+    status: r.status,
+  }));
+  const failed = run.results.find((r) => r.error);
+  if (failed?.error) {
+    g.error = failed.error;
     g.verified = false;
   }
   return g.writes > 0;
@@ -439,7 +460,7 @@ export function describeFailover(r: FailoverReport): string {
   for (const g of r.groups) {
     const weights = g.after.map((a) => `${a.backend} ${a.weight}`).join(', ');
     lines.push(
-      `- ${g.name}: ${g.decision.kind}${g.decision.blockedBy ? ` (blocked by ${g.decision.blockedBy})` : ''}; weights ${weights}${g.error ? `; error: ${g.error}` : ''}`,
+      `- ${g.name}: ${g.decision.kind}${g.decision.blockedBy ? ` (blocked by ${g.decision.blockedBy})` : ''}; weights ${weights}${g.error ? `; error: ${g.error.message}` : ''}`,
     );
     for (const reason of g.decision.reasons) lines.push(`  - ${reason}`);
   }

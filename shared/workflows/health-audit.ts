@@ -23,12 +23,14 @@ import {
   WATCH_UNTIL_MS,
   watchedLoadBalancerNames,
 } from '../domain/failover';
+import { backendKey } from '../domain/keys';
 import type { LoadBalancerModel } from '../domain/model';
 import { type AuditFindings, auditNotice, auditSummary } from '../domain/notification-policy';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
+import { mapPool } from './executor';
 import { type AssessedGroup, assessAndDecide, type BackendAddressResolver } from './failover';
 
 export const DEFAULT_DRIFT_EVERY_MS = 15 * 60_000;
@@ -114,21 +116,7 @@ export interface AuditReport {
   summary: string;
 }
 
-const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
-
-/** The one worker pool: `limit` at a time, results in item order. */
-async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+const key = backendKey;
 
 /** The Kubernetes cloud controller manages groups like these and reverts weight changes it did not make. */
 function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
@@ -395,18 +383,23 @@ async function readAndDecide(
       ? await deps.slb.describeListeners({ regionId, loadBalancerIds: order.map((x) => x.id) })
       : [];
   const read = new Set<string>();
-  const results = await mapPool(order, HEALTH_READ_CONCURRENCY, async (item) => {
-    if (deps.now().getTime() >= at.deadline) return undefined;
-    const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
-    read.add(item.id);
-    return decideLoadBalancer(deps, spec, memory, {
-      ...item,
-      health,
-      listeners: listeners.filter((l) => l.loadBalancerId === item.id),
-      now: at.now,
-      skipRecordedPending: false,
-    });
-  });
+  const past = () => deps.now().getTime() >= at.deadline;
+  const results = await mapPool(
+    order,
+    HEALTH_READ_CONCURRENCY,
+    async (item) => {
+      const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
+      read.add(item.id);
+      return decideLoadBalancer(deps, spec, memory, {
+        ...item,
+        health,
+        listeners: listeners.filter((l) => l.loadBalancerId === item.id),
+        now: at.now,
+        skipRecordedPending: false,
+      });
+    },
+    { until: past },
+  );
   return { read, results: results.filter((r) => r !== undefined) };
 }
 
