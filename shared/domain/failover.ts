@@ -863,32 +863,63 @@ export function planFailoverWrites(
   decision: Pick<FailoverDecision, 'kind' | 'targetWeights' | 'nextState'>,
   command: FailoverCommand,
 ): FailoverWrite[] {
+  const weights = holdsRebalance(decision, command) ? [] : weightWrites(group, decision);
+  const last = weights.at(-1);
+  const after = last ? { after: [last.id] } : {};
   const { vServerGroupId } = group;
+  return [
+    ...weights,
+    ...stateWrites(group, decision.nextState).map((w) => ({ ...w, ...after })),
+    ...(last
+      ? [
+          {
+            id: 'verify-weights',
+            kind: 'verifyBackendWeights' as const,
+            reason: 'read the weights back: another writer may have changed them',
+            ...after,
+            vServerGroupId,
+            targetWeights: decision.targetWeights,
+          },
+        ]
+      : []),
+  ];
+}
+
+/** One setBackendWeights per batch of changed members, raises first, each after the one before. */
+function weightWrites(
+  group: { vServerGroupId: string; members: readonly ObservedMember[] },
+  decision: Pick<FailoverDecision, 'kind' | 'targetWeights'>,
+): FailoverWrite[] {
   const member = new Map(group.members.map((m) => [backendKey(m), m]));
-  const batches = holdsRebalance(decision, command)
-    ? []
-    : setWeightBatches(decision.targetWeights, group.members);
-  const writes: FailoverWrite[] = batches.map((batch, i) => ({
+  const batches = setWeightBatches(decision.targetWeights, group.members);
+  return batches.map((batch, i) => ({
     id: `weights-${i + 1}`,
     kind: 'setBackendWeights',
     reason: `${decision.kind}: batch ${i + 1} of ${batches.length} (at most ${MAX_BACKENDS_PER_SET_WEIGHT}, raises first)`,
     ...(i > 0 ? { after: [`weights-${i}`] } : {}),
-    vServerGroupId,
+    vServerGroupId: group.vServerGroupId,
     backends: batch.map((t) => {
       const m = member.get(backendKey(t));
       return { ...t, ...(m?.type ? { type: m.type } : {}), ...(m?.serverIp ? { serverIp: m.serverIp } : {}) };
     }),
   }));
-  const after = batches.length ? { after: [`weights-${batches.length}`] } : {};
-  const next = encodeFailoverState(decision.nextState);
+}
+
+/** The next state's tags that differ from the group's, and ours it no longer has. */
+function stateWrites(
+  group: { vServerGroupId: string; tags: Readonly<Record<string, string>> },
+  nextState: FailoverState,
+): FailoverWrite[] {
+  const { vServerGroupId } = group;
+  const next = encodeFailoverState(nextState);
   const changed = Object.entries(next).filter(([k, v]) => group.tags[k] !== v);
   const stale = staleFailoverTagKeys(group.tags, next);
+  const writes: FailoverWrite[] = [];
   if (changed.length)
     writes.push({
       id: 'tag-state',
       kind: 'tagFailoverState',
       reason: `record the failover state: ${changed.map(([k]) => k).join(', ')}`,
-      ...after,
       vServerGroupId,
       tags: changed.map(([key, value]) => ({ key, value })),
     });
@@ -897,18 +928,8 @@ export function planFailoverWrites(
       id: 'untag-state',
       kind: 'untagFailoverState',
       reason: `the next state no longer has ${stale.join(', ')}`,
-      ...after,
       vServerGroupId,
       tagKeys: stale,
-    });
-  if (batches.length)
-    writes.push({
-      id: 'verify-weights',
-      kind: 'verifyBackendWeights',
-      reason: 'read the weights back: another writer may have changed them',
-      ...after,
-      vServerGroupId,
-      targetWeights: decision.targetWeights,
     });
   return writes;
 }

@@ -121,6 +121,29 @@ describe('failover workflow', () => {
     expect(groupTags()[FAILOVER_TAGS.active]).toBe('primary');
   });
 
+  it('a refused weight write is reported with its cause, and nothing after it runs', async () => {
+    primaryHealth(false);
+    // Prepare: the lease's claim is the one write allowed; SetVServerGroupAttribute is refused.
+    cloud.setFaults({ failWritesAfter: 1 });
+    const r = await runFailover(deps(), spec, auto).catch((e: unknown) => e);
+    cloud.setFaults({});
+    // Assess
+    expect(r).toMatchObject({ failed: true, changed: false });
+    const g = (r as Awaited<ReturnType<typeof runFailover>>).groups[0];
+    expect(g?.error).toMatchObject({
+      kind: 'cloud',
+      name: 'CloudError',
+      code: 'Forbidden.RAM',
+      action: 'SetVServerGroupAttribute',
+    });
+    expect(g?.plan.map((p) => [p.kind, p.status])).toEqual([
+      ['setBackendWeights', 'failed'],
+      ['tagFailoverState', 'skipped'],
+      ['verifyBackendWeights', 'skipped'],
+    ]);
+    expect(weights()).toEqual({ [K8S]: 100, [ECS]: 0 });
+  });
+
   it('holds a rebalance on an automatic run: weights that differ from the policy are drift, not failover', async () => {
     await cloudLayerFor(cloud).slb.setVServerGroupAttribute({
       regionId: MALL.regionId,
