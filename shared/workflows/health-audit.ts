@@ -145,6 +145,7 @@ function rememberGroups(observed: readonly LoadBalancerModel[], memory: AuditMem
   return warnings;
 }
 
+/** A member as the audit keeps it between runs. */
 const member = (b: ObservedMember): ObservedMember => ({
   serverId: b.serverId,
   port: b.port,
@@ -521,14 +522,7 @@ async function refreshGroups(deps: AuditDeps, regionId: string, memory: AuditMem
       return {
         ...g,
         tags: fresh.tags,
-        backends: fresh.backendServers.map((b) => ({
-          serverId: b.serverId,
-          port: b.port,
-          weight: b.weight,
-          ...(b.description ? { description: b.description } : {}),
-          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
-          ...(b.type ? { type: b.type } : {}),
-        })),
+        backends: fresh.backendServers.map(member),
       };
     }),
   );
