@@ -58,7 +58,12 @@ function fromFailover(r: FailoverReport, at: string, names: Map<string, string>)
   for (const g of r.groups) {
     const subject = `${r.loadBalancerName}/${g.name}`;
     if (g.error) {
-      out.push({ at, kind: 'failover-failed', subject, text: `${g.decision.kind} failed: ${g.error}` });
+      out.push({
+        at,
+        kind: 'failover-failed',
+        subject,
+        text: `${g.decision.kind} failed: ${g.error.message}`,
+      });
       continue;
     }
     const weights = weightsText(g.after, names);

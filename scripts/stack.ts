@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_OWNERSHIP } from '../shared/domain/ownership';
-import { parseSpec } from '../shared/domain/spec';
+import { parseSpec, type Spec } from '../shared/domain/spec';
 import { collectStatus } from '../shared/workflows/status';
 import { newAccountKeyPem } from './acme';
 import { type StandInControl, startStandInControl } from './backends/control';
@@ -49,8 +49,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** the control surface's port (default: any free one) */
   controlPort?: number;
-  /** read the status every intervalMs and serve the live status page (preferred port; 0 = any) */
-  live?: { intervalMs: number; port?: number };
+  /**
+   * read the status every intervalMs and serve the live status page (preferred port; 0 = any); reads
+   * 'manual': only when the caller ticks `monitor` (tests: one read per event, no clock)
+   */
+  live?: { intervalMs: number; port?: number; reads?: 'auto' | 'manual' };
   /**
    * run Pebble (a real ACME server, /usr/bin/pebble) beside the local cloud, validating against its DNS
    * server; the functions get its trust file and a fresh account key (default off)
@@ -86,105 +89,138 @@ async function withFallback<T>(preferred: number, start: (port: number) => Promi
   }
 }
 
+/** What the stack started so far, closed in reverse order (on close, or when a later start fails). */
+class Started {
+  private readonly items: { close(): Promise<void> }[] = [];
+  add<T extends { close(): Promise<void> }>(item: T): T {
+    this.items.push(item);
+    return item;
+  }
+  async closeAll(): Promise<void> {
+    for (const s of this.items.splice(0).reverse()) await s.close().catch(() => undefined);
+  }
+}
+
+type AcmeSide = { directoryUrl: string; trustFile: string; env: Record<string, string> };
+
+async function startBackends(o: StackOptions, started: Started) {
+  const ports = o.backendPorts ?? { k8s: MALL.k8s.port, ecs: MALL.ecs.port };
+  const k8s = started.add(
+    await startStandIn({ name: MALL.k8s.description, port: ports.k8s, fallbackToFreePort: true }),
+  );
+  const ecs = started.add(
+    await startStandIn({ name: MALL.ecs.description, port: ports.ecs, fallbackToFreePort: true }),
+  );
+  const cloud = started.add(
+    await withFallback(o.cloudPort ?? 0, (port) =>
+      startLocalCloud({ port, scenario: o.scenario ?? 'mall', healthChecks: o.healthChecks ?? 'auto' }),
+    ),
+  );
+  cloud.setBackendAddress(`${MALL.k8s.serverId}:${MALL.k8s.port}`, `127.0.0.1:${k8s.port}`);
+  cloud.setBackendAddress(`${MALL.ecs.serverId}:${MALL.ecs.port}`, `127.0.0.1:${ecs.port}`);
+  const control = started.add(
+    await withFallback(o.controlPort ?? 0, (port) => startStandInControl([k8s, ecs], { port })),
+  );
+  return { k8s, ecs, cloud, control };
+}
+
+/** Pebble beside the local cloud, validating against its DNS server; its CA file in a temporary folder. */
+async function startAcme(cloud: LocalCloud, started: Started): Promise<AcmeSide> {
+  const dns = cloud.dns();
+  if (!dns) throw new Error('stack: the local cloud has no DNS server for the ACME server to ask');
+  const pebble = await startPebble({ dnsServer: `${dns.host}:${dns.port}` });
+  const dir = mkdtempSync(join(tmpdir(), 'slbap-acme-'));
+  started.add({
+    close: async () => {
+      await pebble.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+  const trustFile = join(dir, 'acme-ca.pem');
+  writeFileSync(trustFile, pebble.tlsCaPem);
+  return {
+    directoryUrl: pebble.directoryUrl,
+    trustFile,
+    // A fresh account for each stack: Pebble forgets its accounts when it stops anyway.
+    env: { SLB_AUTOPILOT_ACME_CA_TRUST_FILE: trustFile, SLB_AUTOPILOT_ACME_ACCOUNT_KEY: newAccountKeyPem() },
+  };
+}
+
+function stackSpecText(o: StackOptions, acme: AcmeSide | undefined): string {
+  if (typeof o.specText === 'function')
+    return o.specText({ ...(acme ? { acmeDirectoryUrl: acme.directoryUrl } : {}) });
+  return o.specText ?? readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8');
+}
+
+/** `serverId:port` -> the backend's description, for events read from log lines. */
+function backendNames(spec: Spec): Map<string, string> {
+  return new Map(
+    spec.loadBalancers.flatMap((lb) =>
+      lb.vServerGroups.flatMap((g) =>
+        g.backends.map(
+          (b) => [`${b.serverId}:${b.port}`, b.description ?? `${b.serverId}:${b.port}`] as const,
+        ),
+      ),
+    ),
+  );
+}
+
+async function startLive(
+  live: NonNullable<StackOptions['live']>,
+  ctx: { cloud: LocalCloud; spec: Spec; events: EventLog },
+  started: Started,
+): Promise<{ monitor: Monitor; statusPage: StatusPage }> {
+  const layer = connectLocalCloud(ctx.cloud);
+  const monitor = createMonitor({
+    // The stack's functions run as the default deployment: the same marker says what is theirs.
+    collect: () => collectStatus(layer.slb, ctx.spec, new Date(), DEFAULT_OWNERSHIP),
+    frontEnds: () => ctx.cloud.frontEnds(),
+    events: ctx.events,
+    intervalMs: live.intervalMs,
+  });
+  await monitor.tick();
+  if (live.reads !== 'manual') monitor.start();
+  started.add({ close: async () => monitor.stop() });
+  const statusPage = started.add(
+    await withFallback(live.port ?? 0, (port) => startStatusPage(monitor, { port })),
+  );
+  return { monitor, statusPage };
+}
+
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const apiSecret = o.apiSecret ?? randomBytes(24).toString('base64url');
   if (o.build !== false)
     await buildFunctions({ functionsDir: join(ROOT, 'functions'), outDir: join(ROOT, 'dist') });
-  const started: { close(): Promise<void> }[] = [];
+  const started = new Started();
   try {
-    const ports = o.backendPorts ?? { k8s: MALL.k8s.port, ecs: MALL.ecs.port };
-    const k8s = await startStandIn({ name: MALL.k8s.description, port: ports.k8s, fallbackToFreePort: true });
-    started.push(k8s);
-    const ecs = await startStandIn({ name: MALL.ecs.description, port: ports.ecs, fallbackToFreePort: true });
-    started.push(ecs);
-    const cloud = await withFallback(o.cloudPort ?? 0, (port) =>
-      startLocalCloud({ port, scenario: o.scenario ?? 'mall', healthChecks: o.healthChecks ?? 'auto' }),
-    );
-    started.push(cloud);
-    cloud.setBackendAddress(`${MALL.k8s.serverId}:${MALL.k8s.port}`, `127.0.0.1:${k8s.port}`);
-    cloud.setBackendAddress(`${MALL.ecs.serverId}:${MALL.ecs.port}`, `127.0.0.1:${ecs.port}`);
-    const control = await withFallback(o.controlPort ?? 0, (port) =>
-      startStandInControl([k8s, ecs], { port }),
-    );
-    started.push(control);
-    let acme: { directoryUrl: string; trustFile: string; env: Record<string, string> } | undefined;
-    if (o.acme) {
-      const dns = cloud.dns();
-      if (!dns) throw new Error('stack: the local cloud has no DNS server for the ACME server to ask');
-      const pebble = await startPebble({ dnsServer: `${dns.host}:${dns.port}` });
-      const dir = mkdtempSync(join(tmpdir(), 'slbap-acme-'));
-      started.push({
-        close: async () => {
-          await pebble.stop();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      });
-      const trustFile = join(dir, 'acme-ca.pem');
-      writeFileSync(trustFile, pebble.tlsCaPem);
-      acme = {
-        directoryUrl: pebble.directoryUrl,
-        trustFile,
-        // A fresh account for each stack: Pebble forgets its accounts when it stops anyway.
-        env: {
-          SLB_AUTOPILOT_ACME_CA_TRUST_FILE: trustFile,
-          SLB_AUTOPILOT_ACME_ACCOUNT_KEY: newAccountKeyPem(),
-        },
-      };
-    }
-    const specText =
-      typeof o.specText === 'function'
-        ? o.specText({ ...(acme ? { acmeDirectoryUrl: acme.directoryUrl } : {}) })
-        : (o.specText ?? readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8'));
+    const { k8s, ecs, cloud, control } = await startBackends(o, started);
+    const acme = o.acme ? await startAcme(cloud, started) : undefined;
+    const specText = stackSpecText(o, acme);
     const spec = parseSpec(specText, { source: 'the stack spec' });
-    const names = new Map(
-      spec.loadBalancers.flatMap((lb) =>
-        lb.vServerGroups.flatMap((g) =>
-          g.backends.map(
-            (b) => [`${b.serverId}:${b.port}`, b.description ?? `${b.serverId}:${b.port}`] as const,
-          ),
-        ),
-      ),
-    );
+    const names = backendNames(spec);
     const events = new EventLog();
-    const runtime = await startFcRuntime({
-      sYamlPath: join(ROOT, 's.yaml'),
-      timers: o.timers ?? 'auto',
-      log: (line) => {
-        events.push(...eventsFromLogLine(line, names));
-        o.log?.(line);
-      },
-      interpolationEnv: {},
-      env: {
-        SLB_AUTOPILOT_LOCAL_CLOUD: cloud.url,
-        SLB_AUTOPILOT_SPEC: specText,
-        SLB_AUTOPILOT_API_SECRET: apiSecret,
-        SLB_AUTOPILOT_VERIFY_ATTEMPTS: '5',
-        SLB_AUTOPILOT_VERIFY_DELAY_MS: '200',
-        ...acme?.env,
-        ...o.env,
-      },
-    });
-    started.push(runtime);
+    const runtime = started.add(
+      await startFcRuntime({
+        sYamlPath: join(ROOT, 's.yaml'),
+        timers: o.timers ?? 'auto',
+        log: (line) => {
+          events.push(...eventsFromLogLine(line, names));
+          o.log?.(line);
+        },
+        interpolationEnv: {},
+        env: {
+          SLB_AUTOPILOT_LOCAL_CLOUD: cloud.url,
+          SLB_AUTOPILOT_SPEC: specText,
+          SLB_AUTOPILOT_API_SECRET: apiSecret,
+          SLB_AUTOPILOT_VERIFY_ATTEMPTS: '5',
+          SLB_AUTOPILOT_VERIFY_DELAY_MS: '200',
+          ...acme?.env,
+          ...o.env,
+        },
+      }),
+    );
     const provisionUrl = runtime.functions().find((f) => f.resource === 'provision')?.httpUrl;
-    let monitor: Monitor | undefined;
-    let statusPage: StatusPage | undefined;
-    if (o.live) {
-      const layer = connectLocalCloud(cloud);
-      const m = createMonitor({
-        // The stack's functions run as the default deployment: the same marker says what is theirs.
-        collect: () => collectStatus(layer.slb, spec, new Date(), DEFAULT_OWNERSHIP),
-        frontEnds: () => cloud.frontEnds(),
-        events,
-        intervalMs: o.live.intervalMs,
-      });
-      monitor = m;
-      await m.tick();
-      m.start();
-      started.push({ close: async () => m.stop() });
-      const page = await withFallback(o.live.port ?? 0, (port) => startStatusPage(m, { port }));
-      statusPage = page;
-      started.push(page);
-    }
+    const live = o.live ? await startLive(o.live, { cloud, spec, events }, started) : undefined;
     return {
       cloud,
       runtime,
@@ -193,16 +229,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       specText,
       control,
       events,
-      ...(monitor ? { monitor } : {}),
-      ...(statusPage ? { statusPage } : {}),
+      ...live,
       ...(provisionUrl ? { provisionUrl } : {}),
       ...(acme ? { acme: { directoryUrl: acme.directoryUrl, trustFile: acme.trustFile } } : {}),
-      async close() {
-        for (const s of started.reverse()) await s.close().catch(() => undefined);
-      },
+      close: () => started.closeAll(),
     };
   } catch (err) {
-    for (const s of started.reverse()) await s.close().catch(() => undefined);
+    await started.closeAll();
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import type { FcContext } from '../../shared/runtime/fc-events';
 import { functionEnv, renewalRun } from '../../shared/runtime/function-env';
 import { EventError, parseInvocation } from '../../shared/runtime/invocation';
 import { logJson } from '../../shared/runtime/log';
-import { describeRenewal, type RenewalReport, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { type RenewalReport, renewalNotification, runCertRenewal } from '../../shared/workflows/cert-renewal';
 
 const commandSchema = z.strictObject({
   source: z.string().optional(),
@@ -35,21 +35,13 @@ export async function handler(event: Buffer, context: FcContext): Promise<CertRe
   const [deps, options] = renewalRun(fx, dryRun, acmeIssuer(fx));
   const report = await runCertRenewal(deps, fx.spec, options);
   logJson(context.logger, 'info', 'cert-renewal: report', { certRenewal: report });
-  const changed = report.references.some((r) => r.action !== 'notDue') || report.deleted.length > 0;
-  if (report.failed || (fx.spec.notify.onSuccess && changed && !dryRun)) {
-    const rotated = report.references.filter((r) => r.action === 'rotated').length;
-    const outcomes = await fx.notifier.send({
-      title: `cert-renewal: ${report.failed ? 'FAILED' : `${rotated} rotated`}${dryRun ? ' (dry run)' : ''}`,
-      text: describeRenewal(report),
-      severity: report.failed ? 'error' : 'info',
-      data: report,
-    });
-    for (const o of outcomes)
+  const note = renewalNotification(report, fx.spec.notify.onSuccess);
+  if (note)
+    for (const o of await fx.notifier.send(note))
       if (!o.ok)
         logJson(context.logger, 'warn', 'cert-renewal: notify failed', {
           channel: o.channel,
           error: o.error,
         });
-  }
   return { ok: !report.failed, report };
 }

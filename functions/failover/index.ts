@@ -9,12 +9,13 @@ import {
   parseFailoverBatch,
 } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
-import { failoverDeps, functionEnv } from '../../shared/runtime/function-env';
+import { failoverDeps } from '../../shared/runtime/function-env';
+import { FunctionRun, parseOrRefuse } from '../../shared/runtime/handler';
 import { logJson } from '../../shared/runtime/log';
 import {
-  describeFailover,
   type FailoverReport,
   FailoverRequestError,
+  failoverNotification,
   runFailover,
 } from '../../shared/workflows/failover';
 
@@ -25,60 +26,47 @@ export interface FailoverResult {
   reports: FailoverReport[];
 }
 
-export async function handler(event: Buffer, context: FcContext): Promise<FailoverResult> {
-  let commands: FailoverEventCommand[];
-  let refusal: string | undefined;
+/** One command: the workflow's report, or why the request was refused (nothing changed). */
+async function failoverOne(
+  run: FunctionRun,
+  c: FailoverEventCommand,
+): Promise<{ report: FailoverReport } | { refused: string }> {
+  if (c.cloudEvent) run.log('info', 'event', { type: c.cloudEvent.type, source: c.cloudEvent.source });
   try {
-    // The same alarm delivered twice in one batch is handled once (deduplicated there); across
-    // invocations the absolute targets make a repeat harmless. Beyond 50 distinct events, refused.
-    ({ commands, refusal } = parseFailoverBatch(event));
+    const report = await runFailover(failoverDeps(run.fx), run.fx.spec, {
+      loadBalancerId: c.loadBalancerId,
+      ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
+      command: c.command,
+      origin: c.origin,
+    });
+    run.log('info', 'report', { failover: report });
+    await run.notify(failoverNotification(report));
+    return { report };
   } catch (err) {
-    if (err instanceof FailoverEventError) {
-      logJson(context.logger, 'error', 'failover: refused event', { error: err.message });
-      return { ok: false, error: err.message, reports: [] };
-    }
-    throw err;
+    if (!(err instanceof FailoverRequestError)) throw err;
+    run.log('error', 'request refused', { error: err.message });
+    return { refused: err.message };
   }
+}
+
+export async function handler(event: Buffer, context: FcContext): Promise<FailoverResult> {
+  // The same alarm delivered twice in one batch is handled once (deduplicated there); across
+  // invocations the absolute targets make a repeat harmless. Beyond 50 distinct events, refused.
+  const parsed = parseOrRefuse(() => parseFailoverBatch(event), FailoverEventError);
+  if ('refusal' in parsed) {
+    logJson(context.logger, 'error', 'failover: refused event', { error: parsed.refusal.error });
+    return { ...parsed.refusal, reports: [] };
+  }
+  const { commands, refusal } = parsed.value;
   if (refusal) logJson(context.logger, 'error', 'failover: events refused', { error: refusal });
-  const fx = functionEnv(context);
-  for (const p of fx.notifyProblems)
-    logJson(context.logger, 'warn', 'failover: notify setting', { problem: p });
+  const run = new FunctionRun('failover', context);
   const reports: FailoverReport[] = [];
-  let error: string | undefined = refusal;
+  const errors = refusal ? [refusal] : [];
   for (const c of commands) {
-    if (c.cloudEvent)
-      logJson(context.logger, 'info', 'failover: event', {
-        type: c.cloudEvent.type,
-        source: c.cloudEvent.source,
-      });
-    try {
-      const report = await runFailover(failoverDeps(fx), fx.spec, {
-        loadBalancerId: c.loadBalancerId,
-        ...(c.vServerGroupId ? { vServerGroupId: c.vServerGroupId } : {}),
-        command: c.command,
-        origin: c.origin,
-      });
-      reports.push(report);
-      logJson(context.logger, 'info', 'failover: report', { failover: report });
-      if (report.changed || report.failed) {
-        const outcomes = await fx.notifier.send({
-          title: `failover: ${report.loadBalancerName} ${report.failed ? 'FAILED' : 'weights changed'}`,
-          text: describeFailover(report),
-          severity: report.failed ? 'error' : 'warning',
-          data: report,
-        });
-        for (const o of outcomes)
-          if (!o.ok)
-            logJson(context.logger, 'warn', 'failover: notify failed', {
-              channel: o.channel,
-              error: o.error,
-            });
-      }
-    } catch (err) {
-      if (!(err instanceof FailoverRequestError)) throw err;
-      error = error ? `${error}; ${err.message}` : err.message;
-      logJson(context.logger, 'error', 'failover: request refused', { error: err.message });
-    }
+    const r = await failoverOne(run, c);
+    if ('report' in r) reports.push(r.report);
+    else errors.push(r.refused);
   }
+  const error = errors.join('; ');
   return { ok: !error && reports.every((r) => !r.failed), ...(error ? { error } : {}), reports };
 }

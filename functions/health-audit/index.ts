@@ -1,8 +1,8 @@
 // FC 3.0 handler for `health-audit` (one-minute timer, or a direct invocation `{"driftCheck": true}` to
 // force the slower drift reads now). Hands failover work to the `failover` function asynchronously
 // through @alicloud/fc2 (SLB_AUTOPILOT_FAILOVER_FUNCTION, default slb-autopilot-failover; the local
-// runtime's invoke API when SLB_AUTOPILOT_FC_ENDPOINT is set). Notifies when the summary changes, not
-// every minute. The memory between runs lives in the instance: losing it costs reads, nothing else.
+// runtime's invoke API when SLB_AUTOPILOT_FC_ENDPOINT is set). What to notify, and when to watch, the
+// workflow decides. The memory between runs lives in the instance: losing it costs reads, nothing else.
 // With `failover.watch` set, a timer run then keeps reading the watched load balancers' health until
 // 45 s after it started (timeout 50 s; reserved concurrency 1, so runs never overlap and double reads).
 
@@ -10,21 +10,16 @@ import * as z from 'zod';
 import { staticCredentials } from '../../shared/cloud/credentials';
 import { createFc2Invoker, type FcInvoker } from '../../shared/cloud/fc-invoker';
 import { probeAll } from '../../shared/cloud/probe';
-import { WATCH_UNTIL_MS } from '../../shared/domain/failover';
 import type { Config } from '../../shared/runtime/config';
-import { HEALTH_AUDIT_SOURCE } from '../../shared/runtime/failover-events';
+import { healthAuditHandOff } from '../../shared/runtime/failover-events';
 import type { FcContext } from '../../shared/runtime/fc-events';
-import { functionEnv } from '../../shared/runtime/function-env';
-import { EventError, parseInvocation } from '../../shared/runtime/invocation';
-import { logJson } from '../../shared/runtime/log';
+import { FunctionRun, parseOrRefuse } from '../../shared/runtime/handler';
+import { parseInvocation } from '../../shared/runtime/invocation';
 import {
   type AuditDeps,
-  type AuditMemory,
+  AuditInstance,
   type AuditReport,
-  emptyAuditMemory,
-  runHealthAudit,
   type WatchReport,
-  watchHealth,
 } from '../../shared/workflows/health-audit';
 
 const commandSchema = z.strictObject({
@@ -33,18 +28,16 @@ const commandSchema = z.strictObject({
   driftCheck: z.boolean().default(false),
 });
 
-let memory: AuditMemory = emptyAuditMemory();
+let instance = new AuditInstance();
 /**
  * No health read starts after this much of a run (the timeout is 50 s): a fleet larger than one minute's
  * read quota is swept over several runs, each resuming where the last stopped (memory.cursor).
  */
 const AUDIT_BUDGET_MS = 40_000;
-/** In-instance guard: one watch at a time (reserved concurrency 1 in s.yaml keeps instances to one). */
-let watching = false;
 
 /** For tests: forget what earlier runs in this process learnt. */
 export function resetAuditMemory(): void {
-  memory = emptyAuditMemory();
+  instance = new AuditInstance();
 }
 
 function invokerFor(context: FcContext, config: Config): FcInvoker {
@@ -76,6 +69,28 @@ export interface RunAuditOptions {
   now?: () => Date;
 }
 
+/** The audit's dependencies; a hand-off is an async invocation of the failover function. */
+function auditDeps(run: FunctionRun, now: () => Date, invoker: () => FcInvoker): AuditDeps {
+  const to = run.fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
+  return {
+    slb: run.fx.cloud.slb,
+    probeAll: (targets) => probeAll(targets, 8),
+    resolveBackend: run.fx.backendAddress,
+    now,
+    ownership: run.fx.ownership,
+    handOff: async (h) => {
+      const r = await invoker().invoke(to, healthAuditHandOff(h, new Date()), { async: true });
+      const invocationRequestId = r.requestId ?? null;
+      run.log('info', 'handed off', {
+        vServerGroupId: h.vServerGroupId,
+        to,
+        expected: h.expected,
+        invocationRequestId,
+      });
+    },
+  };
+}
+
 export async function runAudit(
   event: Buffer,
   context: FcContext,
@@ -84,89 +99,23 @@ export async function runAudit(
 ): Promise<HealthAuditResult> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().getTime();
-  let driftCheck: boolean;
-  let origin: 'timer' | 'direct';
-  try {
-    const invocation = parseInvocation(event, commandSchema);
-    driftCheck = invocation.command.driftCheck;
-    origin = invocation.origin;
-  } catch (err) {
-    if (err instanceof EventError) return { ok: false, error: err.message };
-    throw err;
-  }
-  const fx = functionEnv(context);
-  for (const p of fx.notifyProblems)
-    logJson(context.logger, 'warn', 'health-audit: notify setting', { problem: p });
-  const failoverFunction = fx.config.SLB_AUTOPILOT_FAILOVER_FUNCTION;
-  if (driftCheck) memory.lastDriftAt = undefined;
-  const deps: AuditDeps = {
-    slb: fx.cloud.slb,
-    probeAll: (targets) => probeAll(targets, 8),
-    resolveBackend: fx.backendAddress,
-    now,
-    ownership: fx.ownership,
-    handOff: async (h) => {
-      const payload = {
-        source: HEALTH_AUDIT_SOURCE,
-        loadBalancerId: h.loadBalancerId,
-        vServerGroupId: h.vServerGroupId,
-        reason: h.reason || h.expected,
-        observedAt: new Date().toISOString(),
-        ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
-      };
-      const r = await invoker(context, fx.config).invoke(failoverFunction, payload, { async: true });
-      logJson(context.logger, 'info', 'health-audit: handed off', {
-        vServerGroupId: h.vServerGroupId,
-        to: failoverFunction,
-        expected: h.expected,
-        invocationRequestId: r.requestId ?? null,
-      });
-    },
-  };
-  const report = await runHealthAudit(deps, fx.spec, memory, {
-    driftEveryMs: fx.config.SLB_AUTOPILOT_DRIFT_EVERY_MS,
+  const parsed = parseOrRefuse(() => parseInvocation(event, commandSchema));
+  if ('refusal' in parsed) return parsed.refusal;
+  const { command, origin } = parsed.value;
+  const run = new FunctionRun('health-audit', context);
+  const { spec, config } = run.fx;
+  const deps = auditDeps(run, now, () => invoker(context, config));
+  const report = await instance.audit(deps, spec, {
+    driftCheck: command.driftCheck,
+    driftEveryMs: config.SLB_AUTOPILOT_DRIFT_EVERY_MS,
     budgetMs: AUDIT_BUDGET_MS,
   });
-  logJson(context.logger, 'info', 'health-audit: report', { healthAudit: report });
-  for (const w of report.warnings) logJson(context.logger, 'warn', 'health-audit: warning', { warning: w });
-  if (report.summary !== memory.lastNotified) {
-    const previous = memory.lastNotified;
-    memory.lastNotified = report.summary;
-    if (previous !== undefined || report.handOffs.length > 0 || /down:/.test(report.summary)) {
-      const outcomes = await fx.notifier.send({
-        title: `health-audit: ${report.summary.split(' | ')[0] ?? 'changed'}`,
-        text: report.summary
-          .split(' | ')
-          .map((l) => `- ${l}`)
-          .join('\n'),
-        severity: /down:/.test(report.summary) ? 'warning' : 'info',
-        data: report,
-      });
-      for (const o of outcomes)
-        if (!o.ok)
-          logJson(context.logger, 'warn', 'health-audit: notify failed', {
-            channel: o.channel,
-            error: o.error,
-          });
-    }
-  }
-  // Fast watch: the timer's run keeps reading the watched load balancers' health for the rest of its
-  // minute. Only timer runs watch (a manual run answers at once), and only one at a time per instance.
-  const everyS = fx.spec.failover.watch;
-  let watch: WatchReport | undefined;
-  if (everyS !== undefined && origin === 'timer' && !watching) {
-    watching = true;
-    try {
-      watch = await watchHealth(deps, fx.spec, memory, {
-        untilMs: startedAt + WATCH_UNTIL_MS,
-        everyMs: everyS * 1000,
-        sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-      });
-    } finally {
-      watching = false;
-    }
-    logJson(context.logger, 'info', 'health-audit: watch', { healthWatch: watch });
-  }
+  run.log('info', 'report', { healthAudit: report });
+  for (const warning of report.warnings) run.log('warn', 'warning', { warning });
+  await run.notify(instance.notification(report));
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const watch = await instance.watch(deps, spec, { origin, startedAt, sleep });
+  if (watch) run.log('info', 'watch', { healthWatch: watch });
   return { ok: true, report, ...(watch ? { watch } : {}) };
 }
 

@@ -11,7 +11,7 @@
 // The audit's timer fires every 2 s here (every minute when deployed). Steps whose function is not built
 // are reported as not available. Exits 1 if any step fails.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { fetchServedCertificate } from '../../shared/cloud/tls-probe';
@@ -69,27 +69,63 @@ export interface DemoResult {
   ok: boolean;
 }
 
-export async function runDemo(
-  options: { out?: string; print?: (line: string) => void } = {},
-): Promise<DemoResult> {
-  const print = options.print ?? ((line: string) => console.log(line));
-  const t0 = Date.now();
-  const at = () => Date.now() - t0;
-  const steps: StepRecord[] = [];
-  const samples: Sample[] = [];
-  const mallYaml = (await import('node:fs')).readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8');
-  const specText = demoSpec(mallYaml);
-  // Certificates issued for real by a local ACME server when the Debian package is there.
-  const withAcme = pebbleInstalled();
-  let stack: Stack | undefined;
-  let sampler: NodeJS.Timeout | undefined;
-  let auditTimer: NodeJS.Timeout | undefined;
-  const sample = async () => {
-    if (!stack) return;
-    const state = stack.cloud.state();
+interface RotationRef {
+  reference: string;
+  action: string;
+  before: { expires?: string };
+  after?: { expires?: string };
+}
+
+const expiryChange = (x: RotationRef) =>
+  `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}`;
+
+/** One run of the story: the stack, the timeline so far, and the chart's samples. */
+class DemoRun {
+  readonly steps: StepRecord[] = [];
+  readonly samples: Sample[] = [];
+  private readonly t0 = Date.now();
+  private stack: Stack | undefined;
+  private killedAt = 0;
+
+  constructor(
+    private readonly print: (line: string) => void,
+    private readonly mallYaml: string,
+  ) {}
+
+  at(): number {
+    return Date.now() - this.t0;
+  }
+
+  private get s(): Stack {
+    if (!this.stack) throw new Error('demo: the stack is not running');
+    return this.stack;
+  }
+
+  async start(withAcme: boolean): Promise<void> {
+    this.print('slb-autopilot demo: starting the local stack ...');
+    this.stack = await startStack({
+      cloudPort: 0,
+      backendPorts: { k8s: 0, ecs: 0 },
+      timers: 'manual',
+      healthChecks: 'auto',
+      acme: withAcme,
+      specText: ({ acmeDirectoryUrl }) => demoSpec(this.mallYaml, acmeDirectoryUrl),
+      env: { SLB_AUTOPILOT_VERIFY_DELAY_MS: '200', SLB_AUTOPILOT_DRIFT_EVERY_MS: '600000' },
+    });
+    this.print(`  local cloud ${this.s.cloud.url}, provision ${this.s.provisionUrl ?? '(not built)'}`);
+  }
+
+  async close(): Promise<void> {
+    await this.stack?.runtime.idle().catch(() => undefined);
+    await this.stack?.close();
+  }
+
+  async sample(): Promise<void> {
+    if (!this.stack) return;
+    const state = this.stack.cloud.state();
     const group = state.vServerGroups.find((g) => g.vServerGroupId === MALL.vServerGroup.vServerGroupId);
-    samples.push({
-      atMs: at(),
+    this.samples.push({
+      atMs: this.at(),
       backends: Object.fromEntries(
         (group?.backendServers ?? []).map((b) => [
           `${b.description ?? b.serverId}`,
@@ -97,71 +133,67 @@ export async function runDemo(
         ]),
       ),
     });
-  };
+  }
 
-  async function step(title: string, fn: string | undefined, body: () => Promise<string>): Promise<boolean> {
-    const startedMs = at();
-    const built = !fn || stack?.runtime.functions().find((f) => f.resource === fn)?.built;
+  /** Runs one step of the timeline; false when it failed. A step of a function not built is skipped. */
+  async step(title: string, fn: string | undefined, body: () => Promise<string>): Promise<boolean> {
+    const startedMs = this.at();
+    const built = !fn || this.stack?.runtime.functions().find((f) => f.resource === fn)?.built;
     if (!built) {
-      steps.push({ title, status: 'not available', detail: `${fn} is not built`, startedMs, durationMs: 0 });
-      print(`  -    ${title}: not available (${fn} is not built)`);
+      this.steps.push({
+        title,
+        status: 'not available',
+        detail: `${fn} is not built`,
+        startedMs,
+        durationMs: 0,
+      });
+      this.print(`  -    ${title}: not available (${fn} is not built)`);
       return true;
     }
     try {
       const detail = await body();
-      const durationMs = at() - startedMs;
-      steps.push({ title, status: 'ok', detail, startedMs, durationMs });
-      print(`  ok   ${title} (${(durationMs / 1000).toFixed(1)} s): ${detail}`);
+      const durationMs = this.at() - startedMs;
+      this.steps.push({ title, status: 'ok', detail, startedMs, durationMs });
+      this.print(`  ok   ${title} (${(durationMs / 1000).toFixed(1)} s): ${detail}`);
       return true;
     } catch (err) {
-      const durationMs = at() - startedMs;
+      const durationMs = this.at() - startedMs;
       const detail = err instanceof Error ? err.message : String(err);
-      steps.push({ title, status: 'failed', detail, startedMs, durationMs });
-      print(`  FAIL ${title} (${(durationMs / 1000).toFixed(1)} s): ${detail}`);
+      this.steps.push({ title, status: 'failed', detail, startedMs, durationMs });
+      this.print(`  FAIL ${title} (${(durationMs / 1000).toFixed(1)} s): ${detail}`);
       return false;
     }
   }
 
-  const weights = () => {
-    const g = stack?.cloud
+  weights(): Record<string, number> {
+    const g = this.stack?.cloud
       .state()
       .vServerGroups.find((x) => x.vServerGroupId === MALL.vServerGroup.vServerGroupId);
     return Object.fromEntries((g?.backendServers ?? []).map((b) => [`${b.serverId}:${b.port}`, b.weight]));
-  };
-  const waitFor = async (what: string, ok: () => boolean, timeoutMs: number) => {
+  }
+
+  async waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!ok()) {
       if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-  };
+  }
 
-  try {
-    print('slb-autopilot demo: starting the local stack ...');
-    stack = await startStack({
-      cloudPort: 0,
-      backendPorts: { k8s: 0, ecs: 0 },
-      timers: 'manual',
-      healthChecks: 'auto',
-      acme: withAcme,
-      specText: ({ acmeDirectoryUrl }) => demoSpec(mallYaml, acmeDirectoryUrl),
-      env: { SLB_AUTOPILOT_VERIFY_DELAY_MS: '200', SLB_AUTOPILOT_DRIFT_EVERY_MS: '600000' },
+  api(method: 'GET' | 'POST', path: string, body?: string, contentType?: string) {
+    return callProvision({
+      url: this.s.provisionUrl ?? '',
+      secret: this.s.apiSecret,
+      method,
+      path,
+      ...(body !== undefined ? { body } : {}),
+      ...(contentType ? { contentType } : {}),
     });
-    const s = stack;
-    print(`  local cloud ${s.cloud.url}, provision ${s.provisionUrl ?? '(not built)'}`);
-    sampler = setInterval(() => void sample(), 500);
-    await sample();
-    const api = (method: 'GET' | 'POST', path: string, body?: string, contentType?: string) =>
-      callProvision({
-        url: s.provisionUrl ?? '',
-        secret: s.apiSecret,
-        method,
-        path,
-        ...(body !== undefined ? { body } : {}),
-        ...(contentType ? { contentType } : {}),
-      });
-    // Someone changed the mall by hand: the standby's weight and the health-check interval drifted.
-    const layer = connectLocalCloud(s.cloud);
+  }
+
+  /** Someone changed the mall by hand: the standby's weight and the health-check interval drifted. */
+  async drift(): Promise<void> {
+    const layer = connectLocalCloud(this.s.cloud);
     await layer.slb.setVServerGroupAttribute({
       regionId: MALL.regionId,
       vServerGroupId: MALL.vServerGroup.vServerGroupId,
@@ -173,141 +205,169 @@ export async function runDemo(
       listenerPort: 443,
       healthCheck: { interval: 9 },
     });
-    print('timeline:');
-    let ok = true;
+  }
 
-    ok &&= await step('provision the mall (plan, then one authenticated apply)', 'provision', async () => {
-      const plan = await api('POST', 'plan', specText, 'application/yaml');
-      const actions = (plan.body as { actions?: { description: string }[] }).actions ?? [];
-      if (plan.status !== 200) throw new Error(`plan answered ${plan.status}`);
-      const apply = await api('POST', 'apply', specText, 'application/yaml');
-      if (apply.status !== 200) throw new Error(`apply answered ${apply.status}: ${answerText(apply.body)}`);
-      const again = await api('POST', 'plan', specText, 'application/yaml');
-      const left = (again.body as { actions: unknown[] }).actions.length;
-      if (left !== 0) throw new Error(`a second plan still has ${left} actions`);
-      return `${actions.length} actions planned and applied (${actions.map((a) => a.description.replace(/^[^:]+: /, '')).join('; ')}); a second plan is empty`;
-    });
+  async provision(specText: string): Promise<string> {
+    const plan = await this.api('POST', 'plan', specText, 'application/yaml');
+    const actions = (plan.body as { actions?: { description: string }[] }).actions ?? [];
+    if (plan.status !== 200) throw new Error(`plan answered ${plan.status}`);
+    const apply = await this.api('POST', 'apply', specText, 'application/yaml');
+    if (apply.status !== 200) throw new Error(`apply answered ${apply.status}: ${answerText(apply.body)}`);
+    const again = await this.api('POST', 'plan', specText, 'application/yaml');
+    const left = (again.body as { actions: unknown[] }).actions.length;
+    if (left !== 0) throw new Error(`a second plan still has ${left} actions`);
+    return `${actions.length} actions planned and applied (${actions.map((a) => a.description.replace(/^[^:]+: /, '')).join('; ')}); a second plan is empty`;
+  }
 
+  async rotateByAcme(): Promise<string> {
+    const r = await this.s.runtime.invoke('cert-renewal', { source: 'timer' });
+    const refs = (r.result as { report?: RenewalReport }).report?.references ?? [];
+    if (refs.length === 0 || refs.some((x) => x.action !== 'rotated'))
+      throw new Error(`renewal: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ') || 'no report'}`);
+    const fe = (await this.s.cloud.frontEnds()).find((f) => f.listenerPort === 443);
+    const issuers = await Promise.all(
+      [MALL.https.domains[0], MALL.extensionDomain.domain].map(
+        async (servername) =>
+          (await fetchServedCertificate({ host: fe?.host ?? '', port: fe?.port ?? 0, servername })).issuerCN,
+      ),
+    );
+    if (!issuers.every((i) => /^Pebble/.test(i ?? '')))
+      throw new Error(`served certificates are from ${issuers.join(', ')}, not the ACME server`);
+    const left = this.s.cloud.state().dnsRecords.filter((x) => x.rr.startsWith('_acme-challenge')).length;
+    return `${refs.map((x) => expiryChange(x as RotationRef)).join('; ')}; served by the front end, issued by ${issuers[0]} (TLS handshakes); ${left} challenge records left`;
+  }
+
+  async rotateByCas(): Promise<string> {
+    const r = await this.api('POST', 'rotate', '{}', 'application/json');
+    const refs = (r.body as { references?: RotationRef[] }).references ?? [];
+    if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
+      throw new Error(
+        `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
+      );
+    return refs.map((x) => `${expiryChange(x)}, served (TLS handshake)`).join('; ');
+  }
+
+  async killK8s(): Promise<string> {
+    const s = this.s;
+    // Both backends checked healthy first, so the kill is seen through the unhealthy threshold.
+    await this.waitFor(
+      'the first health checks',
+      () =>
+        s.cloud.state().backendHealth[K8S] === 'normal' && s.cloud.state().backendHealth[ECS] === 'normal',
+      15_000,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    await s.backends.k8s.kill();
+    this.killedAt = Date.now();
+    await this.waitFor(
+      'the health check to mark K8S abnormal',
+      () => s.cloud.state().backendHealth[K8S] === 'abnormal',
+      30_000,
+    );
+    return `connections refused; the local cloud's health check marked it abnormal after ${((Date.now() - this.killedAt) / 1000).toFixed(1)} s (interval 2 s, threshold 3)`;
+  }
+
+  async watchFailover(): Promise<string> {
+    await this.waitFor(
+      'ECS to carry the traffic',
+      () => this.weights()[ECS] === 100 && this.weights()[K8S] === 0,
+      30_000,
+    );
+    return `the audit handed the group to failover (fc2, async): K8S 0, ECS 100, ${((Date.now() - this.killedAt) / 1000).toFixed(1)} s after the kill`;
+  }
+
+  async failback(): Promise<string> {
+    const s = this.s;
+    await s.backends.k8s.revive();
+    const revivedAt = Date.now();
+    await this.waitFor(
+      'the health check to see K8S again',
+      () => s.cloud.state().backendHealth[K8S] === 'normal',
+      30_000,
+    );
+    const healthyAfter = (Date.now() - revivedAt) / 1000;
+    await this.waitFor(
+      'the failback',
+      () => this.weights()[K8S] === 100 && this.weights()[ECS] === 0,
+      90_000,
+    );
+    return `healthy again after ${healthyAfter.toFixed(1)} s; failed back (K8S 100, ECS 0) ${((Date.now() - revivedAt) / 1000).toFixed(1)} s after the revival (failbackAfter 30 s)`;
+  }
+
+  /** The audit's timer, compressed: every 2 s. */
+  auditEvery2s(): NodeJS.Timeout {
+    return setInterval(
+      () => void this.s.runtime.fireTimer('health-audit', 'every-minute').catch(() => undefined),
+      2000,
+    );
+  }
+
+  /** The timeline; false when a step failed (the rest are not run). */
+  async story(specText: string, withAcme: boolean, timers: NodeJS.Timeout[]): Promise<boolean> {
+    let ok = await this.step('provision the mall (plan, then one authenticated apply)', 'provision', () =>
+      this.provision(specText),
+    );
     if (withAcme)
-      ok &&= await step(
+      ok &&= await this.step(
         'rotate the expiring certificates: issued by the local ACME server (Pebble, DNS-01 on the local Alibaba Cloud DNS)',
         'cert-renewal',
-        async () => {
-          const r = await s.runtime.invoke('cert-renewal', { source: 'timer' });
-          const refs = (r.result as { report?: RenewalReport }).report?.references ?? [];
-          if (refs.length === 0 || refs.some((x) => x.action !== 'rotated'))
-            throw new Error(
-              `renewal: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ') || 'no report'}`,
-            );
-          const fe = (await s.cloud.frontEnds()).find((f) => f.listenerPort === 443);
-          const issuers = await Promise.all(
-            [MALL.https.domains[0], MALL.extensionDomain.domain].map(
-              async (servername) =>
-                (await fetchServedCertificate({ host: fe?.host ?? '', port: fe?.port ?? 0, servername }))
-                  .issuerCN,
-            ),
-          );
-          if (!issuers.every((i) => /^Pebble/.test(i ?? '')))
-            throw new Error(`served certificates are from ${issuers.join(', ')}, not the ACME server`);
-          const left = s.cloud.state().dnsRecords.filter((x) => x.rr.startsWith('_acme-challenge')).length;
-          return `${refs.map((x) => `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}`).join('; ')}; served by the front end, issued by ${issuers[0]} (TLS handshakes); ${left} challenge records left`;
-        },
+        () => this.rotateByAcme(),
       );
     else
-      ok &&= await step(
+      ok &&= await this.step(
         'rotate the expiring certificates (listener and extension domain)',
         'provision',
-        async () => {
-          const r = await api('POST', 'rotate', '{}', 'application/json');
-          const refs =
-            (
-              r.body as {
-                references?: {
-                  reference: string;
-                  action: string;
-                  before: { expires?: string };
-                  after?: { expires?: string };
-                }[];
-              }
-            ).references ?? [];
-          if (r.status !== 200 || refs.some((x) => x.action !== 'rotated'))
-            throw new Error(
-              `rotate answered ${r.status}: ${refs.map((x) => `${x.reference} ${x.action}`).join(', ')}`,
-            );
-          return refs
-            .map(
-              (x) =>
-                `${x.reference.split(':').slice(1).join(':')}: ${x.before.expires?.slice(0, 10)} -> ${x.after?.expires?.slice(0, 10)}, served (TLS handshake)`,
-            )
-            .join('; ');
-        },
+        () => this.rotateByCas(),
       );
+    timers.push(this.auditEvery2s());
+    ok &&= await this.step('kill the K8S backend', undefined, () => this.killK8s());
+    ok &&= await this.step('watch the failover', 'health-audit', () => this.watchFailover());
+    ok &&= await this.step('bring K8S back and watch the failback', 'failover', () => this.failback());
+    return ok;
+  }
 
-    // The audit's timer, compressed: every 2 s.
-    const audit = () => s.runtime.fireTimer('health-audit', 'every-minute').catch(() => undefined);
-    auditTimer = setInterval(() => void audit(), 2000);
-
-    let killedAt = 0;
-    ok &&= await step('kill the K8S backend', undefined, async () => {
-      // Both backends checked healthy first, so the kill is seen through the unhealthy threshold.
-      await waitFor(
-        'the first health checks',
-        () =>
-          s.cloud.state().backendHealth[K8S] === 'normal' && s.cloud.state().backendHealth[ECS] === 'normal',
-        15_000,
-      );
-      await new Promise((r) => setTimeout(r, 2500));
-      await s.backends.k8s.kill();
-      killedAt = Date.now();
-      await waitFor(
-        'the health check to mark K8S abnormal',
-        () => s.cloud.state().backendHealth[K8S] === 'abnormal',
-        30_000,
-      );
-      return `connections refused; the local cloud's health check marked it abnormal after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (interval 2 s, threshold 3)`;
-    });
-
-    ok &&= await step('watch the failover', 'health-audit', async () => {
-      await waitFor('ECS to carry the traffic', () => weights()[ECS] === 100 && weights()[K8S] === 0, 30_000);
-      return `the audit handed the group to failover (fc2, async): K8S 0, ECS 100, ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`;
-    });
-
-    let revivedAt = 0;
-    ok &&= await step('bring K8S back and watch the failback', 'failover', async () => {
-      await s.backends.k8s.revive();
-      revivedAt = Date.now();
-      await waitFor(
-        'the health check to see K8S again',
-        () => s.cloud.state().backendHealth[K8S] === 'normal',
-        30_000,
-      );
-      const healthyAfter = (Date.now() - revivedAt) / 1000;
-      await waitFor('the failback', () => weights()[K8S] === 100 && weights()[ECS] === 0, 90_000);
-      return `healthy again after ${healthyAfter.toFixed(1)} s; failed back (K8S 100, ECS 0) ${((Date.now() - revivedAt) / 1000).toFixed(1)} s after the revival (failbackAfter 30 s)`;
-    });
-
-    await sample();
-    const reportPath = options.out ?? join(ROOT, '.local', 'demo', 'report.html');
+  writeReport(reportPath: string): void {
     mkdirSync(join(reportPath, '..'), { recursive: true });
     writeFileSync(
       reportPath,
       renderReport({
         title: 'slb-autopilot demo: the mall',
-        startedAt: new Date(t0).toISOString(),
-        steps,
-        samples,
+        startedAt: new Date(this.t0).toISOString(),
+        steps: this.steps,
+        samples: this.samples,
       }),
     );
-    const failed = steps.filter((x) => x.status === 'failed').length;
+  }
+}
+
+export async function runDemo(
+  options: { out?: string; print?: (line: string) => void } = {},
+): Promise<DemoResult> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const mallYaml = readFileSync(join(ROOT, 'examples', 'mall.yaml'), 'utf8');
+  const specText = demoSpec(mallYaml);
+  // Certificates issued for real by a local ACME server when the Debian package is there.
+  const withAcme = pebbleInstalled();
+  const run = new DemoRun(print, mallYaml);
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    await run.start(withAcme);
+    timers.push(setInterval(() => void run.sample(), 500));
+    await run.sample();
+    await run.drift();
+    print('timeline:');
+    const ok = await run.story(specText, withAcme, timers);
+    await run.sample();
+    const reportPath = options.out ?? join(ROOT, '.local', 'demo', 'report.html');
+    run.writeReport(reportPath);
+    const failed = run.steps.filter((x) => x.status === 'failed').length;
     print(
-      `${steps.length} steps, ${failed} failed, ${((Date.now() - t0) / 1000).toFixed(1)} s; report: ${reportPath}`,
+      `${run.steps.length} steps, ${failed} failed, ${(run.at() / 1000).toFixed(1)} s; report: ${reportPath}`,
     );
-    return { steps, samples, reportPath, ok: ok && failed === 0 };
+    return { steps: run.steps, samples: run.samples, reportPath, ok: ok && failed === 0 };
   } finally {
-    if (sampler) clearInterval(sampler);
-    if (auditTimer) clearInterval(auditTimer);
-    await stack?.runtime.idle().catch(() => undefined);
-    await stack?.close();
+    for (const t of timers) clearInterval(t);
+    await run.close();
   }
 }
 

@@ -81,6 +81,7 @@ async function record(client: Record<string, unknown>, method: string): Promise<
     domainExtensionId: 'de-1',
     domain: 'a.example.com',
     ruleId: 'rule-1',
+    ruleIds: ['rule-1'],
     rules: [{ ruleName: 'r', vServerGroupId: 'rsp-1' }],
     backendServers: [{ serverId: 'i-1', port: 80, weight: 1 }],
     resourceType: 'vservergroup',

@@ -200,142 +200,174 @@ function classify(err: unknown, problems: ProblemLog, step: string): AcmeIssueEr
   return new AcmeIssueError(ACME_ERRORS.ca, `${step}: ${message}`, { cause: err });
 }
 
-export async function issueCertificate(
-  deps: AcmeIssueDeps,
-  req: AcmeIssueRequest,
-): Promise<IssuedCertificate> {
-  const log = deps.log ?? (() => {});
-  const calls = { reads: 0, writes: 0 };
-  const domains = [...new Set(req.domains.map((d) => d.toLowerCase()))];
-  if (domains.length === 0) throw new AcmeIssueError(ACME_ERRORS.noZone, 'acme: no domains to issue for');
+type AcmeClient = InstanceType<AcmeModule['Client']>;
+type AcmeOrder = Awaited<ReturnType<AcmeClient['createOrder']>>;
+type AcmeChallenge = Parameters<AcmeClient['completeChallenge']>[0];
 
-  // 1. Every name's zone, before anything is ordered.
-  const zones = await deps.dns.listZones();
-  calls.reads++;
-  const zoneByDomain = new Map<string, DnsZone>();
-  for (const d of domains) {
-    const z = zoneOf(zones, d);
-    if (!z)
-      throw new AcmeIssueError(
-        ACME_ERRORS.noZone,
-        `acme: ${d} is in no Alibaba Cloud DNS zone of this account (zones: ${zones.map((x) => x.domainName).join(', ') || 'none'})`,
-      );
-    zoneByDomain.set(d, z);
+/** A TXT name and the values every authoritative server must answer for it. */
+interface ExpectedTxt {
+  zone: DnsZone;
+  fqdn: string;
+  values: string[];
+}
+
+/** One issuance's steps over its shared state: the DNS calls it made and the records it added. */
+class Issuance {
+  readonly calls = { reads: 0, writes: 0 };
+  /** TXT records this run added: every one goes at the end, after failures too */
+  readonly added: string[] = [];
+  readonly problems: ProblemLog;
+  private readonly log: (event: Record<string, unknown>) => void;
+
+  constructor(
+    private readonly deps: AcmeIssueDeps,
+    readonly domains: string[],
+  ) {
+    this.problems = { now: deps.now };
+    this.log = deps.log ?? (() => {});
   }
 
-  const problems: ProblemLog = { now: deps.now };
-  const acme = await loadAcme(deps, problems);
-  const client = new acme.Client({
-    directoryUrl: req.directoryUrl,
-    accountKey: req.accountKey.reveal(),
-    ...(req.eab ? { externalAccountBinding: { kid: req.eab.kid, hmacKey: req.eab.hmacKey.reveal() } } : {}),
-  });
+  /** 1. Every name's zone, before anything is ordered. */
+  async zones(): Promise<{ all: DnsZone[]; byDomain: Map<string, DnsZone> }> {
+    const all = await this.deps.dns.listZones();
+    this.calls.reads++;
+    const byDomain = new Map<string, DnsZone>();
+    for (const d of this.domains) {
+      const z = zoneOf(all, d);
+      if (!z)
+        throw new AcmeIssueError(
+          ACME_ERRORS.noZone,
+          `acme: ${d} is in no Alibaba Cloud DNS zone of this account (zones: ${all.map((x) => x.domainName).join(', ') || 'none'})`,
+        );
+      byDomain.set(d, z);
+    }
+    return { all, byDomain };
+  }
 
-  // 2. CAA, with the CA's own identities.
-  let identities = req.caaIdentities;
-  if (!identities) {
-    try {
-      // acme-client reads the directory's meta through its HTTP client (not in its typings).
-      const http = (client as unknown as { http: { getMetaField(f: string): Promise<unknown> } }).http;
-      const found = await http.getMetaField('caaIdentities');
-      identities = Array.isArray(found) ? found.map(String) : [];
-    } catch (err) {
-      throw classify(err, problems, 'directory');
+  /** 2. CAA, with the CA's own identities (the request's, else the directory's meta). */
+  async checkCaa(client: AcmeClient, byDomain: Map<string, DnsZone>, given?: string[]): Promise<void> {
+    let identities = given;
+    if (!identities) {
+      try {
+        // acme-client reads the directory's meta through its HTTP client (not in its typings).
+        const http = (client as unknown as { http: { getMetaField(f: string): Promise<unknown> } }).http;
+        const found = await http.getMetaField('caaIdentities');
+        identities = Array.isArray(found) ? found.map(String) : [];
+      } catch (err) {
+        throw classify(err, this.problems, 'directory');
+      }
+    }
+    const lower = identities.map((i) => i.toLowerCase());
+    for (const d of this.domains) await checkCaa(this.deps.lookup, byDomain.get(d) as DnsZone, d, lower);
+  }
+
+  /** 3. Leftover challenge records of a run that died are removed first. */
+  async clearStale(byDomain: Map<string, DnsZone>): Promise<void> {
+    const names = new Map<string, { zone: DnsZone; rr: string }>();
+    for (const d of this.domains) {
+      const zone = byDomain.get(d) as DnsZone;
+      const rr = challengeRr(zone, d);
+      names.set(`${zone.domainName}/${rr}`, { zone, rr });
+    }
+    for (const { zone, rr } of names.values()) {
+      const existing = await this.deps.dns.listTxtRecords(zone.domainName, rr);
+      this.calls.reads++;
+      for (const r of existing)
+        if (this.deps.now().getTime() - r.createdAt > STALE_CHALLENGE_MS) {
+          await this.deps.dns.deleteRecord(r.recordId);
+          this.calls.writes++;
+          this.log({
+            acme: 'removed stale challenge record',
+            zone: zone.domainName,
+            rr,
+            recordId: r.recordId,
+          });
+        }
     }
   }
-  for (const d of domains)
-    await checkCaa(
-      deps.lookup,
-      zoneByDomain.get(d) as DnsZone,
-      d,
-      identities.map((i) => i.toLowerCase()),
-    );
 
-  // 3. Leftover challenge records of a run that died are removed first.
-  const names = new Map<string, { zone: DnsZone; rr: string }>();
-  for (const d of domains) {
-    const zone = zoneByDomain.get(d) as DnsZone;
-    const rr = challengeRr(zone, d);
-    names.set(`${zone.domainName}/${rr}`, { zone, rr });
-  }
-  for (const { zone, rr } of names.values()) {
-    const existing = await deps.dns.listTxtRecords(zone.domainName, rr);
-    calls.reads++;
-    for (const r of existing)
-      if (deps.now().getTime() - r.createdAt > STALE_CHALLENGE_MS) {
-        await deps.dns.deleteRecord(r.recordId);
-        calls.writes++;
-        log({ acme: 'removed stale challenge record', zone: zone.domainName, rr, recordId: r.recordId });
-      }
-  }
-
-  const added: string[] = [];
-  try {
-    // The account key names the account: find it (RFC 8555 §7.3.1 onlyReturnExisting), else create it.
+  /** The account key names the account: find it (RFC 8555 §7.3.1 onlyReturnExisting), else create it. */
+  async account(client: AcmeClient, email: string | undefined): Promise<void> {
     try {
       await client.createAccount({ onlyReturnExisting: true });
     } catch {
       try {
         await client.createAccount({
           termsOfServiceAgreed: true,
-          ...(req.email ? { contact: [`mailto:${req.email}`] } : {}),
+          ...(email ? { contact: [`mailto:${email}`] } : {}),
         });
       } catch (err) {
-        throw classify(err, problems, 'account');
+        throw classify(err, this.problems, 'account');
       }
     }
-    let order: Awaited<ReturnType<typeof client.createOrder>>;
-    let authorizations: Awaited<ReturnType<typeof client.getAuthorizations>>;
-    try {
-      order = await client.createOrder({ identifiers: domains.map((value) => ({ type: 'dns', value })) });
-      authorizations = await client.getAuthorizations(order);
-    } catch (err) {
-      throw classify(err, problems, 'order');
-    }
+  }
 
-    // 4. One TXT per pending authorization (a wildcard and its base name share one name, two values).
-    const expected = new Map<string, { zone: DnsZone; fqdn: string; values: string[] }>();
-    const pending: { challenge: Parameters<typeof client.completeChallenge>[0]; domain: string }[] = [];
+  async order(client: AcmeClient) {
+    try {
+      const order = await client.createOrder({
+        identifiers: this.domains.map((value) => ({ type: 'dns', value })),
+      });
+      return { order, authorizations: await client.getAuthorizations(order) };
+    } catch (err) {
+      throw classify(err, this.problems, 'order');
+    }
+  }
+
+  /** 4. One TXT per pending authorization (a wildcard and its base name share one name, two values). */
+  async publish(
+    client: AcmeClient,
+    authorizations: Awaited<ReturnType<AcmeClient['getAuthorizations']>>,
+    zones: { all: DnsZone[]; byDomain: Map<string, DnsZone> },
+  ): Promise<{ expected: ExpectedTxt[]; pending: { challenge: AcmeChallenge; domain: string }[] }> {
+    const expected = new Map<string, ExpectedTxt>();
+    const pending: { challenge: AcmeChallenge; domain: string }[] = [];
     for (const authz of authorizations) {
       if (authz.status === 'valid') continue;
       const challenge = authz.challenges.find((c) => c.type === 'dns-01');
       const domain = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
       if (!challenge)
         throw new AcmeIssueError(ACME_ERRORS.ca, `acme: the CA offers no dns-01 challenge for ${domain}`);
-      const zone = zoneByDomain.get(domain) ?? (zoneOf(zones, domain) as DnsZone);
+      const zone = zones.byDomain.get(domain) ?? (zoneOf(zones.all, domain) as DnsZone);
       const rr = challengeRr(zone, domain);
       const value = await client.getChallengeKeyAuthorization(challenge);
-      added.push(await deps.dns.addTxtRecord({ zone: zone.domainName, rr, value }));
-      calls.writes++;
+      this.added.push(await this.deps.dns.addTxtRecord({ zone: zone.domainName, rr, value }));
+      this.calls.writes++;
       const fqdn = `${rr}.${zone.domainName}`;
       const e = expected.get(fqdn) ?? { zone, fqdn, values: [] };
       e.values.push(value);
       expected.set(fqdn, e);
       pending.push({ challenge, domain });
     }
+    return { expected: [...expected.values()], pending };
+  }
 
-    // 5. Propagation: every authoritative server of the zone answers every value, or we give up.
-    const deadline = deps.now().getTime() + (deps.propagationTimeoutMs ?? 120_000);
-    for (const e of expected.values()) {
+  /** 5. Propagation: every authoritative server of the zone answers every value, or we give up. */
+  async awaitPropagation(expected: readonly ExpectedTxt[]): Promise<void> {
+    const timeoutMs = this.deps.propagationTimeoutMs ?? 120_000;
+    const deadline = this.deps.now().getTime() + timeoutMs;
+    for (const e of expected) {
       for (;;) {
-        const seen = await deps.lookup(e.zone, e.fqdn, 'TXT');
+        const seen = await this.deps.lookup(e.zone, e.fqdn, 'TXT');
         if (e.values.every((v) => seen.includes(v))) break;
-        if (deps.now().getTime() >= deadline)
+        if (this.deps.now().getTime() >= deadline)
           throw new AcmeIssueError(
             ACME_ERRORS.propagation,
-            `acme: ${e.fqdn} TXT not visible on the zone's authoritative servers within ${Math.round((deps.propagationTimeoutMs ?? 120_000) / 1000)} s`,
+            `acme: ${e.fqdn} TXT not visible on the zone's authoritative servers within ${Math.round(timeoutMs / 1000)} s`,
           );
-        await deps.sleep(deps.propagationPollMs ?? 2000);
+        await this.deps.sleep(this.deps.propagationPollMs ?? 2000);
       }
     }
+  }
 
-    // 6. Validation by the CA.
+  /** 6. Validation by the CA. */
+  async validate(client: AcmeClient, pending: readonly { challenge: AcmeChallenge; domain: string }[]) {
     for (const { challenge, domain } of pending) {
       try {
         await client.completeChallenge(challenge);
         await client.waitForValidStatus(challenge);
       } catch (err) {
-        if (problems.last?.type.endsWith(':rateLimited')) throw classify(err, problems, 'challenge');
+        if (this.problems.last?.type.endsWith(':rateLimited'))
+          throw classify(err, this.problems, 'challenge');
         throw new AcmeIssueError(
           ACME_ERRORS.challengeInvalid,
           `acme: the CA found the dns-01 challenge for ${domain} invalid: ${err instanceof Error ? err.message : String(err)}`,
@@ -343,38 +375,75 @@ export async function issueCertificate(
         );
       }
     }
+  }
 
-    // 7. Finalize with a fresh key and CSR; download the chain.
+  /** 7. Finalize with a fresh key and CSR; download the chain. */
+  async finalize(acme: AcmeModule, client: AcmeClient, order: AcmeOrder, keyType: AcmeKeyType) {
     try {
       const key =
-        req.keyType === 'rsa-2048'
+        keyType === 'rsa-2048'
           ? await acme.crypto.createPrivateRsaKey(2048)
           : await acme.crypto.createPrivateEcdsaKey('P-256');
       const [, csr] = await acme.crypto.createCsr(
-        { commonName: bare(domains[0] as string), altNames: domains },
+        { commonName: bare(this.domains[0] as string), altNames: this.domains },
         key,
       );
-      const finalized = await client.finalizeOrder(order, csr);
-      const certPem = await client.getCertificate(finalized);
-      log({ acme: 'issued', domains, dnsReads: calls.reads, dnsWrites: calls.writes });
-      return { certPem, privateKey: new Secret(key.toString()), domains, dnsCalls: calls };
+      const certPem = await client.getCertificate(await client.finalizeOrder(order, csr));
+      this.log({
+        acme: 'issued',
+        domains: this.domains,
+        dnsReads: this.calls.reads,
+        dnsWrites: this.calls.writes,
+      });
+      return { certPem, privateKey: new Secret(key.toString()) };
     } catch (err) {
-      throw classify(err, problems, 'finalize');
+      throw classify(err, this.problems, 'finalize');
     }
-  } finally {
-    // 8. Every record this run added goes, whatever happened above.
-    for (const id of added) {
+  }
+
+  /** 8. Every record this run added goes, whatever happened. */
+  async removeAdded(): Promise<void> {
+    for (const id of this.added) {
       try {
-        await deps.dns.deleteRecord(id);
-        calls.writes++;
+        await this.deps.dns.deleteRecord(id);
+        this.calls.writes++;
       } catch (err) {
-        log({
+        this.log({
           acme: 'could not remove challenge record',
           recordId: id,
           error: err instanceof Error ? err.message : String(err),
         });
       }
     }
+  }
+}
+
+export async function issueCertificate(
+  deps: AcmeIssueDeps,
+  req: AcmeIssueRequest,
+): Promise<IssuedCertificate> {
+  const domains = [...new Set(req.domains.map((d) => d.toLowerCase()))];
+  if (domains.length === 0) throw new AcmeIssueError(ACME_ERRORS.noZone, 'acme: no domains to issue for');
+  const run = new Issuance(deps, domains);
+  const zones = await run.zones();
+  const acme = await loadAcme(deps, run.problems);
+  const client = new acme.Client({
+    directoryUrl: req.directoryUrl,
+    accountKey: req.accountKey.reveal(),
+    ...(req.eab ? { externalAccountBinding: { kid: req.eab.kid, hmacKey: req.eab.hmacKey.reveal() } } : {}),
+  });
+  await run.checkCaa(client, zones.byDomain, req.caaIdentities);
+  await run.clearStale(zones.byDomain);
+  try {
+    await run.account(client, req.email);
+    const { order, authorizations } = await run.order(client);
+    const { expected, pending } = await run.publish(client, authorizations, zones);
+    await run.awaitPropagation(expected);
+    await run.validate(client, pending);
+    const issued = await run.finalize(acme, client, order, req.keyType);
+    return { ...issued, domains, dnsCalls: run.calls };
+  } finally {
+    await run.removeAdded();
   }
 }
 

@@ -119,13 +119,9 @@ export function notifierConfigFromEnv(
   return { config, problems };
 }
 
-export function createNotifier(config: NotifierConfig): Notifier {
-  const resolve = config.resolve ?? systemResolve;
-  const now = config.now ?? (() => new Date());
-  const timeoutMs = config.timeoutMs ?? 5000;
-
-  /** Resolves, refuses forbidden addresses, and hands the socket exactly the addresses it checked. */
-  const checkedLookup: LookupFunction = (hostname, options, callback) => {
+/** Resolves, refuses forbidden addresses, and hands the socket exactly the addresses it checked. */
+function checkedLookup(resolve: NonNullable<NotifierConfig['resolve']>): LookupFunction {
+  return (hostname, options, callback) => {
     resolve(hostname).then(
       (addresses) => {
         const bad = addresses.find((a) => addressProblem(a.address));
@@ -139,113 +135,125 @@ export function createNotifier(config: NotifierConfig): Notifier {
       (err: NodeJS.ErrnoException) => callback(err, '', 4),
     );
   };
+}
 
-  /** One POST; the status and at most MAX_ANSWER_BYTES of the answer. No redirects (node never follows). */
-  function post(
-    url: string,
-    body: string,
-    headers: Record<string, string>,
-  ): Promise<{ status: number; text: string }> {
-    const problem = notifyUrlProblem(url);
-    if (problem) return Promise.reject(new NotifyRefused('URL not allowed'));
-    const u = new URL(url);
-    const literal = addressProblem(u.hostname);
-    if (literal) return Promise.reject(new NotifyRefused('forbidden address'));
-    const options: RequestOptions = {
-      method: 'POST',
-      headers: { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...headers },
-      lookup: checkedLookup,
-      timeout: timeoutMs,
-    };
-    return new Promise((resolvePost, reject) => {
-      const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
-      const timer = setTimeout(() => req.destroy(new NotifyRefused('timeout')), timeoutMs);
-      const req = send(u, options, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < MAX_ANSWER_BYTES) chunks.push(c.subarray(0, MAX_ANSWER_BYTES - size));
-          size += c.length;
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
-        });
-        res.on('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-      });
-      req.on('timeout', () => req.destroy(new NotifyRefused('timeout')));
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      req.end(body);
-    });
-  }
+/** How one notifier sends: its checked lookup, its bound on each POST, its clock for signatures. */
+interface Sender {
+  lookup: LookupFunction;
+  timeoutMs: number;
+  now: () => Date;
+}
 
-  /** A short code for the report: never a message a receiver or resolver could have written. */
-  const failure = (err: unknown): string => {
-    if (err instanceof NotifyRefused) return err.code;
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code) ? code : 'error';
+/** One POST; the status and at most MAX_ANSWER_BYTES of the answer. No redirects (node never follows). */
+function post(
+  sender: Sender,
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  if (notifyUrlProblem(url)) return Promise.reject(new NotifyRefused('URL not allowed'));
+  const u = new URL(url);
+  if (addressProblem(u.hostname)) return Promise.reject(new NotifyRefused('forbidden address'));
+  const options: RequestOptions = {
+    method: 'POST',
+    headers: { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...headers },
+    lookup: sender.lookup,
+    timeout: sender.timeoutMs,
   };
-
-  async function webhook(
-    w: NonNullable<NotifierConfig['webhook']>,
-    n: Notification,
-  ): Promise<ChannelOutcome> {
-    const body = JSON.stringify({ title: n.title, severity: n.severity, text: n.text, data: n.data });
-    const url = new URL(w.url);
-    const path = url.pathname;
-    const headers = w.secret
-      ? signedHeaders(
-          w.secret,
-          { method: 'POST', path, query: [...url.searchParams], contentType: JSON_TYPE, body },
-          now(),
-        )
-      : {};
-    try {
-      const res = await post(w.url, body, headers);
-      return res.status >= 200 && res.status < 300
-        ? { channel: 'webhook', ok: true }
-        : { channel: 'webhook', ok: false, error: `HTTP ${res.status}` };
-    } catch (err) {
-      return { channel: 'webhook', ok: false, error: failure(err) };
-    }
-  }
-
-  async function dingtalk(
-    d: NonNullable<NotifierConfig['dingtalk']>,
-    n: Notification,
-  ): Promise<ChannelOutcome> {
-    const body = JSON.stringify({
-      msgtype: 'markdown',
-      markdown: { title: n.title, text: `### ${n.title}\n\n${n.text}` },
+  return new Promise((resolvePost, reject) => {
+    const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const timer = setTimeout(() => req.destroy(new NotifyRefused('timeout')), sender.timeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    const req = send(u, options, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < MAX_ANSWER_BYTES) chunks.push(c.subarray(0, MAX_ANSWER_BYTES - size));
+        size += c.length;
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', fail);
     });
-    try {
-      const res = await post(dingtalkSignedUrl(d.url, d.secret, now()), body, {});
-      if (res.status < 200 || res.status >= 300)
-        return { channel: 'dingtalk', ok: false, error: `HTTP ${res.status}` };
-      let errcode: unknown;
-      try {
-        errcode = (JSON.parse(res.text) as { errcode?: unknown }).errcode;
-      } catch {
-        return { channel: 'dingtalk', ok: false, error: 'answer is not JSON' };
-      }
-      // Only the number: errmsg is the receiver's text and stays out of reports and logs.
-      if (errcode === 0) return { channel: 'dingtalk', ok: true };
-      return {
-        channel: 'dingtalk',
-        ok: false,
-        error: `errcode ${Number.isSafeInteger(errcode) ? errcode : 'missing'}`,
-      };
-    } catch (err) {
-      return { channel: 'dingtalk', ok: false, error: failure(err) };
-    }
-  }
+    req.on('timeout', () => req.destroy(new NotifyRefused('timeout')));
+    req.on('error', fail);
+    req.end(body);
+  });
+}
 
+/** A short code for the report: never a message a receiver or resolver could have written. */
+function failure(err: unknown): string {
+  if (err instanceof NotifyRefused) return err.code;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code) ? code : 'error';
+}
+
+async function sendWebhook(
+  sender: Sender,
+  w: NonNullable<NotifierConfig['webhook']>,
+  n: Notification,
+): Promise<ChannelOutcome> {
+  const body = JSON.stringify({ title: n.title, severity: n.severity, text: n.text, data: n.data });
+  const url = new URL(w.url);
+  const headers = w.secret
+    ? signedHeaders(
+        w.secret,
+        { method: 'POST', path: url.pathname, query: [...url.searchParams], contentType: JSON_TYPE, body },
+        sender.now(),
+      )
+    : {};
+  try {
+    const res = await post(sender, w.url, body, headers);
+    return res.status >= 200 && res.status < 300
+      ? { channel: 'webhook', ok: true }
+      : { channel: 'webhook', ok: false, error: `HTTP ${res.status}` };
+  } catch (err) {
+    return { channel: 'webhook', ok: false, error: failure(err) };
+  }
+}
+
+async function sendDingtalk(
+  sender: Sender,
+  d: NonNullable<NotifierConfig['dingtalk']>,
+  n: Notification,
+): Promise<ChannelOutcome> {
+  const body = JSON.stringify({
+    msgtype: 'markdown',
+    markdown: { title: n.title, text: `### ${n.title}\n\n${n.text}` },
+  });
+  try {
+    const res = await post(sender, dingtalkSignedUrl(d.url, d.secret, sender.now()), body, {});
+    if (res.status < 200 || res.status >= 300)
+      return { channel: 'dingtalk', ok: false, error: `HTTP ${res.status}` };
+    let errcode: unknown;
+    try {
+      errcode = (JSON.parse(res.text) as { errcode?: unknown }).errcode;
+    } catch {
+      return { channel: 'dingtalk', ok: false, error: 'answer is not JSON' };
+    }
+    // Only the number: errmsg is the receiver's text and stays out of reports and logs.
+    if (errcode === 0) return { channel: 'dingtalk', ok: true };
+    return {
+      channel: 'dingtalk',
+      ok: false,
+      error: `errcode ${Number.isSafeInteger(errcode) ? errcode : 'missing'}`,
+    };
+  } catch (err) {
+    return { channel: 'dingtalk', ok: false, error: failure(err) };
+  }
+}
+
+export function createNotifier(config: NotifierConfig): Notifier {
+  const sender: Sender = {
+    lookup: checkedLookup(config.resolve ?? systemResolve),
+    timeoutMs: config.timeoutMs ?? 5000,
+    now: config.now ?? (() => new Date()),
+  };
   return {
     channels: [
       ...(config.webhook ? ['webhook' as const] : []),
@@ -253,8 +261,8 @@ export function createNotifier(config: NotifierConfig): Notifier {
     ],
     async send(n) {
       const jobs: Promise<ChannelOutcome>[] = [];
-      if (config.webhook) jobs.push(webhook(config.webhook, n));
-      if (config.dingtalk) jobs.push(dingtalk(config.dingtalk, n));
+      if (config.webhook) jobs.push(sendWebhook(sender, config.webhook, n));
+      if (config.dingtalk) jobs.push(sendDingtalk(sender, config.dingtalk, n));
       return Promise.all(jobs);
     },
   };

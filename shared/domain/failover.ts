@@ -14,6 +14,8 @@
 // Target weights are absolute: planning again on the state a decision produces yields kind 'none'.
 
 import type { z } from 'zod';
+import { chunk } from './batching';
+import { backendKey } from './keys';
 import type { failoverSchema } from './spec';
 
 /** The spec's `failover` section, parsed (durations in seconds). */
@@ -171,7 +173,6 @@ export function effectiveHealth(b: Pick<FailoverBackend, 'pool' | 'weight' | 'sl
   return { health: 'unknown', source: 'none' };
 }
 
-const backendKey = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
 
 interface View {
@@ -269,231 +270,296 @@ function policyTarget(want: Pool, views: readonly View[], policy: FailoverPolicy
 
 // --- the planner ---------------------------------------------------------------------------------------
 
-export function planFailover(input: FailoverInput): FailoverDecision {
-  const { policy, command, state } = input;
+/** The reasons a planner run gives, and the first guard that stopped what was asked. */
+interface Notes {
+  reasons: string[];
+  blockedBy?: FailoverGuard;
+}
+
+function block(notes: Notes, guard: FailoverGuard, why: string): void {
+  notes.blockedBy ??= guard;
+  notes.reasons.push(`${guard}: ${why}`);
+}
+
+/** What a run starts from: each backend's health, the pools, and which pool carries traffic. */
+interface Observed {
+  views: View[];
+  pools: Record<Pool, PoolSummary>;
+  current: TargetWeight[];
+  /** change instants (epoch ms) still inside the damping window, oldest first, at most the newest max */
+  recent: number[];
+  primary: 'up' | 'down' | 'unknown';
+  /** epoch ms since when the primary has been healthy, while it is up */
+  since?: number;
+  active: Pool;
+  now: number;
+}
+
+function observe(input: FailoverInput, notes: Notes): Observed {
+  const { policy, state } = input;
   const now = input.now.getTime();
-  const reasons: string[] = [...(input.stateReasons ?? [])];
   const views: View[] = input.backends.map((b) => ({ b, ...effectiveHealth(b) }));
   const pools = { primary: summarize(views, 'primary'), standby: summarize(views, 'standby') };
-  const current: TargetWeight[] = views.map(({ b }) => ({
-    serverId: b.serverId,
-    port: b.port,
-    weight: b.weight,
-  }));
-  const windowMs = policy.window * 1000;
-  const failbackMs = policy.failbackAfter * 1000;
-
+  const current = views.map(({ b }) => ({ serverId: b.serverId, port: b.port, weight: b.weight }));
   // Flap damping needs only the changes still inside the window, and of those only the newest max.
   const recent = state.changes
     .map((d) => d.getTime())
-    .filter((t) => Number.isFinite(t) && t > now - windowMs)
+    .filter((t) => Number.isFinite(t) && t > now - policy.window * 1000)
     .sort((a, b) => a - b)
     .slice(-policy.maxChangesPerWindow);
-
   const primary = primaryCondition(pools.primary, policy.primaryHealthyBelow);
   const prevSince = state.primaryHealthySince?.getTime();
   const since =
     primary === 'up' ? (prevSince !== undefined && prevSince <= now ? prevSince : now) : undefined;
+  const active = activePool(state, views, notes);
+  notes.reasons.push(`${describePool('primary', pools.primary)}, ${describePool('standby', pools.standby)}`);
+  return { views, pools, current, recent, primary, ...(since !== undefined ? { since } : {}), active, now };
+}
 
+/** The weights say which pool is active; the recorded state only when they say nothing. */
+function activePool(state: FailoverState, views: readonly View[], notes: Notes): Pool {
   const fromWeights = activeFromWeights(views);
-  const active: Pool = fromWeights ?? (state.active === 'unknown' ? 'primary' : state.active);
   if (state.active !== 'unknown' && fromWeights && fromWeights !== state.active)
-    reasons.push(
+    notes.reasons.push(
       `state says ${state.active} is active but the weights say ${fromWeights}: following the weights`,
     );
   else if (state.active === 'unknown')
-    reasons.push(
+    notes.reasons.push(
       fromWeights
         ? `active pool taken from the weights: ${fromWeights}`
         : 'active pool unknown (no recorded state, weights say nothing): assuming primary',
     );
-  reasons.push(`${describePool('primary', pools.primary)}, ${describePool('standby', pools.standby)}`);
+  return fromWeights ?? (state.active === 'unknown' ? 'primary' : state.active);
+}
 
-  let pinned = state.pinned;
-  let want: Pool = active;
-  let blockedBy: FailoverGuard | undefined;
-  const block = (guard: FailoverGuard, why: string) => {
-    blockedBy ??= guard;
-    reasons.push(`${guard}: ${why}`);
-  };
-
-  if (command === 'toStandby') {
-    want = 'standby';
-    reasons.push('manual command toStandby: shift and hold the standby until toPrimary');
-  } else if (command === 'toPrimary') {
-    want = 'primary';
-    reasons.push('manual command toPrimary: fail back now (no failback delay) and release any pin');
-  } else if (active === 'primary') {
-    if (primary === 'down') {
-      want = 'standby';
-      reasons.push(`primary is down (healthy share below ${policy.primaryHealthyBelow * 100}%)`);
-    } else if (pinned) {
-      want = 'standby';
-      reasons.push('pinned to standby by a manual toStandby');
-    } else if (primary === 'unknown') reasons.push('primary health unknown: holding');
-  } else {
-    const due = since !== undefined && now - since >= failbackMs;
-    if (pools.standby.healthy === 0 && pools.primary.healthy > 0) {
-      want = 'primary';
-      pinned = undefined;
-      reasons.push(
-        `standby has no healthy backend while the primary has ${pools.primary.healthy}: failing back now (${FAILOVER_GUARDS.keepHealthyServing})`,
-      );
-    } else if (primary === 'up' && pinned) {
-      block('manualPin', 'pinned to standby by a manual toStandby; send toPrimary to release');
-    } else if (primary === 'up' && !due) {
-      block(
-        'hysteresis',
-        `primary healthy for ${seconds(now - (since ?? now))} of failbackAfter ${policy.failbackAfter}s`,
-      );
-    } else if (primary === 'up') {
-      want = 'primary';
-      reasons.push(
-        `primary healthy for ${seconds(now - (since ?? now))} >= failbackAfter ${policy.failbackAfter}s`,
-      );
-    } else reasons.push(`primary is ${primary}: staying on standby`);
+/** The pool the command or the policy asks for, before the guards on the target. */
+function wantedPool(input: FailoverInput, o: Observed, notes: Notes): Pool {
+  if (input.command === 'toStandby') {
+    notes.reasons.push('manual command toStandby: shift and hold the standby until toPrimary');
+    return 'standby';
   }
+  if (input.command === 'toPrimary') {
+    notes.reasons.push('manual command toPrimary: fail back now (no failback delay) and release any pin');
+    return 'primary';
+  }
+  return o.active === 'primary' ? autoOnPrimary(input, o, notes) : autoOnStandby(input, o, notes);
+}
 
-  if (want !== active && pools[want].healthy === 0) {
+function autoOnPrimary(input: FailoverInput, o: Observed, notes: Notes): Pool {
+  if (o.primary === 'down') {
+    notes.reasons.push(`primary is down (healthy share below ${input.policy.primaryHealthyBelow * 100}%)`);
+    return 'standby';
+  }
+  if (input.state.pinned) {
+    notes.reasons.push('pinned to standby by a manual toStandby');
+    return 'standby';
+  }
+  if (o.primary === 'unknown') notes.reasons.push('primary health unknown: holding');
+  return 'primary';
+}
+
+function autoOnStandby(input: FailoverInput, o: Observed, notes: Notes): Pool {
+  const { policy } = input;
+  const healthyFor = seconds(o.now - (o.since ?? o.now));
+  if (o.pools.standby.healthy === 0 && o.pools.primary.healthy > 0) {
+    notes.reasons.push(
+      `standby has no healthy backend while the primary has ${o.pools.primary.healthy}: failing back now (${FAILOVER_GUARDS.keepHealthyServing})`,
+    );
+    return 'primary';
+  }
+  if (o.primary !== 'up') {
+    notes.reasons.push(`primary is ${o.primary}: staying on standby`);
+    return 'standby';
+  }
+  if (input.state.pinned)
+    block(notes, 'manualPin', 'pinned to standby by a manual toStandby; send toPrimary to release');
+  else if (o.since === undefined || o.now - o.since < policy.failbackAfter * 1000)
+    block(notes, 'hysteresis', `primary healthy for ${healthyFor} of failbackAfter ${policy.failbackAfter}s`);
+  else {
+    notes.reasons.push(`primary healthy for ${healthyFor} >= failbackAfter ${policy.failbackAfter}s`);
+    return 'primary';
+  }
+  return 'standby';
+}
+
+/** targetHealthy: never shift to a pool with no healthy backend. */
+function guardTargetHealthy(want: Pool, o: Observed, notes: Notes): Pool {
+  if (want === o.active || o.pools[want].healthy > 0) return want;
+  block(
+    notes,
+    'targetHealthy',
+    o.pools[o.active].healthy === 0
+      ? `both pools are down (${describePool('primary', o.pools.primary)}, ${describePool('standby', o.pools.standby)}): no shift`
+      : `${want} has no healthy backend: no shift to it`,
+  );
+  return o.active;
+}
+
+/**
+ * Failback adds the primary back before the standby is drained: until SLB's own check reports a primary
+ * that will carry weight as normal, the load balancer would not send it traffic, so cutting the standby
+ * in the same step would leave nothing to serve (503s). The standby keeps its weight, the group stays
+ * `standby` in the state, and the next run (audit, watch or alarm) drains it.
+ */
+function primaryFirst(
+  want: Pool,
+  o: Observed,
+  target: TargetWeight[],
+  notes: Notes,
+): TargetWeight[] | undefined {
+  if (want !== 'primary' || o.active !== 'standby' || o.pools.standby.healthy === 0) return undefined;
+  const ready = o.views.some(
+    (v, i) =>
+      v.b.owned && v.b.pool === 'primary' && (target[i]?.weight ?? 0) > 0 && v.b.slbHealth === 'normal',
+  );
+  if (ready) return undefined;
+  notes.reasons.push(
+    'failback adds the primary first: the standby keeps its weight until SLB reports the primary normal',
+  );
+  return target.map((t, i) => {
+    const v = o.views[i];
+    return v?.b.owned && v.b.pool === 'standby' ? { ...t, weight: Math.max(t.weight, v.b.weight) } : t;
+  });
+}
+
+/** ownership: backends we do not own keep their weights; the reasons say what the policy would change. */
+function noteUnowned(want: Pool, o: Observed, policy: FailoverPolicy, notes: Notes): void {
+  const unowned = o.views.filter((v) => !v.b.owned);
+  if (!unowned.length) return;
+  const asOwned = targetFor(
+    want,
+    o.views.map((v) => ({ ...v, b: { ...v.b, owned: true } })),
+    policy,
+  );
+  const differs = unowned.filter((v) => asOwned[o.views.indexOf(v)]?.weight !== v.b.weight);
+  const list = unowned.map((v) => `${backendKey(v.b)}=${v.b.weight}`).join(', ');
+  const would = differs.length
+    ? ` (the policy would change ${differs.map((v) => backendKey(v.b)).join(', ')})`
+    : '';
+  notes.reasons.push(
+    `${FAILOVER_GUARDS.ownership}: not managed by slb-autopilot, weights left untouched: ${list}${would}`,
+  );
+}
+
+/** keepHealthyServing and flapDamping on a change; true when a guard stops it. */
+function guardChange(
+  o: Observed,
+  target: readonly TargetWeight[],
+  policy: FailoverPolicy,
+  notes: Notes,
+): boolean {
+  const healthy = o.views.filter((v) => v.health === 'healthy');
+  const serving = target.some((t, i) => o.views[i]?.health === 'healthy' && t.weight > 0);
+  if (healthy.length && !serving) {
+    const names = healthy.map((v) => backendKey(v.b)).join(', ');
     block(
-      'targetHealthy',
-      pools[active].healthy === 0
-        ? `both pools are down (${describePool('primary', pools.primary)}, ${describePool('standby', pools.standby)}): no shift`
-        : `${want} has no healthy backend: no shift to it`,
+      notes,
+      'keepHealthyServing',
+      `the change would leave no healthy backend carrying weight while ${names} is healthy`,
     );
-    want = active;
+    return true;
   }
-
-  let target = targetFor(want, views, policy);
-  // Failback adds the primary back before the standby is drained: until SLB's own check reports a
-  // primary that will carry weight as normal, the load balancer would not send it traffic, so cutting
-  // the standby in the same step would leave nothing to serve (503s). The standby keeps its weight,
-  // the group stays `standby` in the state, and the next run (audit, watch or alarm) drains it.
-  let addPrimaryFirst = false;
-  if (want === 'primary' && active === 'standby' && pools.standby.healthy > 0) {
-    const ready = views.some(
-      (v, i) =>
-        v.b.owned && v.b.pool === 'primary' && (target[i]?.weight ?? 0) > 0 && v.b.slbHealth === 'normal',
+  if (o.recent.length < policy.maxChangesPerWindow) return false;
+  if (healthy.length && !o.current.some((c, i) => o.views[i]?.health === 'healthy' && c.weight > 0)) {
+    // keepHealthyServing outranks damping: a change that restores service is never held back.
+    notes.reasons.push(
+      `${FAILOVER_GUARDS.flapDamping}: ${o.recent.length} changes in the last ${policy.window}s, but no healthy backend carries weight now: ${FAILOVER_GUARDS.keepHealthyServing} wins`,
     );
-    if (!ready) {
-      addPrimaryFirst = true;
-      target = target.map((t, i) => {
-        const v = views[i];
-        return v?.b.owned && v.b.pool === 'standby' ? { ...t, weight: Math.max(t.weight, v.b.weight) } : t;
-      });
-      reasons.push(
-        'failback adds the primary first: the standby keeps its weight until SLB reports the primary normal',
-      );
-    }
+    return false;
   }
-  const changed = target.filter((t, i) => t.weight !== current[i]?.weight);
+  const until = new Date((o.recent[0] ?? o.now) + policy.window * 1000).toISOString();
+  block(
+    notes,
+    'flapDamping',
+    `${o.recent.length} weight changes in the last ${policy.window}s (at most ${policy.maxChangesPerWindow}); no change before ${until}`,
+  );
+  return true;
+}
 
-  const unowned = views.filter((v) => !v.b.owned);
-  if (unowned.length) {
-    const policyWeights = targetFor(
-      want,
-      views.map((v) => ({ ...v, b: { ...v.b, owned: true } })),
-      policy,
-    );
-    const differs = unowned.filter((v) => {
-      const i = views.indexOf(v);
-      return policyWeights[i]?.weight !== v.b.weight;
-    });
-    reasons.push(
-      `${FAILOVER_GUARDS.ownership}: not managed by slb-autopilot, weights left untouched: ${unowned
-        .map((v) => `${backendKey(v.b)}=${v.b.weight}`)
-        .join(
-          ', ',
-        )}${differs.length ? ` (the policy would change ${differs.map((v) => backendKey(v.b)).join(', ')})` : ''}`,
-    );
+/** ownership, keepHealthyServing, flapDamping; true when one of them stops the decision. */
+function stoppedByGuards(
+  want: Pool,
+  o: Observed,
+  target: readonly TargetWeight[],
+  changed: number,
+  held: boolean,
+  policy: FailoverPolicy,
+  notes: Notes,
+): boolean {
+  if (want !== o.active && changed === 0 && !held) {
+    block(notes, 'ownership', `shifting to ${want} would need weight changes on backends we do not own`);
+    return true;
   }
+  return changed > 0 && guardChange(o, target, policy, notes);
+}
 
-  let stopped = false;
-  if (want !== active && changed.length === 0 && !addPrimaryFirst) {
-    block('ownership', `shifting to ${want} would need weight changes on backends we do not own`);
-    stopped = true;
-  }
-  if (!stopped && changed.length) {
-    const healthy = views.filter((v) => v.health === 'healthy');
-    const serving = target.some((t, i) => views[i]?.health === 'healthy' && t.weight > 0);
-    if (healthy.length && !serving) {
-      block(
-        'keepHealthyServing',
-        `the change would leave no healthy backend carrying weight while ${healthy
-          .map((v) => backendKey(v.b))
-          .join(', ')} is healthy`,
-      );
-      stopped = true;
-    } else if (
-      recent.length >= policy.maxChangesPerWindow &&
-      healthy.length &&
-      !current.some((c, i) => views[i]?.health === 'healthy' && c.weight > 0)
-    ) {
-      // keepHealthyServing outranks damping: a change that restores service is never held back.
-      reasons.push(
-        `${FAILOVER_GUARDS.flapDamping}: ${recent.length} changes in the last ${policy.window}s, but no healthy backend carries weight now: ${FAILOVER_GUARDS.keepHealthyServing} wins`,
-      );
-    } else if (recent.length >= policy.maxChangesPerWindow) {
-      const until = new Date((recent[0] ?? now) + windowMs).toISOString();
-      block(
-        'flapDamping',
-        `${recent.length} weight changes in the last ${policy.window}s (at most ${policy.maxChangesPerWindow}); no change before ${until}`,
-      );
-      stopped = true;
-    }
-  }
+/** The pin after a change: set by toStandby, released by toPrimary and by any failback. */
+function nextPin(input: FailoverInput, want: Pool, active: Pool): 'standby' | undefined {
+  if (input.command === 'toStandby' && want === 'standby') return 'standby';
+  if (input.command === 'toPrimary' && want === 'primary') return undefined;
+  if (want === 'primary' && active === 'standby') return undefined;
+  return input.state.pinned;
+}
 
-  const sinceDate = since === undefined ? undefined : new Date(since);
-  const keep = (s: FailoverState): FailoverState => ({
+function stateAfter(
+  o: Observed,
+  s: { active: Pool; pinned: 'standby' | undefined; changes: readonly number[] },
+): FailoverState {
+  return {
     active: s.active,
     ...(s.pinned ? { pinned: s.pinned } : {}),
-    ...(sinceDate ? { primaryHealthySince: sinceDate } : {}),
-    changes: s.changes,
-  });
-  const recentDates = recent.map((t) => new Date(t));
+    ...(o.since !== undefined ? { primaryHealthySince: new Date(o.since) } : {}),
+    changes: s.changes.map((t) => new Date(t)),
+  };
+}
 
-  if (stopped) {
+function kindOf(changed: number, want: Pool, active: Pool): FailoverDecisionKind {
+  if (changed === 0) return 'none';
+  if (want === active) return 'rebalance';
+  return want === 'standby' ? 'shiftToStandby' : 'failBack';
+}
+
+export function planFailover(input: FailoverInput): FailoverDecision {
+  const { policy } = input;
+  const notes: Notes = { reasons: [...(input.stateReasons ?? [])] };
+  const o = observe(input, notes);
+  const want = guardTargetHealthy(wantedPool(input, o, notes), o, notes);
+  const wanted = targetFor(want, o.views, policy);
+  const held = primaryFirst(want, o, wanted, notes);
+  const target = held ?? wanted;
+  const changed = target.filter((t, i) => t.weight !== o.current[i]?.weight);
+  noteUnowned(want, o, policy, notes);
+  const base = { active: o.active, pools: o.pools };
+  const stopped = stoppedByGuards(want, o, target, changed.length, held !== undefined, policy, notes);
+  const blocked = notes.blockedBy ? { blockedBy: notes.blockedBy } : {};
+  if (stopped)
     return {
       kind: 'none',
-      targetWeights: current,
-      reasons,
-      ...(blockedBy ? { blockedBy } : {}),
-      nextState: keep({ active, ...(state.pinned ? { pinned: state.pinned } : {}), changes: recentDates }),
-      active,
-      pools,
+      targetWeights: o.current,
+      reasons: notes.reasons,
+      ...blocked,
+      nextState: stateAfter(o, { active: o.active, pinned: input.state.pinned, changes: o.recent }),
+      ...base,
     };
-  }
-
-  // The command's effect on the pin holds once the group is where the command wanted it.
-  if (command === 'toStandby' && want === 'standby') pinned = 'standby';
-  if (command === 'toPrimary' && want === 'primary') pinned = undefined;
-  if (want === 'primary' && active === 'standby') pinned = undefined;
-
-  const kind: FailoverDecisionKind =
-    changed.length === 0
-      ? 'none'
-      : want === active
-        ? 'rebalance'
-        : want === 'standby'
-          ? 'shiftToStandby'
-          : 'failBack';
+  const kind = kindOf(changed.length, want, o.active);
   if (changed.length)
-    reasons.push(
-      `${kind}: ${changed.map((t) => `${backendKey(t)} ${current[target.indexOf(t)]?.weight} -> ${t.weight}`).join(', ')}`,
+    notes.reasons.push(
+      `${kind}: ${changed.map((t) => `${backendKey(t)} ${o.current[target.indexOf(t)]?.weight} -> ${t.weight}`).join(', ')}`,
     );
-  else if (addPrimaryFirst) reasons.push('primary added back: waiting for SLB to report it normal');
-  else if (!blockedBy) reasons.push(`weights already match ${want} active`);
-  const changes = changed.length
-    ? [...recent, now].slice(-policy.maxChangesPerWindow).map((t) => new Date(t))
-    : recentDates;
+  else if (held) notes.reasons.push('primary added back: waiting for SLB to report it normal');
+  else if (!notes.blockedBy) notes.reasons.push(`weights already match ${want} active`);
+  const changes = changed.length ? [...o.recent, o.now].slice(-policy.maxChangesPerWindow) : o.recent;
   return {
     kind,
     targetWeights: target,
-    reasons,
-    ...(blockedBy ? { blockedBy } : {}),
-    nextState: keep({ active: addPrimaryFirst ? 'standby' : want, ...(pinned ? { pinned } : {}), changes }),
-    active,
-    pools,
+    reasons: notes.reasons,
+    ...blocked,
+    nextState: stateAfter(o, {
+      active: held ? 'standby' : want,
+      pinned: nextPin(input, want, o.active),
+      changes,
+    }),
+    ...base,
   };
 }
 
@@ -515,10 +581,10 @@ export function setWeightBatches(
   const changed = targetWeights.filter((t) => was.get(backendKey(t)) !== t.weight);
   const raised = changed.filter((t) => t.weight > (was.get(backendKey(t)) ?? 0));
   const ordered = [...raised, ...changed.filter((t) => !raised.includes(t))];
-  const batches: TargetWeight[][] = [];
-  for (let i = 0; i < ordered.length; i += MAX_BACKENDS_PER_SET_WEIGHT)
-    batches.push(ordered.slice(i, i + MAX_BACKENDS_PER_SET_WEIGHT).map((t) => ({ ...t })));
-  return batches;
+  return chunk(
+    ordered.map((t) => ({ ...t })),
+    MAX_BACKENDS_PER_SET_WEIGHT,
+  );
 }
 
 // --- state in tags -------------------------------------------------------------------------------------
@@ -622,6 +688,250 @@ export function staleFailoverTagKeys(
   return Object.keys(currentTags).filter(
     (k) => k.startsWith(`${FAILOVER_TAG_PREFIX}failover-`) && !(k in nextTags),
   );
+}
+
+// --- a group as observed -> the planner's input --------------------------------------------------------
+
+export type BackendType = 'ecs' | 'eni' | 'eci';
+
+/** A group member as read from the cloud (DescribeVServerGroupAttribute). */
+export interface ObservedMember {
+  serverId: string;
+  /** 1-65535 */
+  port: number;
+  /** 0-100 */
+  weight: number;
+  description?: string;
+  serverIp?: string;
+  /** sent back with a weight change */
+  type?: BackendType;
+}
+
+/** What the spec says of a group's members (its `vServerGroups[].backends`). */
+export interface SpecGroupMembers {
+  backends: readonly { serverId: string; port: number; weight: number; pool?: Pool }[];
+}
+
+/** One group as read, with what the spec declares of it; the input of membersToProbe and assessGroup. */
+export interface GroupObservation {
+  /** the spec's group; absent when the spec does not name it (a group given by id) */
+  specGroup?: SpecGroupMembers;
+  members: readonly ObservedMember[];
+  /** the group carries this deployment's marker: every member is ours */
+  groupOwned: boolean;
+  /** DescribeHealthStatus, one state per `serverId:port` (the worst over the listeners) */
+  health: ReadonlyMap<string, { state: SlbHealth; ip?: string }>;
+}
+
+/** A member to probe, with the address SLB reported for it (else the one in the group). */
+export interface ProbeMember {
+  serverId: string;
+  port: number;
+  ip?: string;
+}
+
+const declaredFor = (o: GroupObservation, m: { serverId: string; port: number }) =>
+  o.specGroup?.backends.find((s) => backendKey(s) === backendKey(m));
+
+/**
+ * The members SLB's check cannot vouch for, which we probe ourselves: every standby and every weight-0
+ * member (SLB's health check says little about a server that gets no traffic).
+ */
+export function membersToProbe(o: GroupObservation): ProbeMember[] {
+  return o.members
+    .filter((m) => m.weight === 0 || resolvePool(declaredFor(o, m)?.pool, m.description) === 'standby')
+    .map((m) => {
+      const ip = o.health.get(backendKey(m))?.ip ?? m.serverIp;
+      return { serverId: m.serverId, port: m.port, ...(ip ? { ip } : {}) };
+    });
+}
+
+/**
+ * Every member as the planner sees it: its pool (spec, then description marker), SLB's health, the
+ * probe's verdict, whether we own it (the spec names it, or the group is ours) and the weight the spec
+ * declares for it.
+ */
+export function assessGroup(
+  o: GroupObservation,
+  probes: ReadonlyMap<string, { up: boolean }>,
+): FailoverBackend[] {
+  return o.members.map((m) => {
+    const declared = declaredFor(o, m);
+    const h = o.health.get(backendKey(m));
+    const p = probes.get(backendKey(m));
+    return {
+      serverId: m.serverId,
+      port: m.port,
+      weight: m.weight,
+      pool: resolvePool(declared?.pool, m.description),
+      ...(h ? { slbHealth: h.state } : {}),
+      ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
+      owned: declared !== undefined || o.groupOwned,
+      ...(declared ? { declaredWeight: declared.weight } : {}),
+    };
+  });
+}
+
+/**
+ * The health check a group's probes imitate: that of the first listener forwarding to it by default
+ * with its check on (an absent setting counts as on). None: probes only connect.
+ */
+export function groupHealthCheck<H extends { enabled?: boolean }>(
+  listeners: readonly { vServerGroup?: string; healthCheck?: H }[],
+  groupName: string,
+): H | undefined {
+  return listeners.find((l) => l.vServerGroup === groupName && l.healthCheck?.enabled !== false)?.healthCheck;
+}
+
+// --- what happens to a decision ------------------------------------------------------------------------
+
+/**
+ * A rebalance on an automatic run would fight the spec's own weights (apply's business, not failover's):
+ * only shifts, failbacks and manual commands move weights.
+ */
+export function holdsRebalance(decision: Pick<FailoverDecision, 'kind'>, command: FailoverCommand): boolean {
+  return decision.kind === 'rebalance' && command === 'auto';
+}
+
+export const HAND_OFF_KINDS = ['shiftToStandby', 'failBack', 'failBackPending', 'primaryDownAgain'] as const;
+/**
+ * Why the audit hands a group to `failover`: a shift or failback is due; a failback waits out its delay
+ * (failover samples the primary's health into the group's tags); the primary went down again while failed
+ * over (or an old "healthy since" in the tags would let a flapping primary fail back).
+ */
+export type HandOffKind = (typeof HAND_OFF_KINDS)[number];
+
+/**
+ * Whether the audit's own run of the planner calls for the failover function, and why. Rebalances are
+ * drift (apply's business): handed off only when the primary went down again. `skipRecordedPending` (the fast watch): a failback
+ * waiting out its delay is handed off only until the group's tags record the primary healthy, so a watch
+ * ticking every few seconds does not repeat it.
+ */
+export function handOffDue(
+  decision: Pick<FailoverDecision, 'kind' | 'blockedBy' | 'active' | 'nextState'>,
+  state: Pick<FailoverState, 'primaryHealthySince'>,
+  options: { skipRecordedPending?: boolean } = {},
+): HandOffKind | undefined {
+  if (decision.kind === 'shiftToStandby' || decision.kind === 'failBack') return decision.kind;
+  if (decision.kind === 'none' && decision.blockedBy === 'hysteresis')
+    return options.skipRecordedPending && state.primaryHealthySince !== undefined
+      ? undefined
+      : 'failBackPending';
+  const sinceCleared =
+    decision.active === 'standby' &&
+    state.primaryHealthySince !== undefined &&
+    decision.nextState.primaryHealthySince === undefined;
+  return sinceCleared ? 'primaryDownAgain' : undefined;
+}
+
+// --- the writes of a decision, as a plan --------------------------------------------------------------
+
+interface WriteBase {
+  /** unique within the plan */
+  id: string;
+  reason: string;
+  /** ids that must be done first */
+  after?: string[];
+  vServerGroupId: string;
+}
+
+/** A backend's absolute weight, with what SetVServerGroupAttribute needs to name it. */
+export interface WeightWrite extends TargetWeight {
+  type?: BackendType;
+  serverIp?: string;
+}
+
+/** What failover writes for one group, in order: weights (raises first), the state's tags, a read back. */
+export type FailoverWrite =
+  | (WriteBase & { kind: 'setBackendWeights'; backends: WeightWrite[] })
+  | (WriteBase & { kind: 'tagFailoverState'; tags: { key: string; value: string }[] })
+  | (WriteBase & { kind: 'untagFailoverState'; tagKeys: string[] })
+  | (WriteBase & { kind: 'verifyBackendWeights'; targetWeights: TargetWeight[] });
+
+/**
+ * The writes that carry out `decision` on a group: one setBackendWeights per batch of at most 20 changed
+ * members (raises first, each batch after the one before), then, side by side, the state's changed tags,
+ * the tags the next state no longer has, and a read that verifies the weights (only after a weight write).
+ * A held rebalance (holdsRebalance) writes no weights; the state is recorded all the same.
+ */
+export function planFailoverWrites(
+  group: {
+    vServerGroupId: string;
+    members: readonly ObservedMember[];
+    tags: Readonly<Record<string, string>>;
+  },
+  decision: Pick<FailoverDecision, 'kind' | 'targetWeights' | 'nextState'>,
+  command: FailoverCommand,
+): FailoverWrite[] {
+  const weights = holdsRebalance(decision, command) ? [] : weightWrites(group, decision);
+  const last = weights.at(-1);
+  const after = last ? { after: [last.id] } : {};
+  const { vServerGroupId } = group;
+  return [
+    ...weights,
+    ...stateWrites(group, decision.nextState).map((w) => ({ ...w, ...after })),
+    ...(last
+      ? [
+          {
+            id: 'verify-weights',
+            kind: 'verifyBackendWeights' as const,
+            reason: 'read the weights back: another writer may have changed them',
+            ...after,
+            vServerGroupId,
+            targetWeights: decision.targetWeights,
+          },
+        ]
+      : []),
+  ];
+}
+
+/** One setBackendWeights per batch of changed members, raises first, each after the one before. */
+function weightWrites(
+  group: { vServerGroupId: string; members: readonly ObservedMember[] },
+  decision: Pick<FailoverDecision, 'kind' | 'targetWeights'>,
+): FailoverWrite[] {
+  const member = new Map(group.members.map((m) => [backendKey(m), m]));
+  const batches = setWeightBatches(decision.targetWeights, group.members);
+  return batches.map((batch, i) => ({
+    id: `weights-${i + 1}`,
+    kind: 'setBackendWeights',
+    reason: `${decision.kind}: batch ${i + 1} of ${batches.length} (at most ${MAX_BACKENDS_PER_SET_WEIGHT}, raises first)`,
+    ...(i > 0 ? { after: [`weights-${i}`] } : {}),
+    vServerGroupId: group.vServerGroupId,
+    backends: batch.map((t) => {
+      const m = member.get(backendKey(t));
+      return { ...t, ...(m?.type ? { type: m.type } : {}), ...(m?.serverIp ? { serverIp: m.serverIp } : {}) };
+    }),
+  }));
+}
+
+/** The next state's tags that differ from the group's, and ours it no longer has. */
+function stateWrites(
+  group: { vServerGroupId: string; tags: Readonly<Record<string, string>> },
+  nextState: FailoverState,
+): FailoverWrite[] {
+  const { vServerGroupId } = group;
+  const next = encodeFailoverState(nextState);
+  const changed = Object.entries(next).filter(([k, v]) => group.tags[k] !== v);
+  const stale = staleFailoverTagKeys(group.tags, next);
+  const writes: FailoverWrite[] = [];
+  if (changed.length)
+    writes.push({
+      id: 'tag-state',
+      kind: 'tagFailoverState',
+      reason: `record the failover state: ${changed.map(([k]) => k).join(', ')}`,
+      vServerGroupId,
+      tags: changed.map(([key, value]) => ({ key, value })),
+    });
+  if (stale.length)
+    writes.push({
+      id: 'untag-state',
+      kind: 'untagFailoverState',
+      reason: `the next state no longer has ${stale.join(', ')}`,
+      vServerGroupId,
+      tagKeys: stale,
+    });
+  return writes;
 }
 
 // --- fast watch: who is watched, and what the region's read quota allows ------------------------------

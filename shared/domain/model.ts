@@ -90,8 +90,10 @@ export interface ListenerModel {
   domains?: string[];
   serverCertificateId?: string;
   running: boolean;
-  /** observed: carries our ownership tag (we created it) */
+  /** observed: carries our ownership tag (we created it); its rules and extension domains are then ours too */
   owned?: boolean;
+  /** observed, not ours: the owner tag it carries instead (`managed-by=slb-autopilot/staging`), if any */
+  owner?: string;
   rules: RuleModel[];
   extensionDomains: ExtensionDomainModel[];
 }

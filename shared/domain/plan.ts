@@ -4,8 +4,19 @@
 // listeners (created, reconfigured, then started), then rules and extension domains.
 // Anything in the cloud that the spec does not name is never changed: it is listed in `leftAlone`,
 // except what carries our ownership tag (we created it), which is deleted once nothing needs it.
+// Rules and extension domains cannot carry tags: they are ours when the listener they sit on is ours
+// (it carries this deployment's marker). On a listener we do not own they are created when the spec
+// names them and never deleted, renamed or replaced; their `leftAlone` reason names the listener's owner.
+// A rule's domain and url cannot change in place (SetRule has neither; Terraform marks both ForceNew),
+// and both a rule's name and its domain+url are unique on a listener, so a changed rule is replaced
+// without a moment where no rule matches: the old rule is renamed aside (to its own id: SetRule can
+// rename), the new one created under the spec's name, then the old one deleted. A run cut short between
+// those leaves a rule not in the spec, which the next plan deletes like any other.
+// An extension domain's certificate is not switched here, like a listener's: renewal binds the spec's
+// source when the served certificate is due, verifying the handshake, so apply never undoes a rotation.
 
 import { FAILOVER_TAGS } from './failover';
+import { backendKey, normalizeFingerprint } from './keys';
 import type {
   BackendModel,
   ExtensionDomainModel,
@@ -73,12 +84,34 @@ export type Action =
   | { kind: 'createRule'; lb: LbRef; port: number; rule: RuleModel }
   | { kind: 'setRuleGroup'; lb: LbRef; port: number; rule: string; ruleId: string; vServerGroup: string }
   | {
+      kind: 'renameRule';
+      lb: LbRef;
+      port: number;
+      rule: string;
+      ruleId: string;
+      name: string;
+      /** the group it forwards to from now on, when that changes too */
+      vServerGroup?: string;
+      /** renamed out of the way of its replacement (its domain or url changes) */
+      aside?: true;
+    }
+  | {
+      kind: 'deleteRule';
+      lb: LbRef;
+      port: number;
+      rule: string;
+      ruleId: string;
+      /** the rule's replacement (new domain or url) was created just before */
+      replaced?: true;
+    }
+  | {
       kind: 'createDomainExtension';
       lb: LbRef;
       port: number;
       domain: string;
       certificate: CertificateSource | undefined;
     }
+  | { kind: 'deleteDomainExtension'; lb: LbRef; port: number; domain: string; domainExtensionId: string }
   /** a duplicate certificate's reference moved to the kept copy (same fingerprint: what is served is unchanged) */
   | { kind: 'setListenerCertificate'; lb: LbRef; port: number; serverCertificateId: string }
   | {
@@ -101,8 +134,6 @@ export interface Plan {
   actions: Action[];
   leftAlone: LeftAlone[];
 }
-
-const backendKey = (b: Pick<BackendModel, 'serverId' | 'port'>) => `${b.serverId}:${b.port}`;
 
 function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefined, out: Plan): void {
   if (!observed) {
@@ -142,7 +173,11 @@ function diffGroup(lb: LbRef, desired: GroupModel, observed: GroupModel | undefi
       })),
     });
   }
-  // Removed last, after the new members are in and weighted: the group never runs short.
+  removeUnlisted(lb, desired, observed, out);
+}
+
+/** Removed last, after the new members are in and weighted: the group never runs short. */
+function removeUnlisted(lb: LbRef, desired: GroupModel, observed: GroupModel, out: Plan): void {
   const wanted = new Set(desired.backends.map(backendKey));
   const unlisted = observed.backends.filter((b) => !wanted.has(backendKey(b)));
   if (unlisted.length > 0 && (desired.exclusive || observed.owned)) {
@@ -211,68 +246,154 @@ function listenerChanges(d: ListenerModel, o: ListenerModel): ListenerChanges {
   return c;
 }
 
+/** `the HTTPS listener on 443` */
+const listenerText = (l: Pick<ListenerModel, 'protocol' | 'port'>) =>
+  `the ${l.protocol.toUpperCase()} listener on ${l.port}`;
+
+/** Why what sits on a listener we do not own stays: names who the listener belongs to. */
+function notOurs(l: ListenerModel): string {
+  return `${listenerText(l)} is not ours (${l.owner ? `it carries ${l.owner}` : 'it carries no marker of this deployment'})`;
+}
+
+/** Domain and url: what a rule matches, unique on a listener. */
+const sameMatch = (a: RuleModel, b: RuleModel) =>
+  (a.domain ?? '') === (b.domain ?? '') && (a.url ?? '') === (b.url ?? '');
+
 function diffRules(lb: LbRef, d: ListenerModel, o: ListenerModel, out: Plan): void {
-  const have = new Map(o.rules.map((r) => [r.name, r]));
+  const wanted = new Set(d.rules.map((r) => r.name));
+  const unlisted = o.rules.filter((r) => !wanted.has(r.name));
+  const taken = new Set<RuleModel>();
   for (const r of d.rules) {
-    const existing = have.get(r.name);
-    if (!existing) {
-      out.actions.push({ kind: 'createRule', lb, port: d.port, rule: r });
-    } else if ((existing.domain ?? '') !== (r.domain ?? '') || (existing.url ?? '') !== (r.url ?? '')) {
+    const holder = unlisted.find((x) => !taken.has(x) && sameMatch(x, r));
+    if (holder) taken.add(holder);
+    diffRule(
+      lb,
+      o,
+      r,
+      o.rules.find((x) => x.name === r.name),
+      holder,
+      out,
+    );
+  }
+  for (const x of unlisted) {
+    if (taken.has(x)) continue;
+    if (o.owned && x.ruleId)
+      out.actions.push({ kind: 'deleteRule', lb, port: o.port, rule: x.name, ruleId: x.ruleId });
+    else
       out.leftAlone.push({
         lb: lb.name,
-        what: `rule ${r.name} on port ${d.port}`,
-        why: 'its domain or url differs from the spec; they cannot be changed in place and the rule is not ours to delete',
+        what: `rule ${x.name} on port ${o.port}`,
+        why: o.owned ? 'not in the spec' : `not in the spec, and ${notOurs(o)}`,
       });
-    } else if (existing.vServerGroup !== r.vServerGroup && existing.ruleId) {
+  }
+}
+
+/**
+ * One rule of the spec against the rule of that name (`existing`) and a rule not in the spec that
+ * already matches its domain and url (`holder`: the spec renamed it, or it is in the way).
+ */
+function diffRule(
+  lb: LbRef,
+  o: ListenerModel,
+  r: RuleModel,
+  existing: RuleModel | undefined,
+  holder: RuleModel | undefined,
+  out: Plan,
+): void {
+  const port = o.port;
+  if (existing && sameMatch(existing, r)) {
+    if (existing.vServerGroup !== r.vServerGroup && existing.ruleId)
       out.actions.push({
         kind: 'setRuleGroup',
         lb,
-        port: d.port,
+        port,
         rule: r.name,
         ruleId: existing.ruleId,
         vServerGroup: r.vServerGroup,
       });
-    }
+    return;
   }
-  const wanted = new Set(d.rules.map((r) => r.name));
-  for (const r of o.rules) {
-    if (!wanted.has(r.name))
-      out.leftAlone.push({ lb: lb.name, what: `rule ${r.name} on port ${d.port}`, why: 'not in the spec' });
+  if ((existing || holder) && !(o.owned && (existing ?? holder)?.ruleId)) {
+    out.leftAlone.push({
+      lb: lb.name,
+      what: `rule ${r.name} on port ${port}`,
+      why: existing
+        ? `its domain or url differs from the spec; that takes a new rule in its place, and ${notOurs(o)}`
+        : `rule ${holder?.name} (not in the spec) matches its domain and url, and ${notOurs(o)}`,
+    });
+    return;
   }
+  if (holder?.ruleId) {
+    // A rule outside the spec already matches what the spec wants (the spec renamed it): SetRule
+    // renames it in place, so its traffic never moves; the rule holding the name (its match is no
+    // longer wanted) goes first.
+    if (existing?.ruleId)
+      out.actions.push({ kind: 'deleteRule', lb, port, rule: existing.name, ruleId: existing.ruleId });
+    const group = holder.vServerGroup !== r.vServerGroup ? { vServerGroup: r.vServerGroup } : {};
+    out.actions.push({
+      kind: 'renameRule',
+      lb,
+      port,
+      rule: holder.name,
+      ruleId: holder.ruleId,
+      name: r.name,
+      ...group,
+    });
+    return;
+  }
+  if (!existing?.ruleId) {
+    out.actions.push({ kind: 'createRule', lb, port, rule: r });
+    return;
+  }
+  const { name, ruleId } = existing;
+  out.actions.push(
+    { kind: 'renameRule', lb, port, rule: name, ruleId, name: ruleId, aside: true },
+    { kind: 'createRule', lb, port, rule: r },
+    { kind: 'deleteRule', lb, port, rule: name, ruleId, replaced: true },
+  );
 }
 
+const createExtension = (lb: LbRef, port: number, x: ExtensionDomainModel): Action => ({
+  kind: 'createDomainExtension',
+  lb,
+  port,
+  domain: x.domain,
+  certificate: x.certificate,
+});
+
+/** Created before any is deleted, so a domain that moves is never without its certificate. */
 function diffExtensionDomains(lb: LbRef, d: ListenerModel, o: ListenerModel, out: Plan): void {
   const have = new Set(o.extensionDomains.map((x) => x.domain.toLowerCase()));
-  for (const x of d.extensionDomains) {
-    if (!have.has(x.domain.toLowerCase())) {
-      out.actions.push({
-        kind: 'createDomainExtension',
-        lb,
-        port: d.port,
-        domain: x.domain,
-        certificate: x.certificate,
-      });
-    }
-  }
-  const wanted = new Set(d.extensionDomains.map((x: ExtensionDomainModel) => x.domain.toLowerCase()));
+  for (const x of d.extensionDomains)
+    if (!have.has(x.domain.toLowerCase())) out.actions.push(createExtension(lb, d.port, x));
+  const wanted = new Set(d.extensionDomains.map((x) => x.domain.toLowerCase()));
   for (const x of o.extensionDomains) {
-    if (!wanted.has(x.domain.toLowerCase()))
+    if (wanted.has(x.domain.toLowerCase())) continue;
+    if (o.owned && x.domainExtensionId)
+      out.actions.push({
+        kind: 'deleteDomainExtension',
+        lb,
+        port: o.port,
+        domain: x.domain,
+        domainExtensionId: x.domainExtensionId,
+      });
+    else
       out.leftAlone.push({
         lb: lb.name,
         what: `extension domain ${x.domain} on port ${d.port}`,
-        why: 'not in the spec',
+        why: o.owned ? 'not in the spec' : `not in the spec, and ${notOurs(o)}`,
       });
   }
+}
+
+function lbRefOf(desired: LoadBalancerModel, observed: LoadBalancerModel | undefined): LbRef {
+  const id = observed?.loadBalancerId ?? desired.loadBalancerId;
+  return { name: desired.name, ...(id ? { loadBalancerId: id } : {}) };
 }
 
 export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalancerModel | undefined): Plan {
   const out: Plan = { actions: [], leftAlone: [] };
-  const lb: LbRef = {
-    name: desired.name,
-    ...((observed?.loadBalancerId ?? desired.loadBalancerId)
-      ? { loadBalancerId: observed?.loadBalancerId ?? desired.loadBalancerId }
-      : {}),
-  };
+  const lb = lbRefOf(desired, observed);
   if (!observed) {
     if (!desired.create) {
       out.leftAlone.push({
@@ -284,9 +405,7 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
     }
     out.actions.push({ kind: 'createLoadBalancer', lb, create: desired.create });
   }
-  const empty: LoadBalancerModel = { name: desired.name, listeners: [], groups: [] };
-  const o = observed ?? empty;
-
+  const o = observed ?? { name: desired.name, listeners: [], groups: [] };
   for (const g of desired.groups)
     diffGroup(
       lb,
@@ -294,116 +413,205 @@ export function planLoadBalancer(desired: LoadBalancerModel, observed: LoadBalan
       o.groups.find((x) => x.name === g.name && !x.duplicateOf),
       out,
     );
+  diffListeners(lb, desired, o, out);
+  // What we created and the spec no longer names goes, last: listeners, then groups nothing uses any
+  // more once the plan has run. What we do not own stays.
+  const deleted = deleteDroppedListeners(lb, desired, o, out);
+  repairDuplicateGroups(lb, o, deleted, out);
+  deleteDroppedGroups(lb, desired, o, out);
+  return out;
+}
 
+/** Listeners the spec names: created, replaced or reconfigured, with their rules and extension domains, then started. */
+function diffListeners(lb: LbRef, desired: LoadBalancerModel, o: LoadBalancerModel, out: Plan): void {
   // HTTPS before HTTP: an HTTP listener may redirect to an HTTPS one created in the same plan.
   const ordered = [...desired.listeners].sort((a, b) =>
     a.protocol === b.protocol ? a.port - b.port : a.protocol === 'https' ? -1 : 1,
   );
   const starts: Action[] = [];
-  for (const d of ordered) {
-    const ol = o.listeners.find((x) => x.port === d.port);
-    if (!ol) {
-      out.actions.push({ kind: 'createListener', lb, listener: d });
-      starts.push({ kind: 'startListener', lb, protocol: d.protocol, port: d.port });
-      continue;
-    }
-    if (ol.protocol !== d.protocol) {
-      out.leftAlone.push({
-        lb: lb.name,
-        what: `${ol.protocol} listener on port ${d.port}`,
-        why: `the spec wants ${d.protocol} there; replacing a listener is not done automatically`,
-      });
-      continue;
-    }
-    // No Set action changes a redirect (SetLoadBalancerHTTPListenerAttribute has no ListenerForward or
-    // ForwardPort in the official model; Terraform marks both ForceNew): the listener is replaced.
-    if (d.redirectPort !== ol.redirectPort) {
-      out.actions.push(
-        { kind: 'deleteListener', lb, protocol: d.protocol, port: d.port, replace: true },
-        { kind: 'createListener', lb, listener: d },
-        ...d.rules.map((r): Action => ({ kind: 'createRule', lb, port: d.port, rule: r })),
-      );
-      starts.push({ kind: 'startListener', lb, protocol: d.protocol, port: d.port });
-      continue;
-    }
-    const changes = listenerChanges(d, ol);
-    if (Object.keys(changes).length > 0)
-      out.actions.push({ kind: 'setListenerAttribute', lb, protocol: d.protocol, port: d.port, changes });
-    if (!ol.running) starts.push({ kind: 'startListener', lb, protocol: d.protocol, port: d.port });
-    diffRules(lb, d, ol, out);
-    if (d.protocol === 'https') diffExtensionDomains(lb, d, ol, out);
-  }
+  for (const d of ordered)
+    diffListener(
+      lb,
+      d,
+      o.listeners.find((x) => x.port === d.port),
+      out,
+      starts,
+    );
   // New listeners get their rules and extension domains after they exist.
   for (const d of ordered) {
     if (o.listeners.some((x) => x.port === d.port)) continue;
     for (const r of d.rules) out.actions.push({ kind: 'createRule', lb, port: d.port, rule: r });
-    for (const x of d.extensionDomains)
-      out.actions.push({
-        kind: 'createDomainExtension',
-        lb,
-        port: d.port,
-        domain: x.domain,
-        certificate: x.certificate,
-      });
+    for (const x of d.extensionDomains) out.actions.push(createExtension(lb, d.port, x));
   }
   out.actions.push(...starts);
-  // What we created and the spec no longer names goes, last: listeners (an HTTP redirect before the
-  // HTTPS listener it points at), then groups nothing uses any more. What we do not own stays.
+}
+
+function diffListener(
+  lb: LbRef,
+  d: ListenerModel,
+  ol: ListenerModel | undefined,
+  out: Plan,
+  starts: Action[],
+): void {
+  const start: Action = { kind: 'startListener', lb, protocol: d.protocol, port: d.port };
+  if (!ol) {
+    out.actions.push({ kind: 'createListener', lb, listener: d });
+    starts.push(start);
+    return;
+  }
+  if (ol.protocol !== d.protocol) {
+    out.leftAlone.push({
+      lb: lb.name,
+      what: `${ol.protocol} listener on port ${d.port}`,
+      why: `the spec wants ${d.protocol} there; replacing a listener is not done automatically`,
+    });
+    return;
+  }
+  // No Set action changes a redirect (SetLoadBalancerHTTPListenerAttribute has no ListenerForward or
+  // ForwardPort in the official model; Terraform marks both ForceNew): the listener is replaced.
+  if (d.redirectPort !== ol.redirectPort) {
+    out.actions.push(
+      { kind: 'deleteListener', lb, protocol: d.protocol, port: d.port, replace: true },
+      { kind: 'createListener', lb, listener: d },
+      ...d.rules.map((r): Action => ({ kind: 'createRule', lb, port: d.port, rule: r })),
+    );
+    starts.push(start);
+    return;
+  }
+  const changes = listenerChanges(d, ol);
+  if (Object.keys(changes).length > 0)
+    out.actions.push({ kind: 'setListenerAttribute', lb, protocol: d.protocol, port: d.port, changes });
+  if (!ol.running) starts.push(start);
+  diffRules(lb, d, ol, out);
+  if (d.protocol === 'https') diffExtensionDomains(lb, d, ol, out);
+}
+
+/** Our listeners the spec dropped (an HTTP redirect before the HTTPS listener it points at); returns their ports. */
+function deleteDroppedListeners(
+  lb: LbRef,
+  desired: LoadBalancerModel,
+  o: LoadBalancerModel,
+  out: Plan,
+): Set<number> {
   const ports = new Set(desired.listeners.map((l) => l.port));
   const gone = o.listeners
     .filter((l) => !ports.has(l.port))
     .sort((a, b) => (a.protocol === b.protocol ? a.port - b.port : a.protocol === 'http' ? -1 : 1));
   const deleted = new Set<number>();
   for (const l of gone) {
-    if (!l.owned) {
-      out.leftAlone.push({
-        lb: lb.name,
-        what: `${l.protocol} listener on port ${l.port}`,
-        why: 'not in the spec',
-      });
-      continue;
-    }
     const redirectedFrom = o.listeners.find(
       (x) => x.redirectPort === l.port && !(gone.includes(x) && x.owned),
     );
-    if (redirectedFrom) {
+    if (!l.owned || redirectedFrom) {
       out.leftAlone.push({
         lb: lb.name,
         what: `${l.protocol} listener on port ${l.port}`,
-        why: `not in the spec, but the HTTP listener on ${redirectedFrom.port} redirects to it`,
+        why: redirectedFrom
+          ? `not in the spec, but the HTTP listener on ${redirectedFrom.port} redirects to it`
+          : 'not in the spec',
       });
       continue;
     }
     out.actions.push({ kind: 'deleteListener', lb, protocol: l.protocol, port: l.port });
     deleted.add(l.port);
   }
-  repairDuplicateGroups(lb, o, deleted, out);
+  return deleted;
+}
+
+/** Our groups the spec dropped, once nothing forwards to them after the plan has run. */
+function deleteDroppedGroups(lb: LbRef, desired: LoadBalancerModel, o: LoadBalancerModel, out: Plan): void {
   const groupNames = new Set(desired.groups.map((g) => g.name));
+  const usage = usageAfter(o, out.actions);
   for (const g of o.groups) {
     if (groupNames.has(g.name) || g.duplicateOf) continue;
-    const usedBy = o.listeners.filter((l) => !deleted.has(l.port) && usesGroup(l, g));
-    if (!g.owned || !g.vServerGroupId || usedBy.length > 0) {
+    const users = usage.filter((u) => forwardsTo(u.ref, g)).map((u) => u.by);
+    if (!g.owned || !g.vServerGroupId || users.length > 0) {
       out.leftAlone.push({
         lb: lb.name,
         what: `VServer group ${g.name}`,
         why: !g.owned
           ? 'not in the spec'
-          : `not in the spec, but used by the listener on ${usedBy.map((l) => l.port).join(', ')}`,
+          : `not in the spec, but ${users.join(' and ')} forward${users.length > 1 ? '' : 's'} to it`,
       });
       continue;
     }
     out.actions.push({ kind: 'deleteVServerGroup', lb, group: g.name, vServerGroupId: g.vServerGroupId });
   }
-  return out;
 }
 
-/** A listener uses the group: by id when observed ids are known (names may repeat), else by name. */
-function usesGroup(l: ListenerModel, g: GroupModel): boolean {
-  const same = (name: string | undefined, id: string | undefined) =>
-    g.vServerGroupId !== undefined && id !== undefined ? id === g.vServerGroupId : name === g.name;
-  return (
-    same(l.vServerGroup, l.vServerGroupId) || l.rules.some((r) => same(r.vServerGroup, r.vServerGroupId))
-  );
+/** A reference to a group: by id when the cloud reported one (names may repeat), else by name. */
+interface GroupRef {
+  name?: string | undefined;
+  id?: string | undefined;
+}
+
+const forwardsTo = (ref: GroupRef, g: GroupModel): boolean =>
+  ref.id !== undefined && g.vServerGroupId !== undefined ? ref.id === g.vServerGroupId : ref.name === g.name;
+
+interface ListenerUse {
+  protocol: ListenerModel['protocol'];
+  default?: GroupRef;
+  /** by rule id (observed) or `+name` (created by the plan) */
+  rules: Map<string, { name: string; ref: GroupRef }>;
+}
+
+/** Which groups the load balancer's listeners and rules forward to once `actions` have run, and who does. */
+function usageAfter(o: LoadBalancerModel, actions: readonly Action[]): { ref: GroupRef; by: string }[] {
+  const listeners = new Map<number, ListenerUse>();
+  for (const l of o.listeners)
+    listeners.set(l.port, {
+      protocol: l.protocol,
+      ...(l.vServerGroup || l.vServerGroupId
+        ? { default: { name: l.vServerGroup, id: l.vServerGroupId } }
+        : {}),
+      rules: new Map(
+        l.rules.map((r) => [
+          r.ruleId ?? `+${r.name}`,
+          { name: r.name, ref: { name: r.vServerGroup, id: r.vServerGroupId } },
+        ]),
+      ),
+    });
+  for (const a of actions) applyUse(listeners, a);
+  return [...listeners].flatMap(([port, l]) => [
+    ...(l.default ? [{ ref: l.default, by: listenerText({ protocol: l.protocol, port }) }] : []),
+    ...[...l.rules.values()].map((r) => ({ ref: r.ref, by: `rule ${r.name} on port ${port}` })),
+  ]);
+}
+
+function applyUse(listeners: Map<number, ListenerUse>, a: Action): void {
+  const rules = 'port' in a ? listeners.get(a.port)?.rules : undefined;
+  switch (a.kind) {
+    case 'deleteListener':
+      listeners.delete(a.port);
+      return;
+    case 'createListener': {
+      const group = a.listener.vServerGroup;
+      listeners.set(a.listener.port, {
+        protocol: a.listener.protocol,
+        ...(group ? { default: { name: group } } : {}),
+        rules: new Map(),
+      });
+      return;
+    }
+    case 'setListenerAttribute': {
+      const l = listeners.get(a.port);
+      if (l && a.changes.vServerGroup !== undefined) l.default = { name: a.changes.vServerGroup };
+      return;
+    }
+    case 'createRule':
+      rules?.set(`+${a.rule.name}`, { name: a.rule.name, ref: { name: a.rule.vServerGroup } });
+      return;
+    case 'setRuleGroup':
+    case 'renameRule': {
+      const r = rules?.get(a.ruleId);
+      if (r && a.kind === 'renameRule') r.name = a.name;
+      if (r && a.vServerGroup !== undefined) r.ref = { name: a.vServerGroup };
+      return;
+    }
+    case 'deleteRule':
+      rules?.delete(a.ruleId);
+      return;
+  }
 }
 
 /**
@@ -499,14 +707,13 @@ export interface CertificateRecord {
   owned: boolean;
 }
 
-const sameFingerprint = (f: string) => f.toLowerCase().replace(/:/g, '');
-
 /** Our certificates that share a fingerprint (one upload each by two runs at once); others never count. */
 export function duplicateCertificates(certs: readonly CertificateRecord[]): CertificateRecord[][] {
   const by = new Map<string, CertificateRecord[]>();
-  for (const c of certs)
-    if (c.owned && c.fingerprint)
-      by.set(sameFingerprint(c.fingerprint), [...(by.get(sameFingerprint(c.fingerprint)) ?? []), c]);
+  for (const c of certs) {
+    const key = normalizeFingerprint(c.fingerprint);
+    if (c.owned && key) by.set(key, [...(by.get(key) ?? []), c]);
+  }
   return [...by.values()].filter((same) => same.length > 1);
 }
 
@@ -524,64 +731,18 @@ export function planDuplicateCertificates(
   deleted: ReadonlySet<string> = new Set(),
 ): Plan {
   const out: Plan = { actions: [], leftAlone: [] };
-  const refs = observed.flatMap((o) =>
-    o.listeners
-      .filter((l) => !deleted.has(`${o.name}:${l.port}`))
-      .flatMap((l) => {
-        const lb: LbRef = { name: o.name, ...(o.loadBalancerId ? { loadBalancerId: o.loadBalancerId } : {}) };
-        return [
-          ...(l.serverCertificateId
-            ? [
-                {
-                  lb,
-                  port: l.port,
-                  id: l.serverCertificateId,
-                  domain: undefined,
-                  domainExtensionId: undefined,
-                },
-              ]
-            : []),
-          ...l.extensionDomains.flatMap((x) =>
-            x.serverCertificateId && x.domainExtensionId
-              ? [
-                  {
-                    lb,
-                    port: l.port,
-                    id: x.serverCertificateId,
-                    domain: x.domain,
-                    domainExtensionId: x.domainExtensionId,
-                  },
-                ]
-              : [],
-          ),
-        ];
-      }),
-  );
+  const refs = certificateRefs(observed, deleted);
+  const uses = (c: CertificateRecord, byDefault: boolean) =>
+    refs.some((r) => r.id === c.serverCertificateId && (!byDefault || !r.domain));
   for (const same of sets) {
     const rank = (c: CertificateRecord) =>
-      `${refs.some((r) => r.id === c.serverCertificateId && !r.domain) ? 0 : 1}${refs.some((r) => r.id === c.serverCertificateId) ? 0 : 1}${referencedElsewhere.has(c.serverCertificateId) ? 0 : 1}${c.serverCertificateId}`;
+      `${uses(c, true) ? 0 : 1}${uses(c, false) ? 0 : 1}${referencedElsewhere.has(c.serverCertificateId) ? 0 : 1}${c.serverCertificateId}`;
     const [kept, ...others] = [...same].sort((a, b) => (rank(a) < rank(b) ? -1 : 1));
     if (!kept) continue;
     const home = refs.find((r) => r.id === kept.serverCertificateId)?.lb ?? refs[0]?.lb;
     for (const c of others) {
-      for (const r of refs.filter((x) => x.id === c.serverCertificateId)) {
-        if (r.domain && r.domainExtensionId)
-          out.actions.push({
-            kind: 'setDomainExtensionCertificate',
-            lb: r.lb,
-            port: r.port,
-            domain: r.domain,
-            domainExtensionId: r.domainExtensionId,
-            serverCertificateId: kept.serverCertificateId,
-          });
-        else
-          out.actions.push({
-            kind: 'setListenerCertificate',
-            lb: r.lb,
-            port: r.port,
-            serverCertificateId: kept.serverCertificateId,
-          });
-      }
+      for (const r of refs.filter((x) => x.id === c.serverCertificateId))
+        out.actions.push(moveReference(r, kept.serverCertificateId));
       if (referencedElsewhere.has(c.serverCertificateId) || !home) {
         out.leftAlone.push({
           lb: home?.name ?? '',
@@ -599,6 +760,55 @@ export function planDuplicateCertificates(
     }
   }
   return out;
+}
+
+/** Where a managed load balancer serves a certificate: a listener's default, or an extension domain. */
+interface CertificateRef {
+  lb: LbRef;
+  port: number;
+  id: string;
+  domain?: string;
+  domainExtensionId?: string;
+}
+
+function certificateRefs(
+  observed: readonly LoadBalancerModel[],
+  deleted: ReadonlySet<string>,
+): CertificateRef[] {
+  return observed.flatMap((o) => {
+    const lb: LbRef = { name: o.name, ...(o.loadBalancerId ? { loadBalancerId: o.loadBalancerId } : {}) };
+    return o.listeners
+      .filter((l) => !deleted.has(`${o.name}:${l.port}`))
+      .flatMap((l): CertificateRef[] => [
+        ...(l.serverCertificateId ? [{ lb, port: l.port, id: l.serverCertificateId }] : []),
+        ...l.extensionDomains.flatMap((x) =>
+          x.serverCertificateId && x.domainExtensionId
+            ? [
+                {
+                  lb,
+                  port: l.port,
+                  id: x.serverCertificateId,
+                  domain: x.domain,
+                  domainExtensionId: x.domainExtensionId,
+                },
+              ]
+            : [],
+        ),
+      ]);
+  });
+}
+
+function moveReference(r: CertificateRef, serverCertificateId: string): Action {
+  return r.domain && r.domainExtensionId
+    ? {
+        kind: 'setDomainExtensionCertificate',
+        lb: r.lb,
+        port: r.port,
+        domain: r.domain,
+        domainExtensionId: r.domainExtensionId,
+        serverCertificateId,
+      }
+    : { kind: 'setListenerCertificate', lb: r.lb, port: r.port, serverCertificateId };
 }
 
 /** One line per action, for people. */
@@ -644,8 +854,18 @@ export function describeAction(a: Action): string {
       return `${where}: create rule ${a.rule.name} on ${a.port} (${a.rule.domain ?? '*'}${a.rule.url ?? ''} -> ${a.rule.vServerGroup})`;
     case 'setRuleGroup':
       return `${where}: point rule ${a.rule} on ${a.port} at ${a.vServerGroup}`;
+    case 'renameRule':
+      return a.aside
+        ? `${where}: rename rule ${a.rule} on ${a.port} to ${a.name}, out of the way of its replacement (its domain or url changes)`
+        : `${where}: rename rule ${a.rule} on ${a.port} to ${a.name}${a.vServerGroup ? ` and point it at ${a.vServerGroup}` : ''}`;
+    case 'deleteRule':
+      return a.replaced
+        ? `${where}: delete the old rule ${a.rule} (${a.ruleId}) on ${a.port}, now replaced`
+        : `${where}: delete rule ${a.rule} on ${a.port} (ours, no longer in the spec)`;
     case 'createDomainExtension':
       return `${where}: add extension domain ${a.domain} on ${a.port}`;
+    case 'deleteDomainExtension':
+      return `${where}: delete extension domain ${a.domain} on ${a.port} (ours, no longer in the spec)`;
     case 'setListenerCertificate':
       return `${where}: bind ${a.serverCertificateId} to HTTPS ${a.port} (the kept copy of its certificate)`;
     case 'setDomainExtensionCertificate':

@@ -419,10 +419,14 @@ interface LooseSpec {
   }[];
 }
 
+type IssueSink = (path: (string | number)[], message: string) => void;
+type LooseLoadBalancer = NonNullable<LooseSpec['loadBalancers']>[number];
+type LooseListener = NonNullable<LooseLoadBalancer['listeners']>[number];
+
 /** References resolve, names and ports are unique: checks across fields, with the paths of the offenders. */
 function crossFieldIssues(spec: LooseSpec): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
-  const issue = (path: (string | number)[], message: string) => out.push({ path, message });
+  const issue: IssueSink = (path, message) => out.push({ path, message });
   const names = new Set<unknown>((spec.loadBalancers ?? []).map((lb) => lb.name));
   (Array.isArray(spec.failover?.watchLoadBalancers) ? spec.failover.watchLoadBalancers : []).forEach(
     (n, i) => {
@@ -435,75 +439,98 @@ function crossFieldIssues(spec: LooseSpec): { path: (string | number)[]; message
     const at = (...rest: (string | number)[]) => ['loadBalancers', i, ...rest];
     if (names.has(lb.name)) issue(at('name'), `duplicates another load balancer name: ${lb.name}`);
     names.add(lb.name);
-    const groups = new Set<unknown>();
-    (lb.vServerGroups ?? []).forEach((g, j) => {
-      if (groups.has(g.name))
-        issue(at('vServerGroups', j, 'name'), `duplicates another group name: ${g.name}`);
-      groups.add(g.name);
-      const seen = new Set<unknown>();
-      (g.backends ?? []).forEach((b, k) => {
-        // Loose input (not yet validated): the same `serverId:port` shape as backendKey, over raw values.
-        const key = `${String(b.serverId)}:${String(b.port)}`;
-        if (seen.has(key)) issue(at('vServerGroups', j, 'backends', k), `duplicates backend ${key}`);
-        seen.add(key);
-      });
-    });
+    const groups = groupIssues(lb, at, issue);
     const ports = new Set<unknown>();
     (lb.listeners ?? []).forEach((l, j) => {
       if (ports.has(l.port)) issue(at('listeners', j, 'port'), `duplicates listener port ${l.port}`);
       ports.add(l.port);
-      if (l.vServerGroup !== undefined && !groups.has(l.vServerGroup)) {
-        issue(
-          at('listeners', j, 'vServerGroup'),
-          `names no VServer group of this load balancer: ${l.vServerGroup}`,
-        );
-      }
-      if (l.protocol === 'http' && l.redirectToHttps === undefined && l.vServerGroup === undefined) {
-        issue(at('listeners', j), 'needs a vServerGroup or redirectToHttps');
-      }
-      if (l.protocol === 'https' && l.vServerGroup === undefined) {
-        issue(at('listeners', j, 'vServerGroup'), 'is required for an HTTPS listener');
-      }
-      if (l.protocol === 'http' && l.redirectToHttps) {
-        const target = (lb.listeners ?? []).find(
-          (x) => x.protocol === 'https' && x.port === l.redirectToHttps?.port,
-        );
-        if (!target)
-          issue(
-            at('listeners', j, 'redirectToHttps', 'port'),
-            'names no HTTPS listener of this load balancer',
-          );
-      }
-      const ruleNames = new Set<unknown>();
-      const pairs = new Set<unknown>();
-      (l.rules ?? []).forEach((r, k) => {
-        if (!groups.has(r.vServerGroup))
-          issue(
-            at('listeners', j, 'rules', k, 'vServerGroup'),
-            `names no VServer group of this load balancer: ${r.vServerGroup}`,
-          );
-        if (ruleNames.has(r.name))
-          issue(at('listeners', j, 'rules', k, 'name'), `duplicates rule name ${r.name}`);
-        const pair = `${r.domain ?? ''} ${r.url ?? ''}`;
-        if (pairs.has(pair))
-          issue(at('listeners', j, 'rules', k), 'duplicates the domain and url of another rule');
-        ruleNames.add(r.name);
-        pairs.add(pair);
-      });
-      if (l.protocol === 'https') {
-        const domains = new Set<unknown>();
-        (l.extensionDomains ?? []).forEach((d, k) => {
-          if (domains.has(String(d.domain).toLowerCase()))
-            issue(
-              at('listeners', j, 'extensionDomains', k, 'domain'),
-              `duplicates extension domain ${d.domain}`,
-            );
-          domains.add(String(d.domain).toLowerCase());
-        });
-      }
+      const atListener = (...rest: (string | number)[]) => at('listeners', j, ...rest);
+      listenerIssues(lb, l, groups, atListener, issue);
+      ruleIssues(l, groups, atListener, issue);
+      if (l.protocol === 'https') extensionDomainIssues(l, atListener, issue);
     });
   });
   return out;
+}
+
+/** Unique group names, unique backends per group; returns the group names. */
+function groupIssues(
+  lb: LooseLoadBalancer,
+  at: (...rest: (string | number)[]) => (string | number)[],
+  issue: IssueSink,
+): Set<unknown> {
+  const groups = new Set<unknown>();
+  (lb.vServerGroups ?? []).forEach((g, j) => {
+    if (groups.has(g.name)) issue(at('vServerGroups', j, 'name'), `duplicates another group name: ${g.name}`);
+    groups.add(g.name);
+    const seen = new Set<unknown>();
+    (g.backends ?? []).forEach((b, k) => {
+      // Loose input (not yet validated): the same `serverId:port` shape as backendKey, over raw values.
+      const key = `${String(b.serverId)}:${String(b.port)}`;
+      if (seen.has(key)) issue(at('vServerGroups', j, 'backends', k), `duplicates backend ${key}`);
+      seen.add(key);
+    });
+  });
+  return groups;
+}
+
+/** A listener's group exists, it has somewhere to send traffic, and a redirect names an HTTPS listener. */
+function listenerIssues(
+  lb: LooseLoadBalancer,
+  l: LooseListener,
+  groups: Set<unknown>,
+  at: (...rest: (string | number)[]) => (string | number)[],
+  issue: IssueSink,
+): void {
+  if (l.vServerGroup !== undefined && !groups.has(l.vServerGroup))
+    issue(at('vServerGroup'), `names no VServer group of this load balancer: ${l.vServerGroup}`);
+  if (l.protocol === 'http' && l.redirectToHttps === undefined && l.vServerGroup === undefined)
+    issue(at(), 'needs a vServerGroup or redirectToHttps');
+  if (l.protocol === 'https' && l.vServerGroup === undefined)
+    issue(at('vServerGroup'), 'is required for an HTTPS listener');
+  if (l.protocol === 'http' && l.redirectToHttps) {
+    const target = (lb.listeners ?? []).find(
+      (x) => x.protocol === 'https' && x.port === l.redirectToHttps?.port,
+    );
+    if (!target) issue(at('redirectToHttps', 'port'), 'names no HTTPS listener of this load balancer');
+  }
+}
+
+/** Rules name a group of the load balancer; names and domain+url pairs are unique per listener. */
+function ruleIssues(
+  l: LooseListener,
+  groups: Set<unknown>,
+  at: (...rest: (string | number)[]) => (string | number)[],
+  issue: IssueSink,
+): void {
+  const ruleNames = new Set<unknown>();
+  const pairs = new Set<unknown>();
+  (l.rules ?? []).forEach((r, k) => {
+    if (!groups.has(r.vServerGroup))
+      issue(
+        at('rules', k, 'vServerGroup'),
+        `names no VServer group of this load balancer: ${r.vServerGroup}`,
+      );
+    if (ruleNames.has(r.name)) issue(at('rules', k, 'name'), `duplicates rule name ${r.name}`);
+    const pair = `${r.domain ?? ''} ${r.url ?? ''}`;
+    if (pairs.has(pair)) issue(at('rules', k), 'duplicates the domain and url of another rule');
+    ruleNames.add(r.name);
+    pairs.add(pair);
+  });
+}
+
+/** Extension domains are unique per HTTPS listener, case aside. */
+function extensionDomainIssues(
+  l: LooseListener,
+  at: (...rest: (string | number)[]) => (string | number)[],
+  issue: IssueSink,
+): void {
+  const domains = new Set<unknown>();
+  (l.extensionDomains ?? []).forEach((d, k) => {
+    if (domains.has(String(d.domain).toLowerCase()))
+      issue(at('extensionDomains', k, 'domain'), `duplicates extension domain ${d.domain}`);
+    domains.add(String(d.domain).toLowerCase());
+  });
 }
 
 export type Spec = z.infer<typeof specSchema>;

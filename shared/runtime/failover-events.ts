@@ -421,3 +421,22 @@ export function parseFailoverEvent(event: unknown): FailoverEventCommand {
   }
   return parseOne(value, '');
 }
+
+/**
+ * The audit's hand-off as the failover function accepts it. `expected` goes out only for a shift or a
+ * failback (the schema's informational values); a pending failback or a primary down again is in the
+ * reason.
+ */
+export function healthAuditHandOff(
+  h: { loadBalancerId: string; vServerGroupId: string; reason: string; expected: string },
+  observedAt: Date,
+): HealthAuditHandOff {
+  return {
+    source: HEALTH_AUDIT_SOURCE,
+    loadBalancerId: h.loadBalancerId,
+    vServerGroupId: h.vServerGroupId,
+    reason: h.reason || h.expected,
+    observedAt: observedAt.toISOString(),
+    ...(h.expected === 'shiftToStandby' || h.expected === 'failBack' ? { expected: h.expected } : {}),
+  };
+}

@@ -1,5 +1,5 @@
-// Plan and apply a spec: observe -> plan (pure) -> check every certificate source -> execute the
-// actions in order. Idempotent by construction: every action is absolute and a re-run observes again,
+// Plan and apply a spec: observe -> plan (pure) -> check every certificate source -> run the actions
+// in order through the one executor (executor.ts), each kind by its writer in RUNNERS. Idempotent by construction: every action is absolute and a re-run observes again,
 // so after a failure (the run stops at the first failed action and reports what it did) the next
 // apply plans only what is still missing. Nothing is written when the spec or a certificate source is
 // bad: those are checked before the first write. What we create carries our marker: load balancers
@@ -27,11 +27,13 @@ import {
   planDuplicateCertificates,
 } from '../domain/plan';
 import type { Spec } from '../domain/spec';
+import { type ErrorReport, errorReport } from '../errors';
 import {
   type CertificateResolver,
   createCertificateResolver,
   type ResolvedCertificate,
 } from './certificate-source';
+import { execute, type PlannedAction } from './executor';
 import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { observeLoadBalancers } from './observe';
 
@@ -61,8 +63,8 @@ export interface ApplyResult {
   plan: Plan;
   /** actions that completed, in order */
   done: Action[];
-  /** the action that failed, and why; the run stopped there */
-  failed?: { action: Action; error: Error };
+  /** the action that failed, and why (as thrown, and as report data); the run stopped there */
+  failed?: { action: Action; error: Error; report: ErrorReport };
   /** actions not attempted because of the failure */
   remaining: Action[];
   /** certificates uploaded by this run */
@@ -228,6 +230,309 @@ export async function planWithinLimits(
   return (await observeAndPlan(slb, spec, ownership)).plan;
 }
 
+/** What one apply knows while it writes: the ids of what it created, the certificates it prepared. */
+interface ApplyRun {
+  deps: ApplyDeps;
+  spec: Spec;
+  regionId: string;
+  options: ApplyOptions;
+  lbIds: Map<string, string>;
+  groupIds: Map<string, string>;
+  resolver: CertificateResolver;
+  needs: Map<string, () => Promise<ResolvedCertificate>>;
+  /** actions completed, in order */
+  done: Action[];
+  /** actions in the plan being run, for progress events */
+  total: number;
+}
+
+export interface ApplyOptions {
+  /** called once with the plan, after the certificate checks and before the first write */
+  onPlan?: (plan: Plan) => void;
+  onProgress?: (e: ProgressEvent) => void;
+  /** more tags for the load balancers this apply creates (the provisioning API's applied-at record) */
+  createTags?: Tag[];
+}
+
+function knowGroups(run: ApplyRun, observed: readonly LoadBalancerModel[]): void {
+  for (const o of observed) {
+    if (o.loadBalancerId) run.lbIds.set(o.name, o.loadBalancerId);
+    for (const g of o.groups)
+      if (g.vServerGroupId && !g.duplicateOf) run.groupIds.set(`${o.name}/${g.name}`, g.vServerGroupId);
+  }
+}
+
+function lbId(run: ApplyRun, a: Action): string {
+  const id = a.lb.loadBalancerId ?? run.lbIds.get(a.lb.name);
+  if (!id) throw new Error(`load balancer ${a.lb.name} does not exist yet`);
+  return id;
+}
+
+function groupId(run: ApplyRun, a: Action, group: string): string {
+  const id = run.groupIds.get(`${a.lb.name}/${group}`);
+  if (!id) throw new Error(`VServer group ${group} of ${a.lb.name} does not exist yet`);
+  return id;
+}
+
+async function certificate(run: ApplyRun, key: string): Promise<string> {
+  const upload = run.needs.get(key);
+  if (!upload) throw new Error(`no certificate prepared for ${key}`);
+  return (await upload()).serverCertificateId;
+}
+
+const listenerRef = (run: ApplyRun, a: Action & { port: number; protocol: 'http' | 'https' }) => ({
+  regionId: run.regionId,
+  loadBalancerId: lbId(run, a),
+  listenerPort: a.port,
+  protocol: a.protocol,
+});
+
+type ActionOf<K extends Action['kind']> = Extract<Action, { kind: K }>;
+type Runner<K extends Action['kind']> = (run: ApplyRun, a: ActionOf<K>) => Promise<unknown>;
+
+async function createLoadBalancer(run: ApplyRun, a: ActionOf<'createLoadBalancer'>): Promise<void> {
+  const { ownership } = run.deps;
+  const created = await run.deps.slb.createLoadBalancer({
+    regionId: run.regionId,
+    loadBalancerName: ownedName(ownership, a.lb.name),
+    addressType: a.create.addressType,
+    loadBalancerSpec: a.create.spec,
+    internetChargeType: a.create.internetChargeType,
+    ...(a.create.bandwidth !== undefined ? { bandwidth: a.create.bandwidth } : {}),
+    ...(a.create.vSwitchId ? { vSwitchId: a.create.vSwitchId } : {}),
+    clientToken: clientToken(run.spec, ownership, a.lb.name),
+    tags: [...markerTags(ownership), ...(run.options.createTags ?? [])],
+  });
+  run.lbIds.set(a.lb.name, created.loadBalancerId);
+}
+
+async function createVServerGroup(run: ApplyRun, a: ActionOf<'createVServerGroup'>): Promise<void> {
+  const created = await run.deps.slb.createVServerGroup({
+    regionId: run.regionId,
+    loadBalancerId: lbId(run, a),
+    vServerGroupName: a.group,
+    backendServers: a.backends.map(backendServer),
+    tags: markerTags(run.deps.ownership),
+  });
+  run.groupIds.set(`${a.lb.name}/${a.group}`, created.vServerGroupId);
+}
+
+/** SetVServerGroupAttribute takes each member whole: the spec's fields, with the planned changes on top. */
+function setBackendWeights(run: ApplyRun, a: ActionOf<'setBackendWeights'>): Promise<unknown> {
+  const desired = desiredFromSpec(run.spec)
+    .find((d) => d.name === a.lb.name)
+    ?.groups.find((g) => g.name === a.group)?.backends;
+  return run.deps.slb.setVServerGroupAttribute({
+    regionId: run.regionId,
+    vServerGroupId: groupId(run, a, a.group),
+    backendServers: a.backends.map((b) => {
+      const d = desired?.find((x) => x.serverId === b.serverId && x.port === b.port);
+      return { ...(d ? backendServer(d) : {}), ...b };
+    }),
+  });
+}
+
+async function createListener(run: ApplyRun, a: ActionOf<'createListener'>): Promise<void> {
+  const l = a.listener;
+  const settings: ListenerSettings = {
+    bandwidth: l.bandwidth,
+    scheduler: l.scheduler,
+    ...(l.vServerGroup ? { vServerGroupId: groupId(run, a, l.vServerGroup) } : {}),
+    ...(l.healthCheck ? { healthCheck: toHealthCheck(l.healthCheck) } : {}),
+    attributes: {
+      StickySession: l.stickySession ? 'on' : 'off',
+      ...(l.protocol === 'https' && l.http2 !== undefined ? { EnableHttp2: l.http2 ? 'on' : 'off' } : {}),
+    },
+  };
+  const base = {
+    regionId: run.regionId,
+    loadBalancerId: lbId(run, a),
+    listenerPort: l.port,
+    ...settings,
+    tags: markerTags(run.deps.ownership),
+  };
+  if (l.protocol === 'https')
+    await run.deps.slb.createHttpsListener({
+      ...base,
+      serverCertificateId: await certificate(run, `${a.lb.name}:${l.port}`),
+    });
+  else
+    await run.deps.slb.createHttpListener({
+      ...base,
+      ...(l.redirectPort !== undefined ? { forwardPort: l.redirectPort } : {}),
+    });
+}
+
+function setListenerAttribute(run: ApplyRun, a: ActionOf<'setListenerAttribute'>): Promise<void> {
+  const c = a.changes;
+  const req = {
+    regionId: run.regionId,
+    loadBalancerId: lbId(run, a),
+    listenerPort: a.port,
+    ...(c.bandwidth !== undefined ? { bandwidth: c.bandwidth } : {}),
+    ...(c.scheduler !== undefined ? { scheduler: c.scheduler } : {}),
+    ...(c.vServerGroup !== undefined ? { vServerGroupId: groupId(run, a, c.vServerGroup) } : {}),
+    ...(c.healthCheck ? { healthCheck: toHealthCheck(c.healthCheck) } : {}),
+    attributes: {
+      ...(c.stickySession !== undefined ? { StickySession: c.stickySession ? 'on' : 'off' } : {}),
+      ...(c.http2 !== undefined ? { EnableHttp2: c.http2 ? 'on' : 'off' } : {}),
+    },
+  };
+  return a.protocol === 'https'
+    ? run.deps.slb.setHttpsListenerAttribute(req)
+    : run.deps.slb.setHttpListenerAttribute(req);
+}
+
+function createRule(run: ApplyRun, a: ActionOf<'createRule'>): Promise<unknown> {
+  return run.deps.slb.createRules({
+    regionId: run.regionId,
+    loadBalancerId: lbId(run, a),
+    listenerPort: a.port,
+    rules: [
+      {
+        ruleName: a.rule.name,
+        ...(a.rule.domain ? { domain: a.rule.domain } : {}),
+        ...(a.rule.url ? { url: a.rule.url } : {}),
+        vServerGroupId: groupId(run, a, a.rule.vServerGroup),
+      },
+    ],
+  });
+}
+
+function renameRule(run: ApplyRun, a: ActionOf<'renameRule'>): Promise<void> {
+  return run.deps.slb.setRule({
+    regionId: run.regionId,
+    ruleId: a.ruleId,
+    ruleName: a.name,
+    ...(a.vServerGroup !== undefined ? { vServerGroupId: groupId(run, a, a.vServerGroup) } : {}),
+  });
+}
+
+async function createDomainExtension(run: ApplyRun, a: ActionOf<'createDomainExtension'>): Promise<unknown> {
+  return run.deps.slb.createDomainExtension({
+    regionId: run.regionId,
+    loadBalancerId: lbId(run, a),
+    listenerPort: a.port,
+    domain: a.domain,
+    serverCertificateId: await certificate(run, `${a.lb.name}:${a.port}:${a.domain}`),
+  });
+}
+
+/** How each kind of action is written: one entry per kind, so a new kind without a writer does not compile. */
+const RUNNERS: { [K in Action['kind']]: Runner<K> } = {
+  createLoadBalancer,
+  createVServerGroup,
+  addBackends: (run, a) =>
+    run.deps.slb.addBackendServers({
+      regionId: run.regionId,
+      vServerGroupId: groupId(run, a, a.group),
+      backendServers: a.backends.map(backendServer),
+    }),
+  removeBackends: (run, a) =>
+    run.deps.slb.removeBackendServers({
+      regionId: run.regionId,
+      vServerGroupId: groupId(run, a, a.group),
+      backendServers: a.backends,
+    }),
+  setBackendWeights,
+  createListener,
+  setListenerAttribute,
+  startListener: (run, a) => run.deps.slb.startListener(listenerRef(run, a)),
+  deleteListener: (run, a) => run.deps.slb.deleteListener(listenerRef(run, a)),
+  deleteVServerGroup: (run, a) =>
+    run.deps.slb.deleteVServerGroup({ regionId: run.regionId, vServerGroupId: a.vServerGroupId }),
+  createRule,
+  setRuleGroup: (run, a) =>
+    run.deps.slb.setRule({
+      regionId: run.regionId,
+      ruleId: a.ruleId,
+      vServerGroupId: groupId(run, a, a.vServerGroup),
+    }),
+  renameRule,
+  deleteRule: (run, a) => run.deps.slb.deleteRules({ regionId: run.regionId, ruleIds: [a.ruleId] }),
+  createDomainExtension,
+  deleteDomainExtension: (run, a) =>
+    run.deps.slb.deleteDomainExtension({ regionId: run.regionId, domainExtensionId: a.domainExtensionId }),
+  setListenerCertificate: (run, a) =>
+    run.deps.slb.setHttpsListenerAttribute({
+      regionId: run.regionId,
+      loadBalancerId: lbId(run, a),
+      listenerPort: a.port,
+      serverCertificateId: a.serverCertificateId,
+    }),
+  setDomainExtensionCertificate: (run, a) =>
+    run.deps.slb.setDomainExtensionCertificate({
+      regionId: run.regionId,
+      domainExtensionId: a.domainExtensionId,
+      serverCertificateId: a.serverCertificateId,
+    }),
+  deleteCertificate: (run, a) =>
+    run.deps.slb.deleteServerCertificate({
+      regionId: run.regionId,
+      serverCertificateId: a.serverCertificateId,
+    }),
+};
+
+/** One action's writes. */
+function runAction(run: ApplyRun, a: Action): Promise<unknown> {
+  return (RUNNERS[a.kind] as (run: ApplyRun, a: Action) => Promise<unknown>)(run, a);
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+const uploads = (run: ApplyRun) => run.resolver.uploads().map((c) => c.serverCertificateId);
+
+/** A plan action as the executor runs it: numbered in the whole run, described for people. */
+interface Step extends PlannedAction {
+  action: Action;
+}
+
+/**
+ * Runs actions in plan order through the executor (one at a time, stopping at the first failure,
+ * `before` as the guard before each write); the failure result when one fails, undefined when all are done.
+ */
+async function runActions(
+  run: ApplyRun,
+  actions: readonly Action[],
+  plan: Plan,
+  before?: () => Promise<void>,
+): Promise<ApplyResult | undefined> {
+  const offset = run.done.length;
+  const steps = actions.map(
+    (action, i): Step => ({
+      id: String(offset + i + 1),
+      kind: action.kind,
+      reason: describeAction(action),
+      action,
+    }),
+  );
+  const execution = await execute(steps, (step) => ({ run: () => runAction(run, step.action) }), {
+    ...(before ? { beforeEach: before } : {}),
+    onProgress: (e) =>
+      run.options.onProgress?.({
+        index: offset + e.index,
+        total: run.total,
+        action: e.action.action,
+        text: e.action.reason,
+        status: e.status,
+      }),
+  });
+  for (const r of execution.results) if (r.status === 'done') run.done.push(r.action.action);
+  const failedAt = execution.results.findIndex((r) => r.status === 'failed');
+  const failed = execution.results[failedAt];
+  if (!failed) return undefined;
+  return {
+    plan,
+    done: [...run.done],
+    failed: {
+      action: failed.action.action,
+      error: asError(failed.thrown),
+      report: errorReport(failed.thrown),
+    },
+    remaining: actions.slice(failedAt + 1),
+    uploadedCertificates: uploads(run),
+  };
+}
+
 /**
  * Observes, plans and applies the spec; stops at the first failed action. Writes happen under the
  * lease of every load balancer involved (shared/workflows/lease.ts), on a plan made after taking it:
@@ -237,17 +542,10 @@ export async function planWithinLimits(
 export async function applySpec(
   deps: ApplyDeps,
   spec: Spec,
-  options: {
-    /** called once with the plan, after the certificate checks and before the first write */
-    onPlan?: (plan: Plan) => void;
-    onProgress?: (e: ProgressEvent) => void;
-    /** more tags for the load balancers this apply creates (the provisioning API's applied-at record) */
-    createTags?: Tag[];
-  } = {},
+  options: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const regionId = spec.region;
-  const { slb } = deps;
-  const first = await observeAndPlan(slb, spec, deps.ownership);
+  const first = await observeAndPlan(deps.slb, spec, deps.ownership);
   if (first.plan.actions.length === 0) {
     // Nothing to change, so nothing to write and no lease to take.
     options.onPlan?.(first.plan);
@@ -256,286 +554,86 @@ export async function applySpec(
   // Certificates first, and without writing: a bad source stops the apply before any change.
   await prepareCertificates(createCertificateResolver({ ...deps, regionId }), first.plan);
   options.onPlan?.(first.plan);
-
-  const marker: Tag[] = markerTags(deps.ownership);
-  const lbIds = new Map<string, string>();
-  const groupIds = new Map<string, string>();
-  const knowGroups = (observed: readonly LoadBalancerModel[]) => {
-    for (const o of observed) {
-      if (o.loadBalancerId) lbIds.set(o.name, o.loadBalancerId);
-      for (const g of o.groups)
-        if (g.vServerGroupId && !g.duplicateOf) groupIds.set(`${o.name}/${g.name}`, g.vServerGroupId);
-    }
-  };
-  knowGroups(first.observed);
-  const lbId = (a: Action): string => {
-    const id = a.lb.loadBalancerId ?? lbIds.get(a.lb.name);
-    if (!id) throw new Error(`load balancer ${a.lb.name} does not exist yet`);
-    return id;
-  };
-  const groupId = (a: Action, group: string): string => {
-    const id = groupIds.get(`${a.lb.name}/${group}`);
-    if (!id) throw new Error(`VServer group ${group} of ${a.lb.name} does not exist yet`);
-    return id;
-  };
-  let resolver: CertificateResolver = createCertificateResolver({ ...deps, regionId });
-  let needs = new Map<string, () => Promise<ResolvedCertificate>>();
-  const certificate = async (key: string): Promise<string> => {
-    const upload = needs.get(key);
-    if (!upload) throw new Error(`no certificate prepared for ${key}`);
-    return (await upload()).serverCertificateId;
-  };
-
-  const listenerRef = (a: Action & { port: number; protocol: 'http' | 'https' }) => ({
+  const run: ApplyRun = {
+    deps,
+    spec,
     regionId,
-    loadBalancerId: lbId(a),
-    listenerPort: a.port,
-    protocol: a.protocol,
-  });
-
-  async function run(a: Action): Promise<void> {
-    switch (a.kind) {
-      case 'createLoadBalancer': {
-        const created = await slb.createLoadBalancer({
-          regionId,
-          loadBalancerName: ownedName(deps.ownership, a.lb.name),
-          addressType: a.create.addressType,
-          loadBalancerSpec: a.create.spec,
-          internetChargeType: a.create.internetChargeType,
-          ...(a.create.bandwidth !== undefined ? { bandwidth: a.create.bandwidth } : {}),
-          ...(a.create.vSwitchId ? { vSwitchId: a.create.vSwitchId } : {}),
-          clientToken: clientToken(spec, deps.ownership, a.lb.name),
-          tags: [...marker, ...(options.createTags ?? [])],
-        });
-        lbIds.set(a.lb.name, created.loadBalancerId);
-        return;
-      }
-      case 'createVServerGroup': {
-        const created = await slb.createVServerGroup({
-          regionId,
-          loadBalancerId: lbId(a),
-          vServerGroupName: a.group,
-          backendServers: a.backends.map(backendServer),
-          tags: marker,
-        });
-        groupIds.set(`${a.lb.name}/${a.group}`, created.vServerGroupId);
-        return;
-      }
-      case 'addBackends':
-        await slb.addBackendServers({
-          regionId,
-          vServerGroupId: groupId(a, a.group),
-          backendServers: a.backends.map(backendServer),
-        });
-        return;
-      case 'removeBackends':
-        await slb.removeBackendServers({
-          regionId,
-          vServerGroupId: groupId(a, a.group),
-          backendServers: a.backends,
-        });
-        return;
-      case 'setBackendWeights': {
-        const desired = desiredFromSpec(spec)
-          .find((d) => d.name === a.lb.name)
-          ?.groups.find((g) => g.name === a.group)?.backends;
-        await slb.setVServerGroupAttribute({
-          regionId,
-          vServerGroupId: groupId(a, a.group),
-          backendServers: a.backends.map((b) => {
-            const d = desired?.find((x) => x.serverId === b.serverId && x.port === b.port);
-            return { ...(d ? backendServer(d) : {}), ...b };
-          }),
-        });
-        return;
-      }
-      case 'createListener': {
-        const l = a.listener;
-        const settings: ListenerSettings = {
-          bandwidth: l.bandwidth,
-          scheduler: l.scheduler,
-          ...(l.vServerGroup ? { vServerGroupId: groupId(a, l.vServerGroup) } : {}),
-          ...(l.healthCheck ? { healthCheck: toHealthCheck(l.healthCheck) } : {}),
-          attributes: {
-            StickySession: l.stickySession ? 'on' : 'off',
-            ...(l.protocol === 'https' && l.http2 !== undefined
-              ? { EnableHttp2: l.http2 ? 'on' : 'off' }
-              : {}),
-          },
-        };
-        const base = { regionId, loadBalancerId: lbId(a), listenerPort: l.port, ...settings, tags: marker };
-        if (l.protocol === 'https') {
-          await slb.createHttpsListener({
-            ...base,
-            serverCertificateId: await certificate(`${a.lb.name}:${l.port}`),
-          });
-        } else {
-          await slb.createHttpListener({
-            ...base,
-            ...(l.redirectPort !== undefined ? { forwardPort: l.redirectPort } : {}),
-          });
-        }
-        return;
-      }
-      case 'setListenerAttribute': {
-        const c = a.changes;
-        const req = {
-          regionId,
-          loadBalancerId: lbId(a),
-          listenerPort: a.port,
-          ...(c.bandwidth !== undefined ? { bandwidth: c.bandwidth } : {}),
-          ...(c.scheduler !== undefined ? { scheduler: c.scheduler } : {}),
-          ...(c.vServerGroup !== undefined ? { vServerGroupId: groupId(a, c.vServerGroup) } : {}),
-          ...(c.healthCheck ? { healthCheck: toHealthCheck(c.healthCheck) } : {}),
-          attributes: {
-            ...(c.stickySession !== undefined ? { StickySession: c.stickySession ? 'on' : 'off' } : {}),
-            ...(c.http2 !== undefined ? { EnableHttp2: c.http2 ? 'on' : 'off' } : {}),
-          },
-        };
-        if (a.protocol === 'https') await slb.setHttpsListenerAttribute(req);
-        else await slb.setHttpListenerAttribute(req);
-        return;
-      }
-      case 'startListener':
-        await slb.startListener(listenerRef(a));
-        return;
-      case 'deleteListener':
-        await slb.deleteListener(listenerRef(a));
-        return;
-      case 'deleteVServerGroup':
-        await slb.deleteVServerGroup({ regionId, vServerGroupId: a.vServerGroupId });
-        return;
-      case 'createRule':
-        await slb.createRules({
-          regionId,
-          loadBalancerId: lbId(a),
-          listenerPort: a.port,
-          rules: [
-            {
-              ruleName: a.rule.name,
-              ...(a.rule.domain ? { domain: a.rule.domain } : {}),
-              ...(a.rule.url ? { url: a.rule.url } : {}),
-              vServerGroupId: groupId(a, a.rule.vServerGroup),
-            },
-          ],
-        });
-        return;
-      case 'setRuleGroup':
-        await slb.setRule({ regionId, ruleId: a.ruleId, vServerGroupId: groupId(a, a.vServerGroup) });
-        return;
-      case 'createDomainExtension':
-        await slb.createDomainExtension({
-          regionId,
-          loadBalancerId: lbId(a),
-          listenerPort: a.port,
-          domain: a.domain,
-          serverCertificateId: await certificate(`${a.lb.name}:${a.port}:${a.domain}`),
-        });
-        return;
-      case 'setListenerCertificate':
-        await slb.setHttpsListenerAttribute({
-          regionId,
-          loadBalancerId: lbId(a),
-          listenerPort: a.port,
-          serverCertificateId: a.serverCertificateId,
-        });
-        return;
-      case 'setDomainExtensionCertificate':
-        await slb.setDomainExtensionCertificate({
-          regionId,
-          domainExtensionId: a.domainExtensionId,
-          serverCertificateId: a.serverCertificateId,
-        });
-        return;
-      case 'deleteCertificate':
-        await slb.deleteServerCertificate({ regionId, serverCertificateId: a.serverCertificateId });
-        return;
-    }
-  }
-
-  const done: Action[] = [];
-  const uploads = () => resolver.uploads().map((c) => c.serverCertificateId);
-  let total = first.plan.actions.length;
-  /** Runs actions in order; the failure result when one fails, undefined when all are done. */
-  const runAll = async (
-    actions: readonly Action[],
-    plan: Plan,
-    before?: () => Promise<void>,
-  ): Promise<ApplyResult | undefined> => {
-    for (const [i, a] of actions.entries()) {
-      const event = { index: done.length + 1, total, action: a, text: describeAction(a) };
-      options.onProgress?.({ ...event, status: 'started' });
-      try {
-        await before?.();
-        await run(a);
-      } catch (err) {
-        options.onProgress?.({ ...event, status: 'failed' });
-        return {
-          plan,
-          done: [...done],
-          failed: { action: a, error: err instanceof Error ? err : new Error(String(err)) },
-          remaining: actions.slice(i + 1),
-          uploadedCertificates: uploads(),
-        };
-      }
-      done.push(a);
-      options.onProgress?.({ ...event, status: 'done' });
-    }
-    return undefined;
+    options,
+    lbIds: new Map(),
+    groupIds: new Map(),
+    resolver: createCertificateResolver({ ...deps, regionId }),
+    needs: new Map(),
+    done: [],
+    total: first.plan.actions.length,
   };
-
+  knowGroups(run, first.observed);
   // New load balancers: nothing exists yet to hold a lease on; the client token makes retries and
   // concurrent applies create one.
   const creates = first.plan.actions.filter((a) => a.kind === 'createLoadBalancer');
-  const failedCreate = await runAll(creates, first.plan);
-  if (failedCreate) return failedCreate;
+  return (await runActions(run, creates, first.plan)) ?? applyLeased(run, creates, first.plan);
+}
 
+/** The rest of the apply, under the lease of every load balancer involved. */
+async function applyLeased(run: ApplyRun, creates: readonly Action[], firstPlan: Plan): Promise<ApplyResult> {
+  const { deps } = run;
   const leaseDeps = {
-    slb,
-    regionId,
+    slb: deps.slb,
+    regionId: run.regionId,
     now: deps.now,
     ...(deps.lease ? { lease: deps.lease } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   };
   let started = false;
-  const leased = withLoadBalancerLeases(
-    leaseDeps,
-    [...lbIds.values()],
-    `apply@${deps.ownership.deploymentId}`,
-    async (leases) => {
-      started = true;
-      // Plan again on what the cloud holds now that no one else writes: another apply may have
-      // finished while this one waited.
-      const fresh = await observeAndPlan(slb, spec, deps.ownership);
-      knowGroups(fresh.observed);
-      // A new reference never takes a duplicate copy this plan deletes (it would then be in use).
-      const avoid = new Set(
-        fresh.plan.actions.flatMap((x) => (x.kind === 'deleteCertificate' ? [x.serverCertificateId] : [])),
-      );
-      resolver = createCertificateResolver({ ...deps, regionId, avoid });
-      needs = await prepareCertificates(resolver, fresh.plan);
-      const plan: Plan = { actions: [...creates, ...fresh.plan.actions], leftAlone: fresh.plan.leftAlone };
-      total = plan.actions.length;
-      const failed = await runAll(fresh.plan.actions, plan, async () => {
-        for (const l of leases) await l.checkpoint();
-      });
-      return failed ?? { plan, done, remaining: [], uploadedCertificates: uploads() };
-    },
-  );
-  return leased.catch((err: unknown) => {
+  try {
+    return await withLoadBalancerLeases(
+      leaseDeps,
+      [...run.lbIds.values()],
+      `apply@${deps.ownership.deploymentId}`,
+      (leases) => {
+        started = true;
+        return applyFresh(run, creates, leases);
+      },
+    );
+  } catch (err) {
     // Taking the lease failed on a cloud error (not because another writer holds it): report it like a
     // failed action, with what was done before (a created load balancer).
     if (started || err instanceof LeaseUnavailableError) throw err;
-    const next = first.plan.actions.filter((a) => a.kind !== 'createLoadBalancer');
+    const next = firstPlan.actions.filter((a) => a.kind !== 'createLoadBalancer');
     return {
-      plan: first.plan,
-      done,
+      plan: firstPlan,
+      done: run.done,
       failed: {
-        action: next[0] ?? (first.plan.actions[0] as Action),
-        error: err instanceof Error ? err : new Error(String(err)),
+        action: next[0] ?? (firstPlan.actions[0] as Action),
+        error: asError(err),
+        report: errorReport(err),
       },
       remaining: next.slice(1),
-      uploadedCertificates: uploads(),
+      uploadedCertificates: uploads(run),
     };
+  }
+}
+
+/**
+ * Plans again on what the cloud holds now that no one else writes (another apply may have finished
+ * while this one waited), and runs that plan, checking the leases before every write.
+ */
+async function applyFresh(
+  run: ApplyRun,
+  creates: readonly Action[],
+  leases: readonly { checkpoint: () => Promise<void> }[],
+): Promise<ApplyResult> {
+  const fresh = await observeAndPlan(run.deps.slb, run.spec, run.deps.ownership);
+  knowGroups(run, fresh.observed);
+  // A new reference never takes a duplicate copy this plan deletes (it would then be in use).
+  const avoid = new Set(
+    fresh.plan.actions.flatMap((x) => (x.kind === 'deleteCertificate' ? [x.serverCertificateId] : [])),
+  );
+  run.resolver = createCertificateResolver({ ...run.deps, regionId: run.regionId, avoid });
+  run.needs = await prepareCertificates(run.resolver, fresh.plan);
+  const plan: Plan = { actions: [...creates, ...fresh.plan.actions], leftAlone: fresh.plan.leftAlone };
+  run.total = plan.actions.length;
+  const failed = await runActions(run, fresh.plan.actions, plan, async () => {
+    for (const l of leases) await l.checkpoint();
   });
+  return failed ?? { plan, done: run.done, remaining: [], uploadedCertificates: uploads(run) };
 }

@@ -1,54 +1,68 @@
-// Certificate renewal and zero-downtime rotation.
-//   discover  every certificate a managed load balancer serves (listener default, extension domains),
-//             facts from SLB's certificate record (certificates-in-use.ts)
+// Certificate renewal and zero-downtime rotation. The decisions are the domain's
+// (domain/renewal-plan.ts); this file reads the cloud, asks them, and runs each resulting plan through
+// the one executor (executor.ts), in four stages:
+//   markers   a run that died between bind and verify left its marker: this run finishes that switch
+//             first (verify what is bound, or roll back), before deciding anything
 //   decide    due when it expires within renewBeforeDays or has used more than two thirds of its
-//             lifetime; the replacement is the spec's source for that reference (a PEM pair, a pinned
-//             CAS id) or else the valid CAS certificate with the latest expiry covering every domain
-//             the reference serves; it must expire later than the current one
-//   upload    once per certificate per region (reused by fingerprint), named and tagged as ours
-//   switch    only the due references: the listener's default certificate (a partial update of that one
-//             attribute) or the extension domain's
-//   verify    a real TLS handshake with SNI for each domain. Each switch is a paired step
-//             (paired-step.ts): marker tags on the load balancer first (one write for a batch of its
-//             references), then per reference the bind, its verify and its rollback, so any failure
-//             after the bind (a throw, a TLS error, a failed write, a timeout) binds the previous
-//             certificate again and verifies that; the markers go once the batch is settled
-//   markers   a run that died between bind and verify left its marker: the next run finishes that
-//             switch first (verify what is bound, or roll back), before deciding anything
+//             lifetime (the CA's ARI window wins when it offers one); the replacement is the spec's
+//             source for that reference (a PEM pair, a pinned CAS id, an ACME order) or else the valid
+//             CAS certificate with the latest expiry covering every domain the reference serves; it
+//             must expire later than the current one
+//   rotate    the CA's rate-limit wait tagged on (or off) the load balancer; per reference an upload
+//             (once per certificate per region, reused by fingerprint, named and tagged as ours) and a
+//             switch of only that reference. The switches of one load balancer run in batches its tag
+//             quota can mark: one marker write, then per reference a paired step (paired-step.ts: bind,
+//             a real TLS handshake with SNI for each domain, commit, or rollback on any failure after
+//             the bind), then one unmark for the switches that settled
 //   clean up  delete an old certificate only when we own it, nothing in the region references it, its
 //             replacement was verified (it carries our replaced-at tag) and the grace period has
 //             passed, or it has expired; warn near the 100-certificate quota
-// Dry run: the same decisions and report, no writes and no handshakes.
+// Dry run: the same decisions; every plan is recorded (`planned`), nothing is written, no handshakes.
 
 import type { CasClient } from '../cloud/cas';
 import { CloudError } from '../cloud/errors';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
+import type { Notification } from '../cloud/notify';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
-import {
-  ACME_ARI_ID_TAG,
-  ACME_RETRY_AFTER_TAG,
-  acmeRetryAfter,
-  ariDecision,
-  rateLimitWaiting,
-} from '../domain/acme-renewal';
+import { ACME_ARI_ID_TAG, ACME_RETRY_AFTER_TAG } from '../domain/acme-renewal';
+import { sameFingerprint } from '../domain/keys';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
+import { markerRef, rotationMarkerKeys, rotationMarkerTags } from '../domain/renewal';
 import {
-  answeredByExtensionDomain,
-  markerRef,
-  parseRotationMarkers,
-  type RotationMarker,
-  renewalDue,
-  rotationMarkerKeys,
-  rotationMarkerTags,
-} from '../domain/renewal';
-import { acmeDirectoryOf, type Spec } from '../domain/spec';
-import { type ErrorReport, errorReport } from '../errors';
+  ariIdToAsk,
+  type DeleteAction,
+  decideReference,
+  dueness,
+  handshakeNames,
+  type KeptCertificate,
+  MARKER_TAGS,
+  type MarkerAction,
+  markerRoom,
+  noRoomReason,
+  noteRetryAfter,
+  planDeletions,
+  planMarkers,
+  planRetryAfterTags,
+  planSwitchBatches,
+  quotaWarning,
+  REPLACED_AT_TAG,
+  type ReferenceAction,
+  type RetryAfterAction,
+  referencedCertificates,
+  replacementVerdict,
+  retryAfterTagValue,
+  type SourceKind,
+  tagDelta,
+} from '../domain/renewal-plan';
+import { acmeDirectoryOf, type CertificateSource, type Spec } from '../domain/spec';
+import { type ErrorReport, errorReport, errorText, findCause } from '../errors';
 import {
   type AcmeIssuer,
   type CertificateFacts,
+  type CertificateResolver,
   CertificateSourceError,
   type Commit,
   createCertificateResolver,
@@ -58,16 +72,18 @@ import {
   type CertificatesInUse,
   findCertificatesInUse,
 } from './certificates-in-use';
-import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
+import {
+  type Execution,
+  execute,
+  type PlannedAction,
+  type StepResult,
+  type StepStatus,
+  type Work,
+} from './executor';
+import { LeaseLostError, type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { type Check, type PairedOutcome, type PairedStep, resumePaired, runPairedBatch } from './paired-step';
 
-export const REPLACED_AT_TAG = 'slb-autopilot:replaced-at';
-export const CERTIFICATE_QUOTA = 100;
-/** SLB: at most 20 tags per resource (reference §5, "Tag rules") */
-const TAGS_PER_RESOURCE = 20;
-/** left free on a load balancer for tags others write while we rotate (the write lease, ...) */
-const TAGS_RESERVED = 2;
-const DAY_MS = 86_400_000;
+export { CERTIFICATE_QUOTA, REPLACED_AT_TAG, type ReferenceAction } from '../domain/renewal-plan';
 
 export interface RenewalDeps {
   slb: SlbClient;
@@ -103,15 +119,6 @@ interface CertificateSummary {
   fingerprint?: string;
 }
 
-export type ReferenceAction =
-  | 'notDue'
-  | 'rotated'
-  | 'wouldRotate'
-  | 'rolledBack'
-  | 'noReplacement'
-  | 'pinned'
-  | 'failed';
-
 export interface ReferenceReport {
   reference: string;
   kind: CertificateReference['kind'];
@@ -122,6 +129,7 @@ export interface ReferenceReport {
   before: CertificateSummary;
   after?: CertificateSummary;
   verification?: Verification;
+  /** what went wrong, as a sentence for people */
   error?: string;
   /** what failed first: phase, message, code, and its causes */
   failure?: ErrorReport;
@@ -154,6 +162,21 @@ export interface MarkerReport {
   rollbackFailure?: ErrorReport;
 }
 
+/** Something people should know; `error` when a write failed. */
+export interface RenewalWarning {
+  message: string;
+  error?: ErrorReport;
+}
+
+/** One action of the run's plans, why, and what became of it (`planned` in a dry run). */
+export interface ActionReport {
+  id: string;
+  kind: string;
+  reason: string;
+  status: StepStatus;
+  error?: ErrorReport;
+}
+
 export interface RenewalReport {
   at: string;
   dryRun: boolean;
@@ -161,11 +184,17 @@ export interface RenewalReport {
   references: ReferenceReport[];
   /** switches earlier runs left in flight, settled first */
   markers: MarkerReport[];
+  /** every write the run planned, in order: settle markers, tag waits, upload and switch, delete */
+  actions: ActionReport[];
+  /** server certificate ids uploaded */
   uploaded: string[];
+  /** server certificate ids deleted */
   deleted: string[];
+  /** a dry run: the server certificate ids a run would delete now */
+  wouldDelete: string[];
   /** old certificates kept, and why */
-  kept: { serverCertificateId: string; name: string; why: string }[];
-  warnings: string[];
+  kept: KeptCertificate[];
+  warnings: RenewalWarning[];
   failed: boolean;
 }
 
@@ -186,6 +215,21 @@ const factsSummary = (f: CertificateFacts, id?: string): CertificateSummary => (
   fingerprint: f.fingerprint,
 });
 
+const emptyReport = (at: Date, dryRun: boolean, regionId: string): RenewalReport => ({
+  at: at.toISOString(),
+  dryRun,
+  regionId,
+  references: [],
+  markers: [],
+  actions: [],
+  uploaded: [],
+  deleted: [],
+  wouldDelete: [],
+  kept: [],
+  warnings: [],
+  failed: false,
+});
+
 /**
  * Renewal holding the writer lease of every load balancer it serves certificates on
  * (shared/workflows/lease.ts): a manual rotation and the daily timer, or an apply, never interleave,
@@ -203,8 +247,8 @@ export async function runCertRenewal(
   const work =
     preview.references.some((r) => r.action === 'wouldRotate') ||
     preview.markers.length > 0 ||
-    preview.deleted.length > 0;
-  if (!work) return { ...preview, dryRun: false };
+    preview.wouldDelete.length > 0;
+  if (!work) return { ...preview, dryRun: false, actions: [] };
   const ids = [...new Set(preview.references.map((r) => r.reference.split(/[:/]/)[0] ?? ''))];
   let holding = false;
   try {
@@ -223,68 +267,218 @@ export async function runCertRenewal(
   } catch (err) {
     // Not holding the leases (another writer has one, or claiming failed on a cloud error): nothing written.
     if (holding || !(err instanceof LeaseUnavailableError || err instanceof CloudError)) throw err;
-    return {
-      at: deps.now().toISOString(),
-      dryRun: false,
-      regionId: spec.region,
-      references: [],
-      markers: [],
-      uploaded: [],
-      deleted: [],
-      kept: [],
-      warnings: [err.message],
-      failed: true,
-    };
+    const report = emptyReport(deps.now(), false, spec.region);
+    report.warnings.push({ message: err.message, error: errorReport(err) });
+    report.failed = true;
+    return report;
   }
+}
+
+/** One run: what it reads once and what every stage shares. */
+interface Run {
+  deps: RenewalDeps;
+  spec: Spec;
+  options: RenewalOptions;
+  now: Date;
+  dryRun: boolean;
+  /** before each write: renews the leases when due, throws when one was lost */
+  checkpoint: () => Promise<void>;
+  inUse: CertificatesInUse;
+  report: RenewalReport;
 }
 
 async function renew(
   deps: RenewalDeps,
   spec: Spec,
   options: RenewalOptions,
-  /** before each batch of writes: renews the leases when due, throws when one was lost */
   checkpoint: () => Promise<void> = async () => {},
 ): Promise<RenewalReport> {
   const now = deps.now();
   const dryRun = options.dryRun ?? false;
-  const { slb } = deps;
-  let inUse = await findCertificatesInUse(slb, spec, deps.ownership);
-  const regionId = inUse.regionId;
-  const report: RenewalReport = {
-    at: now.toISOString(),
-    dryRun,
-    regionId,
-    references: [],
-    markers: [],
-    uploaded: [],
-    deleted: [],
-    kept: [],
-    warnings: [],
-    failed: false,
-  };
+  const inUse = await findCertificatesInUse(deps.slb, spec, deps.ownership);
+  const report = emptyReport(now, dryRun, inUse.regionId);
+  const run: Run = { deps, spec, options, now, dryRun, checkpoint, inUse, report };
   if (inUse.references.length === 0) return report;
   // Finish what an earlier run left in flight before deciding anything, then read again what it changed.
+  const unsettled = await settleMarkers(run);
+  if (!dryRun && report.markers.length > 0)
+    run.inUse = await findCertificatesInUse(deps.slb, spec, deps.ownership);
+  const decided = await decideReferences(run);
+  await rotate(run, decided, unsettled);
+  if (report.references.some((r) => r.action === 'noReplacement' && r.due)) report.failed = true;
+  await cleanUp(run);
+  return report;
+}
+
+/**
+ * Runs one stage's plan: in order, each write after the lease checkpoint, past failures (each is
+ * reported where it belongs). A lost lease stops the run: nothing more is written.
+ */
+async function runPlan<A extends PlannedAction>(
+  run: Run,
+  actions: readonly A[],
+  work: (action: A) => Work<Verification>,
+  /** what a run step's own outcome says, over the executor's `done` (a switch that rolled back, ...) */
+  outcome: (result: StepResult<A, Verification>) => Pick<ActionReport, 'status' | 'error'> | undefined = () =>
+    undefined,
+): Promise<Execution<A, Verification>> {
+  const execution = await execute(actions, work, {
+    dryRun: run.dryRun,
+    stopOnFailure: false,
+    beforeEach: () => run.checkpoint(),
+  });
+  for (const r of execution.results) {
+    const lost = findCause(r.thrown, LeaseLostError);
+    if (lost) throw lost;
+  }
+  for (const r of execution.results)
+    run.report.actions.push({
+      id: r.action.id,
+      kind: r.action.kind,
+      reason: r.action.reason,
+      status: r.status,
+      ...(r.error ? { error: r.error } : {}),
+      ...outcome(r),
+    });
+  return execution;
+}
+
+const PAIRED_STATUS: Record<PairedOutcome<unknown>['status'], StepStatus> = {
+  applied: 'done',
+  rolledBack: 'rolledBack',
+  notApplied: 'failed',
+  unsettled: 'unsettled',
+};
+
+// ---- markers ------------------------------------------------------------------------------------
+
+const MARKER_OUTCOME: Record<PairedOutcome<unknown>['status'], MarkerReport['outcome']> = {
+  applied: 'verified',
+  rolledBack: 'rolledBack',
+  notApplied: 'previousVerified',
+  unsettled: 'unsettled',
+};
+
+/** Settles the markers on the managed load balancers; returns the references left unsettled. */
+async function settleMarkers(run: Run): Promise<Set<string>> {
+  const { inUse, report } = run;
+  const actions = planMarkers(
+    inUse.loadBalancers,
+    inUse.references.map((r) => ({ ...r, markerRef: markerRef(r) })),
+  );
+  const outcomes = new Map<string, PairedOutcome<Verification>>();
+  const execution = await runPlan(
+    run,
+    actions,
+    (a) => ({ run: () => settleMarker(run, a, outcomes) }),
+    (r) => resumeStatus(outcomes.get(r.action.id)),
+  );
   const unsettled = new Set<string>();
-  if (await settleMarkers(deps, options, inUse, now, report, unsettled))
-    inUse = await findCertificatesInUse(slb, spec, deps.ownership);
-  const resolver = createCertificateResolver({ ...deps, regionId, issue: !dryRun });
+  for (const r of execution.results) {
+    const entry = markerReport(r.action, r, outcomes.get(r.action.id));
+    report.markers.push(entry);
+    if (run.dryRun || entry.settled) continue;
+    report.failed = true;
+    if (r.action.kind === 'resumeMarker' || r.action.outcome === 'changedElsewhere')
+      unsettled.add(r.action.referenceId);
+  }
+  return unsettled;
+}
+
+/** A resumed switch: settled (verified, or the previous certificate verified), rolled back, or left. */
+function resumeStatus(
+  out: PairedOutcome<Verification> | undefined,
+): Pick<ActionReport, 'status' | 'error'> | undefined {
+  if (!out) return undefined;
+  const error = out.rollbackError ?? out.error;
+  return {
+    status: !out.settled ? 'unsettled' : out.status === 'rolledBack' ? 'rolledBack' : 'done',
+    ...(error ? { error: errorReport(error) } : {}),
+  };
+}
+
+async function settleMarker(
+  run: Run,
+  a: MarkerAction,
+  outcomes: Map<string, PairedOutcome<Verification>>,
+): Promise<void> {
+  const { slb } = run.deps;
+  const unmark = () =>
+    slb.untagResources({
+      regionId: run.inUse.regionId,
+      resourceType: 'instance',
+      resourceIds: [a.loadBalancerId],
+      tagKeys: rotationMarkerKeys(a.marker.ref),
+    });
+  const ref = run.inUse.references.find((r) => r.id === a.referenceId);
+  if (a.kind === 'dropMarker' || !ref) return unmark();
+  const certificate = (id: string) => run.inUse.certificates.find((c) => c.serverCertificateId === id);
+  const step: PairedStep<Verification> = {
+    ...switchStep(run.deps, run.options, ref, {
+      from: { id: a.marker.from, certificate: certificate(a.marker.from) },
+      to: { id: a.marker.to, fingerprint: certificate(a.marker.to)?.fingerprint },
+      at: run.now,
+    }),
+    unmark,
+  };
+  outcomes.set(a.id, await resumePaired(step, a.bound, { verifyTimeoutMs: run.options.verifyTimeoutMs }));
+}
+
+function markerReport(
+  a: MarkerAction,
+  r: StepResult<MarkerAction, Verification>,
+  out: PairedOutcome<Verification> | undefined,
+): MarkerReport {
+  const entry: MarkerReport = {
+    loadBalancerId: a.loadBalancerId,
+    reference: a.referenceId,
+    from: a.marker.from,
+    to: a.marker.to,
+    at: new Date(a.marker.at * 1000).toISOString(),
+    outcome: 'wouldSettle',
+    settled: false,
+  };
+  if (r.status === 'planned') return entry;
+  if (a.kind === 'dropMarker' || !out) {
+    entry.outcome = a.kind === 'dropMarker' ? a.outcome : 'unsettled';
+    entry.settled = r.status === 'done';
+    if (r.error) entry.failure = r.error;
+    return entry;
+  }
+  entry.outcome = MARKER_OUTCOME[out.status];
+  entry.settled = out.settled;
+  entry.verification = verificationLines(out);
+  if (out.error) entry.failure = errorReport(out.error);
+  if (out.rollbackError) entry.rollbackFailure = errorReport(out.rollbackError);
+  return entry;
+}
+
+// ---- deciding ----------------------------------------------------------------------------------
+
+/** A due reference, the replacement chosen for it, and (once uploaded) its switch. */
+interface Replacement {
+  ref: CertificateReference;
+  report: ReferenceReport;
+  commit: Commit;
+}
+
+interface Decided {
+  replacements: Replacement[];
+  /** load balancers whose ACME orders hit the CA's rate limit in this run, and until when */
+  rateLimited: Map<string, Date>;
+}
+
+const sourceKind = (s: CertificateSource | undefined): SourceKind =>
+  s && 'serverCertificateId' in s ? 'pinned' : s && 'acme' in s ? 'acme' : 'other';
+
+/** Decides every reference before writing anything (an ACME source is issued here, when due). */
+async function decideReferences(run: Run): Promise<Decided> {
+  const { inUse, report } = run;
+  const resolver = createCertificateResolver({ ...run.deps, regionId: inUse.regionId, issue: !run.dryRun });
   // CAS's record of a certificate gives its real start; SLB's only the upload time.
   const cas = await resolver.casCertificates().catch(() => []);
-  const issued = (fp: string | undefined) =>
-    cas.find(
-      (c) =>
-        c.fingerprint &&
-        fp &&
-        c.fingerprint.toLowerCase().replace(/:/g, '') === fp.toLowerCase().replace(/:/g, ''),
-    )?.notBefore;
-
-  // Decide every reference before writing anything.
-  const plans: { ref: CertificateReference; report: ReferenceReport; commit?: Commit }[] = [];
-  const lbTags = (id: string) => inUse.loadBalancers.find((l) => l.loadBalancerId === id)?.tags ?? [];
-  /** load balancers whose ACME orders hit the CA's rate limit in this run, and until when */
-  const rateLimited = new Map<string, Date>();
+  const decided: Decided = { replacements: [], rateLimited: new Map() };
   for (const ref of inUse.references) {
-    const c = ref.current;
     const r: ReferenceReport = {
       reference: ref.id,
       kind: ref.kind,
@@ -292,271 +486,371 @@ async function renew(
       due: false,
       why: '',
       action: 'notDue',
-      before: summary(c, ref.serverCertificateId),
+      before: summary(ref.current, ref.serverCertificateId),
     };
     report.references.push(r);
-    if (!c) {
-      Object.assign(r, {
-        due: true,
-        why: 'the referenced certificate is not in the region',
-        action: 'noReplacement',
-      });
-    } else {
-      let d = renewalDue(
-        c.expireTimeStamp,
-        issued(c.fingerprint) ?? c.createTimeStamp,
-        now.getTime(),
-        spec.renewal.renewBeforeDays,
-      );
-      // An issued certificate: the CA's renewal window (ARI), when it offers one, wins over our rule.
-      const ariId = c.tags.find((t) => t.key === ACME_ARI_ID_TAG)?.value;
-      if (
-        ref.source &&
-        'acme' in ref.source &&
-        ariId &&
-        deps.acme?.renewalInfo &&
-        c.expireTimeStamp > now.getTime()
-      ) {
-        const info = await deps.acme.renewalInfo(acmeDirectoryOf(ref.source.acme), ariId);
-        if (info) {
-          const a = ariDecision(info.window, now);
-          d = { due: a.due, why: a.reason };
-        }
-      }
-      r.due = d.due;
-      r.why = d.why;
-      if (!d.due) continue;
-    }
-    if (ref.source && 'serverCertificateId' in ref.source) {
-      r.action = 'pinned';
-      r.why += '; the spec pins this reference to an SLB certificate id: update the spec';
-      continue;
-    }
-    const source = ref.source ?? { cas: { domain: ref.domains[0] ?? c?.commonName ?? '' } };
-    const waitUntil = acmeRetryAfter(lbTags(ref.loadBalancerId));
-    if ('acme' in source && waitUntil && rateLimitWaiting(waitUntil, now)) {
-      r.action = 'noReplacement';
-      r.error = `the ACME CA's rate limit: not issuing before ${waitUntil.toISOString()} (${ACME_RETRY_AFTER_TAG} on ${ref.loadBalancerId})`;
-      continue;
-    }
-    try {
-      // Issuing can take minutes (propagation, validation): the leases are renewed first when due.
-      if ('acme' in source && !dryRun) await checkpoint();
-      const commit = await resolver.prepare(source, ref.domains, `${ref.id}.certificate`);
-      if (commit.wouldIssue) {
-        r.why += `; ${commit.wouldIssue}`;
-        r.after = { commonName: commit.facts.commonName };
-        r.action = 'wouldRotate';
-        continue;
-      }
-      if (
-        c &&
-        (commit.facts.fingerprint === c.fingerprint.toLowerCase() ||
-          // A certificate issued for this run is what the CA wants served (ARI may ask for it early).
-          (!commit.issuedNow && commit.facts.notAfter.getTime() <= c.expireTimeStamp))
-      ) {
-        r.action = 'noReplacement';
-        r.error = `the best replacement (${commit.facts.commonName}, expires ${commit.facts.notAfter.toISOString().slice(0, 10)}) does not expire later than the current certificate`;
-        continue;
-      }
-      r.after = factsSummary(commit.facts);
-      r.action = dryRun ? 'wouldRotate' : 'rotated';
-      plans.push({ ref, report: r, commit });
-    } catch (err) {
-      if (!(err instanceof CertificateSourceError)) throw err;
-      r.action = 'noReplacement';
-      r.error = err.message;
-      if (err.retryAfter) {
-        fail(report, r, `${err.message}; the CA says retry after ${err.retryAfter.toISOString()}`, err);
-        const later = rateLimited.get(ref.loadBalancerId);
-        if (!later || later < err.retryAfter) rateLimited.set(ref.loadBalancerId, err.retryAfter);
-      }
-    }
+    const issuedMs = cas.find((x) => sameFingerprint(x.fingerprint, ref.current?.fingerprint))?.notBefore;
+    const decision = decideReference({
+      loadBalancerId: ref.loadBalancerId,
+      due: await assessDue(run, ref, issuedMs),
+      sourceKind: sourceKind(ref.source),
+      loadBalancerTags: tagsOf(inUse, ref.loadBalancerId),
+      now: run.now,
+    });
+    r.due = decision.kind !== 'notDue';
+    r.why = decision.why;
+    if (decision.kind === 'pinned') r.action = 'pinned';
+    if (decision.kind === 'waitForRateLimit')
+      Object.assign(r, { action: 'noReplacement', error: decision.error });
+    if (decision.kind !== 'findReplacement') continue;
+    if (decision.dangling) r.action = 'noReplacement';
+    const found = await findReplacement(run, resolver, ref, r, decided.rateLimited);
+    if (found) decided.replacements.push(found);
   }
-  // The CA's retry time goes on the load balancer, so the next runs wait for it instead of asking daily.
-  const tagsAdded = new Map<string, number>();
-  // A wait that is over, and no new one: its tag goes (the orders went through or were not limited).
-  if (!dryRun)
-    for (const lb of inUse.loadBalancers) {
-      const until = acmeRetryAfter(lb.tags);
-      if (!until || rateLimitWaiting(until, now) || rateLimited.has(lb.loadBalancerId)) continue;
-      try {
-        await checkpoint();
-        await slb.untagResources({
-          regionId,
-          resourceType: 'instance',
-          resourceIds: [lb.loadBalancerId],
-          tagKeys: [ACME_RETRY_AFTER_TAG],
-        });
-        tagsAdded.set(lb.loadBalancerId, -1);
-      } catch (err) {
-        report.warnings.push(
-          `${lb.loadBalancerId}: could not remove ${ACME_RETRY_AFTER_TAG}: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-    }
-  if (!dryRun)
-    for (const [loadBalancerId, until] of rateLimited) {
-      const tags = lbTags(loadBalancerId);
-      const had = tags.some((t) => t.key === ACME_RETRY_AFTER_TAG);
-      if (!had && tags.length >= TAGS_PER_RESOURCE - TAGS_RESERVED) {
-        report.warnings.push(
-          `${loadBalancerId}: no room for ${ACME_RETRY_AFTER_TAG}; the next run asks the CA again`,
-        );
-        continue;
-      }
-      try {
-        await checkpoint();
-        await slb.tagResources({
-          regionId,
-          resourceType: 'instance',
-          resourceIds: [loadBalancerId],
-          tags: [{ key: ACME_RETRY_AFTER_TAG, value: String(Math.ceil(until.getTime() / 1000)) }],
-        });
-        if (!had) tagsAdded.set(loadBalancerId, 1);
-      } catch (err) {
-        report.warnings.push(
-          `${loadBalancerId}: could not record the CA's retry time: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-    }
+  return decided;
+}
 
-  if (!dryRun) {
-    // One load balancer at a time, its references in batches that fit its tag quota: one marker write
-    // and one unmark write per batch, one paired step (bind, verify, rollback) per reference.
-    const byLoadBalancer = new Map<string, typeof plans>();
-    for (const p of plans)
-      byLoadBalancer.set(p.ref.loadBalancerId, [...(byLoadBalancer.get(p.ref.loadBalancerId) ?? []), p]);
-    for (const [loadBalancerId, queue] of byLoadBalancer) {
-      let tagsInUse = lbTags(loadBalancerId).length + (tagsAdded.get(loadBalancerId) ?? 0);
-      while (queue.length > 0) {
-        await checkpoint();
-        const room = Math.floor((TAGS_PER_RESOURCE - TAGS_RESERVED - tagsInUse) / 2);
-        if (room < 1) {
-          for (const p of queue.splice(0))
-            fail(
-              report,
-              p.report,
-              `no room for the rotation marker on ${loadBalancerId} (${TAGS_PER_RESOURCE} tags at most)`,
-            );
-          break;
-        }
-        const batch: { step: PairedStep<Verification>; tags: Tag[]; plan: (typeof plans)[number] }[] = [];
-        for (const p of queue.splice(0, room)) {
-          const { ref, report: r, commit } = p;
-          if (!commit) continue;
-          if (unsettled.has(ref.id)) {
-            fail(
-              report,
-              r,
-              'an earlier switch of this reference is not settled yet (see `markers`): not rotated',
-            );
-            continue;
-          }
-          try {
-            const resolved = await commit();
-            if (resolved.uploaded && !report.uploaded.includes(resolved.serverCertificateId))
-              report.uploaded.push(resolved.serverCertificateId);
-            r.after = factsSummary(commit.facts, resolved.serverCertificateId);
-            const plan: SwitchPlan = {
-              from: { id: ref.serverCertificateId, certificate: ref.current },
-              to: { id: resolved.serverCertificateId, fingerprint: commit.facts.fingerprint },
-              at: now,
-            };
-            batch.push({
-              step: switchStep(deps, options, ref, plan),
-              tags: markerTags(ref, plan),
-              plan: p,
-            });
-          } catch (err) {
-            fail(report, r, err instanceof Error ? err.message : String(err), err);
-          }
-        }
-        const lb = { regionId, resourceType: 'instance' as const, resourceIds: [loadBalancerId] };
-        const outcomes = await runPairedBatch(
-          {
-            steps: batch.map((b) => b.step),
-            mark: () => slb.tagResources({ ...lb, tags: batch.flatMap((b) => b.tags) }),
-            unmark: (settled) =>
-              slb.untagResources({
-                ...lb,
-                tagKeys: batch
-                  .filter((b) => settled.includes(b.step))
-                  .flatMap((b) => b.tags.map((t) => t.key)),
-              }),
-          },
-          { verifyTimeoutMs: options.verifyTimeoutMs },
-        );
-        outcomes.forEach((out, i) => {
-          const b = batch[i];
-          if (b) recordSwitch(report, b.plan.ref, b.plan.report, out);
-        });
-        tagsInUse += 2 * outcomes.filter((o) => !o.settled).length;
-      }
+const tagsOf = (inUse: CertificatesInUse, loadBalancerId: string) =>
+  inUse.loadBalancers.find((l) => l.loadBalancerId === loadBalancerId)?.tags ?? [];
+
+/** Due or not (undefined: the bound certificate is not in the region). The CA's ARI window is asked here. */
+async function assessDue(
+  run: Run,
+  ref: CertificateReference,
+  issuedMs: number | undefined,
+): Promise<{ due: boolean; why: string } | undefined> {
+  const c = ref.current;
+  if (!c) return undefined;
+  const nowMs = run.now.getTime();
+  const acme = ref.source && 'acme' in ref.source ? ref.source.acme : undefined;
+  const ariId = ariIdToAsk(acme !== undefined, c, ACME_ARI_ID_TAG, nowMs);
+  const lookup = run.deps.acme?.renewalInfo;
+  const info = acme && ariId && lookup ? await lookup(acmeDirectoryOf(acme), ariId) : undefined;
+  return dueness({
+    expiresMs: c.expireTimeStamp,
+    issuedMs: issuedMs ?? c.createTimeStamp,
+    nowMs,
+    renewBeforeDays: run.spec.renewal.renewBeforeDays,
+    ...(info ? { ariWindow: info.window } : {}),
+  });
+}
+
+/** The spec's source for the reference (else CAS), prepared and judged; nothing is uploaded yet. */
+async function findReplacement(
+  run: Run,
+  resolver: CertificateResolver,
+  ref: CertificateReference,
+  r: ReferenceReport,
+  rateLimited: Map<string, Date>,
+): Promise<Replacement | undefined> {
+  const c = ref.current;
+  const source = ref.source ?? { cas: { domain: ref.domains[0] ?? c?.commonName ?? '' } };
+  try {
+    // Issuing can take minutes (propagation, validation): the leases are renewed first when due.
+    if ('acme' in source && !run.dryRun) await run.checkpoint();
+    const commit = await resolver.prepare(source, ref.domains, `${ref.id}.certificate`);
+    if (commit.wouldIssue) {
+      Object.assign(r, { why: `${r.why}; ${commit.wouldIssue}`, action: 'wouldRotate' });
+      r.after = { commonName: commit.facts.commonName };
+      return undefined;
     }
+    const verdict = replacementVerdict(c, { ...commit.facts, issuedNow: commit.issuedNow === true });
+    if (!verdict.ok) {
+      Object.assign(r, { action: 'noReplacement', error: verdict.reason });
+      return undefined;
+    }
+    r.after = factsSummary(commit.facts);
+    r.action = run.dryRun ? 'wouldRotate' : 'rotated';
+    return { ref, report: r, commit };
+  } catch (err) {
+    if (!(err instanceof CertificateSourceError)) throw err;
+    Object.assign(r, { action: 'noReplacement', error: err.message, failure: errorReport(err) });
+    if (err.retryAfter) {
+      fail(run.report, r, `${err.message}; the CA says retry after ${err.retryAfter.toISOString()}`, err);
+      noteRetryAfter(rateLimited, ref.loadBalancerId, err.retryAfter);
+    }
+    return undefined;
   }
-  if (report.references.some((r) => r.action === 'noReplacement' && r.due)) report.failed = true;
+}
 
-  // Clean up: what nothing references any more, after the switches above.
-  // A reference that failed may hold either certificate (a rollback that did not complete).
-  const referenced = new Set(
-    report.references.flatMap((r) =>
-      r.action === 'rotated'
-        ? [r.after?.serverCertificateId ?? '']
-        : [
-            r.before.serverCertificateId ?? '',
-            ...(r.action === 'failed' ? [r.after?.serverCertificateId ?? ''] : []),
-          ],
-    ),
+// ---- rotating ------------------------------------------------------------------------------------
+
+type UploadAction = PlannedAction & { kind: 'uploadCertificate'; referenceId: string };
+type SwitchAction = PlannedAction & {
+  kind: 'switchCertificates';
+  loadBalancerId: string;
+  referenceIds: string[];
+};
+type RotateAction = RetryAfterAction | UploadAction | SwitchAction;
+
+/** An uploaded replacement, ready to switch: its paired step and its marker tags. */
+interface Ready {
+  replacement: Replacement;
+  step: PairedStep<Verification>;
+  tags: Tag[];
+}
+
+/** What the rotate stage's actions learn while running: tag counts, uploads, switch outcomes. */
+interface RotateState {
+  tagsInUse: Map<string, number>;
+  ready: Map<string, Ready>;
+  outcomes: Map<string, PairedOutcome<Verification>[]>;
+}
+
+/** The rate-limit tags, then per load balancer and batch: the uploads, then the batch's switches. */
+async function rotate(run: Run, decided: Decided, unsettled: ReadonlySet<string>): Promise<void> {
+  const { inUse, report } = run;
+  const waits = planRetryAfterTags(inUse.loadBalancers, decided.rateLimited, run.now);
+  for (const message of waits.warnings) report.warnings.push({ message });
+  const planned = new Map(inUse.loadBalancers.map((l) => [l.loadBalancerId, l.tags.length]));
+  for (const a of waits.actions)
+    planned.set(a.loadBalancerId, (planned.get(a.loadBalancerId) ?? 0) + tagDelta(a));
+  const byId = new Map(decided.replacements.map((x) => [x.ref.id, x]));
+  const { batches, refused } = planSwitchBatches(
+    decided.replacements.map((x) => ({ referenceId: x.ref.id, loadBalancerId: x.ref.loadBalancerId })),
+    (id) => planned.get(id) ?? 0,
+    unsettled,
   );
-  for (const m of report.markers) if (!m.settled) referenced.add(m.from).add(m.to);
+  for (const x of refused) {
+    const r = byId.get(x.referenceId)?.report;
+    // A dry run says why, and still counts as work: the run itself holds the lease while it refuses.
+    if (r && run.dryRun) r.error = x.reason;
+    else if (r) fail(report, r, x.reason);
+  }
+  const actions: RotateAction[] = [...waits.actions];
+  batches.forEach((b, n) => {
+    for (const id of b.referenceIds)
+      actions.push({
+        kind: 'uploadCertificate',
+        id: `upload:${id}`,
+        referenceId: id,
+        reason: uploadReason(byId.get(id)),
+      });
+    actions.push({
+      kind: 'switchCertificates',
+      id: `switch:${b.loadBalancerId}#${n + 1}`,
+      loadBalancerId: b.loadBalancerId,
+      referenceIds: b.referenceIds,
+      reason: `${b.referenceIds.length} due reference(s): one marker write, then per reference bind, verify by TLS handshake, commit or roll back`,
+    });
+  });
+  const state: RotateState = {
+    tagsInUse: new Map(inUse.loadBalancers.map((l) => [l.loadBalancerId, l.tags.length])),
+    ready: new Map(),
+    outcomes: new Map(),
+  };
+  const execution = await runPlan(
+    run,
+    actions,
+    (a) => ({ run: () => rotateStep(run, byId, state, a) }),
+    (r) =>
+      r.action.kind === 'switchCertificates' ? batchStatus(state.outcomes.get(r.action.id)) : undefined,
+  );
+  for (const r of execution.results) recordRotateStep(run, byId, r);
+}
+
+const uploadReason = (x: Replacement | undefined): string =>
+  `the replacement for ${x?.ref.id}: ${x?.commit.facts.commonName}, expires ${x?.commit.facts.notAfter.toISOString().slice(0, 10)} (reused when the region holds it)`;
+
+function rotateStep(
+  run: Run,
+  byId: ReadonlyMap<string, Replacement>,
+  state: RotateState,
+  a: RotateAction,
+): Promise<unknown> {
+  const { slb } = run.deps;
+  const lb = { regionId: run.inUse.regionId, resourceType: 'instance' as const, resourceIds: [] as string[] };
+  const count = (id: string, delta: number) =>
+    state.tagsInUse.set(id, (state.tagsInUse.get(id) ?? 0) + delta);
+  switch (a.kind) {
+    case 'untagRetryAfter':
+      return slb
+        .untagResources({ ...lb, resourceIds: [a.loadBalancerId], tagKeys: [ACME_RETRY_AFTER_TAG] })
+        .then(() => count(a.loadBalancerId, tagDelta(a)));
+    case 'tagRetryAfter':
+      return slb
+        .tagResources({
+          ...lb,
+          resourceIds: [a.loadBalancerId],
+          tags: [{ key: ACME_RETRY_AFTER_TAG, value: retryAfterTagValue(a.until) }],
+        })
+        .then(() => count(a.loadBalancerId, tagDelta(a)));
+    case 'uploadCertificate':
+      return upload(run, byId, state, a);
+    case 'switchCertificates':
+      return switchBatch(run, state, a);
+  }
+}
+
+/** Uploads (or reuses) one replacement and prepares its switch. */
+async function upload(
+  run: Run,
+  byId: ReadonlyMap<string, Replacement>,
+  state: RotateState,
+  a: UploadAction,
+): Promise<void> {
+  const replacement = byId.get(a.referenceId);
+  if (!replacement) throw new Error(`plan: no replacement decided for ${a.referenceId}`);
+  const { ref, report: r, commit } = replacement;
+  const resolved = await commit();
+  if (resolved.uploaded && !run.report.uploaded.includes(resolved.serverCertificateId))
+    run.report.uploaded.push(resolved.serverCertificateId);
+  r.after = factsSummary(commit.facts, resolved.serverCertificateId);
+  const plan: SwitchPlan = {
+    from: { id: ref.serverCertificateId, certificate: ref.current },
+    to: { id: resolved.serverCertificateId, fingerprint: commit.facts.fingerprint },
+    at: run.now,
+  };
+  state.ready.set(a.referenceId, {
+    replacement,
+    step: switchStep(run.deps, run.options, ref, plan),
+    tags: markerTags(ref, plan),
+  });
+}
+
+/**
+ * One batch of one load balancer: one marker write, the paired switches, one unmark. Markers an earlier
+ * batch could not remove take room: what no longer fits goes in a further, smaller batch, and only what
+ * finds no room at all is not switched (the old certificate stays bound; the next run tries again).
+ */
+async function switchBatch(run: Run, state: RotateState, a: SwitchAction): Promise<void> {
+  const queue = a.referenceIds.flatMap((id) => state.ready.get(id) ?? []);
+  const outcomes: PairedOutcome<Verification>[] = [];
+  while (queue.length > 0) {
+    const room = markerRoom(state.tagsInUse.get(a.loadBalancerId) ?? 0);
+    if (room < 1) {
+      for (const x of queue.splice(0)) fail(run.report, x.replacement.report, noRoomReason(a.loadBalancerId));
+      break;
+    }
+    const batch = queue.splice(0, room);
+    const done = await switchMarked(run, a.loadBalancerId, batch);
+    outcomes.push(...done);
+    const left = done.filter((o) => !o.settled).length;
+    state.tagsInUse.set(a.loadBalancerId, (state.tagsInUse.get(a.loadBalancerId) ?? 0) + MARKER_TAGS * left);
+  }
+  state.outcomes.set(a.id, outcomes);
+}
+
+/** The switches of `batch` under one marker write and one unmark, each recorded in its reference's report. */
+async function switchMarked(
+  run: Run,
+  loadBalancerId: string,
+  batch: readonly Ready[],
+): Promise<PairedOutcome<Verification>[]> {
+  const lb = {
+    regionId: run.inUse.regionId,
+    resourceType: 'instance' as const,
+    resourceIds: [loadBalancerId],
+  };
+  const outcomes = await runPairedBatch(
+    {
+      steps: batch.map((b) => b.step),
+      mark: () => run.deps.slb.tagResources({ ...lb, tags: batch.flatMap((b) => b.tags) }),
+      unmark: (settled) =>
+        run.deps.slb.untagResources({
+          ...lb,
+          tagKeys: batch.filter((b) => settled.includes(b.step)).flatMap((b) => b.tags.map((t) => t.key)),
+        }),
+    },
+    { verifyTimeoutMs: run.options.verifyTimeoutMs },
+  );
+  outcomes.forEach((out, i) => {
+    const b = batch[i];
+    if (b) recordSwitch(run.report, b.replacement.ref, b.replacement.report, out);
+  });
+  return outcomes;
+}
+
+/** A batch's status: done when every switch was applied and settled, else its first failure's. */
+function batchStatus(
+  outcomes: PairedOutcome<Verification>[] | undefined,
+): Pick<ActionReport, 'status' | 'error'> | undefined {
+  const bad = outcomes?.find((o) => o.status !== 'applied' || !o.settled);
+  if (!bad) return undefined;
+  const error = bad.error ?? bad.rollbackError;
+  return {
+    status: bad.settled ? PAIRED_STATUS[bad.status] : 'unsettled',
+    ...(error ? { error: errorReport(error) } : {}),
+  };
+}
+
+/** A write of the rotate stage that failed, where it belongs: its reference, or a warning. */
+function recordRotateStep(
+  run: Run,
+  byId: ReadonlyMap<string, Replacement>,
+  r: StepResult<RotateAction, Verification>,
+): void {
+  if (r.status !== 'failed') return;
+  const a = r.action;
+  const error = r.error ?? errorReport(r.thrown);
+  const why = errorText(r.thrown);
+  if (a.kind === 'untagRetryAfter')
+    run.report.warnings.push({
+      message: `${a.loadBalancerId}: could not remove ${ACME_RETRY_AFTER_TAG}: ${why}`,
+      error,
+    });
+  else if (a.kind === 'tagRetryAfter')
+    run.report.warnings.push({
+      message: `${a.loadBalancerId}: could not record the CA's retry time: ${why}`,
+      error,
+    });
+  else if (a.kind === 'uploadCertificate') {
+    const replacement = byId.get(a.referenceId);
+    if (replacement) fail(run.report, replacement.report, why, r.thrown);
+  }
+}
+
+// ---- cleaning up -----------------------------------------------------------------------------------
+
+/** What nothing references any more, after the switches above, goes when the domain says so. */
+async function cleanUp(run: Run): Promise<void> {
+  const { deps, inUse, report } = run;
+  const regionId = inUse.regionId;
   // References on load balancers the spec does not manage count too.
   const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
-  const others = await otherReferences(
-    slb,
+  const elsewhere = await otherReferences(
+    deps.slb,
     regionId,
     inUse.loadBalancers.filter((lb) => !managed.has(lb.loadBalancerId)).map((lb) => lb.loadBalancerId),
   );
-  for (const id of others) referenced.add(id);
-  const certificates = dryRun ? inUse.certificates : await slb.describeServerCertificates({ regionId });
-  for (const c of certificates) {
-    if (!isOwned(deps.ownership, c.tags, c.serverCertificateName) || referenced.has(c.serverCertificateId))
-      continue;
-    const replacedAt = c.tags.find((t) => t.key === REPLACED_AT_TAG)?.value;
-    const expired = c.expireTimeStamp <= now.getTime();
-    const graceOver =
-      replacedAt !== undefined &&
-      now.getTime() - Date.parse(replacedAt) >= spec.renewal.gracePeriodDays * DAY_MS;
-    if (!expired && !graceOver) {
-      report.kept.push({
-        serverCertificateId: c.serverCertificateId,
-        name: c.serverCertificateName,
-        why: replacedAt
-          ? `grace period of ${spec.renewal.gracePeriodDays} days since ${replacedAt.slice(0, 10)}`
-          : 'not replaced by a verified rotation (no replaced-at tag)',
+  const referenced = referencedCertificates(
+    report.references.map((r) => ({
+      action: r.action,
+      before: r.before.serverCertificateId,
+      after: r.after?.serverCertificateId,
+    })),
+    report.markers.filter((m) => !m.settled),
+    elsewhere,
+  );
+  const certificates = run.dryRun
+    ? inUse.certificates
+    : await deps.slb.describeServerCertificates({ regionId });
+  const { actions, kept } = planDeletions({
+    certificates,
+    ownership: deps.ownership,
+    referenced,
+    nowMs: run.now.getTime(),
+    gracePeriodDays: run.spec.renewal.gracePeriodDays,
+  });
+  report.kept.push(...kept);
+  const execution = await runPlan(run, actions, (a: DeleteAction) => ({
+    run: () => deps.slb.deleteServerCertificate({ regionId, serverCertificateId: a.serverCertificateId }),
+  }));
+  for (const r of execution.results) {
+    const id = r.action.serverCertificateId;
+    if (r.status === 'planned') report.wouldDelete.push(id);
+    else if (r.status === 'done') report.deleted.push(id);
+    else
+      report.warnings.push({
+        message: `could not delete ${id}: ${errorText(r.thrown)}`,
+        ...(r.error ? { error: r.error } : {}),
       });
-      continue;
-    }
-    if (dryRun) {
-      report.deleted.push(`${c.serverCertificateId} (would delete)`);
-      continue;
-    }
-    try {
-      await slb.deleteServerCertificate({ regionId, serverCertificateId: c.serverCertificateId });
-      report.deleted.push(c.serverCertificateId);
-    } catch (err) {
-      report.warnings.push(
-        `could not delete ${c.serverCertificateId}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
   }
-  const count = certificates.length - report.deleted.filter((d) => !d.endsWith('(would delete)')).length;
-  if (count >= CERTIFICATE_QUOTA - 10)
-    report.warnings.push(
-      `${regionId} holds ${count} of ${CERTIFICATE_QUOTA} server certificates: near the quota`,
-    );
-  return report;
+  const warning = quotaWarning(regionId, certificates.length - report.deleted.length);
+  if (warning) report.warnings.push({ message: warning });
 }
+
+// ---- switching one reference ----------------------------------------------------------------------
 
 async function bind(slb: SlbClient, ref: CertificateReference, serverCertificateId: string): Promise<void> {
   if (ref.kind === 'listener')
@@ -650,9 +944,10 @@ function recordSwitch(
   r.verification = verificationLines(out);
   if (out.status === 'applied') {
     if (!out.settled)
-      report.warnings.push(
-        `${ref.id}: rotated and verified, but its marker could not be removed (${out.rollbackError?.message}); the next run removes it`,
-      );
+      report.warnings.push({
+        message: `${ref.id}: rotated and verified, but its marker could not be removed (${out.rollbackError?.message}); the next run removes it`,
+        ...(out.rollbackError ? { error: errorReport(out.rollbackError) } : {}),
+      });
     return;
   }
   report.failed = true;
@@ -678,100 +973,6 @@ function verificationLines(out: PairedOutcome<Verification>): Verification {
   ];
 }
 
-/**
- * Settles the markers on the managed load balancers; returns whether anything may have changed (then
- * the caller reads the references again). References left unsettled go into `unsettled`.
- */
-async function settleMarkers(
-  deps: RenewalDeps,
-  options: RenewalOptions,
-  inUse: CertificatesInUse,
-  now: Date,
-  report: RenewalReport,
-  unsettled: Set<string>,
-): Promise<boolean> {
-  const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
-  const certificates = new Map(inUse.certificates.map((c) => [c.serverCertificateId, c]));
-  let changed = false;
-  for (const lb of inUse.loadBalancers) {
-    if (!managed.has(lb.loadBalancerId)) continue;
-    const { markers, broken } = parseRotationMarkers(lb.tags);
-    const found: [RotationMarker, CertificateReference | undefined][] = markers.map((m) => [
-      m,
-      inUse.references.find((r) => r.loadBalancerId === lb.loadBalancerId && markerRef(r) === m.ref),
-    ]);
-    for (const ref of broken) found.push([{ ref, from: '', to: '', at: 0 }, undefined]);
-    for (const [m, ref] of found) {
-      const entry: MarkerReport = {
-        loadBalancerId: lb.loadBalancerId,
-        reference: ref?.id ?? `${lb.loadBalancerId}:${m.ref}`,
-        from: m.from,
-        to: m.to,
-        at: new Date(m.at * 1000).toISOString(),
-        outcome: 'wouldSettle',
-        settled: false,
-      };
-      report.markers.push(entry);
-      if (options.dryRun) continue;
-      changed = true;
-      const drop = async (outcome: MarkerReport['outcome']) => {
-        entry.outcome = outcome;
-        try {
-          await deps.slb.untagResources({
-            regionId: inUse.regionId,
-            resourceType: 'instance',
-            resourceIds: [lb.loadBalancerId],
-            tagKeys: rotationMarkerKeys(m.ref),
-          });
-          entry.settled = true;
-        } catch (err) {
-          entry.failure = errorReport(err);
-        }
-      };
-      const bound = ref?.serverCertificateId;
-      if (!ref) await drop(broken.includes(m.ref) ? 'broken' : 'referenceGone');
-      // Someone bound another certificate since: theirs to keep, not ours to roll back.
-      else if (bound !== m.to && bound !== m.from) await drop('changedElsewhere');
-      else {
-        const step: PairedStep<Verification> = {
-          ...switchStep(deps, options, ref, {
-            from: { id: m.from, certificate: certificates.get(m.from) },
-            to: { id: m.to, fingerprint: certificates.get(m.to)?.fingerprint },
-            at: now,
-          }),
-          unmark: () =>
-            deps.slb.untagResources({
-              regionId: inUse.regionId,
-              resourceType: 'instance',
-              resourceIds: [lb.loadBalancerId],
-              tagKeys: rotationMarkerKeys(m.ref),
-            }),
-        };
-        const out = await resumePaired(step, bound === m.to ? 'target' : 'previous', {
-          verifyTimeoutMs: options.verifyTimeoutMs,
-        });
-        entry.outcome =
-          out.status === 'applied'
-            ? 'verified'
-            : out.status === 'rolledBack'
-              ? 'rolledBack'
-              : out.status === 'notApplied'
-                ? 'previousVerified'
-                : 'unsettled';
-        entry.settled = out.settled;
-        entry.verification = verificationLines(out);
-        if (out.error) entry.failure = errorReport(out.error);
-        if (out.rollbackError) entry.rollbackFailure = errorReport(out.rollbackError);
-      }
-      if (!entry.settled) {
-        report.failed = true;
-        if (ref) unsettled.add(ref.id);
-      }
-    }
-  }
-  return changed;
-}
-
 async function verifyReference(
   deps: RenewalDeps,
   ref: CertificateReference,
@@ -783,24 +984,10 @@ async function verifyReference(
     address: ref.address,
     listenerPort: ref.listenerPort,
   });
-  const results: { domain: string; result: string }[] = [];
+  const names = handshakeNames(ref.domains, ref.extensionDomains ?? []);
+  const results: Verification = names.flatMap((n) => (n.skip ? [{ domain: n.domain, result: n.skip }] : []));
   let ok = true;
-  // A wildcard reference is checked on a name it covers.
-  const names = ref.domains.map((domain) => ({
-    domain,
-    servername: domain.startsWith('*.') ? `check${domain.slice(1)}` : (domain as string | undefined),
-  }));
-  // A name one of the listener's extension domains answers never shows the default certificate: checking
-  // it there would fail every switch and every rollback, and leave the marker for good. When every name
-  // is such, a handshake without SNI reaches the default certificate.
-  const shadowed = (n: { servername?: string }) =>
-    n.servername !== undefined && answeredByExtensionDomain(n.servername, ref.extensionDomains ?? []);
-  for (const n of names)
-    if (shadowed(n))
-      results.push({ domain: n.domain, result: 'answered by its extension domain: not checked here' });
-  const reach = names.filter((n) => !shadowed(n));
-  if (reach.length === 0) reach.push({ domain: '(no SNI)', servername: undefined });
-  for (const { domain, servername } of reach) {
+  for (const { domain, servername } of names.filter((n) => !n.skip)) {
     const check = await deps.verify({
       host: where.host,
       port: where.port,
@@ -809,20 +996,17 @@ async function verifyReference(
       attempts: options.verifyAttempts ?? 5,
       delayMs: options.verifyDelayMs ?? 2000,
     });
-    if (check.status === 'matched')
-      results.push({ domain, result: `served after ${check.attempts} handshake(s)` });
-    else {
-      ok = false;
-      results.push({
-        domain,
-        result:
-          check.status === 'mismatch'
-            ? `still serving ${check.served.subjectCN} (${check.served.fingerprintSha1}) after ${check.attempts} handshake(s)`
-            : `handshake failed: ${check.error.reason}`,
-      });
-    }
+    if (check.status !== 'matched') ok = false;
+    results.push({ domain, result: handshakeResult(check) });
   }
   return { ok, details: results };
+}
+
+function handshakeResult(check: ServedCertificateCheck): string {
+  if (check.status === 'matched') return `served after ${check.attempts} handshake(s)`;
+  return check.status === 'mismatch'
+    ? `still serving ${check.served.subjectCN} (${check.served.fingerprintSha1}) after ${check.attempts} handshake(s)`
+    : `handshake failed: ${check.error.reason}`;
 }
 
 /** Certificates bound on load balancers outside the spec (never ours to delete from under them). */
@@ -857,6 +1041,23 @@ export function describeRenewal(r: RenewalReport): string {
     );
   if (lines.length === 0) lines.push(`- nothing due (${r.references.length} reference(s) checked)`);
   if (r.deleted.length) lines.push(`- deleted: ${r.deleted.join(', ')}`);
-  for (const w of r.warnings) lines.push(`- warning: ${w}`);
+  if (r.wouldDelete.length) lines.push(`- would delete: ${r.wouldDelete.join(', ')}`);
+  for (const w of r.warnings) lines.push(`- warning: ${w.message}`);
   return lines.join('\n');
+}
+
+/**
+ * Whether a run is announced, and how: every failure (a dry run's too), and a run that changed something
+ * when the spec's `notify.onSuccess` asks for it.
+ */
+export function renewalNotification(r: RenewalReport, onSuccess: boolean): Notification | undefined {
+  const changed = r.references.some((x) => x.action !== 'notDue') || r.deleted.length > 0;
+  if (!r.failed && !(onSuccess && changed && !r.dryRun)) return undefined;
+  const rotated = r.references.filter((x) => x.action === 'rotated').length;
+  return {
+    title: `cert-renewal: ${r.failed ? 'FAILED' : `${rotated} rotated`}${r.dryRun ? ' (dry run)' : ''}`,
+    text: describeRenewal(r),
+    severity: r.failed ? 'error' : 'info',
+    data: r,
+  };
 }

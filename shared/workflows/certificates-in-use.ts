@@ -51,16 +51,7 @@ export async function findCertificatesInUse(
 ): Promise<CertificatesInUse> {
   const regionId = spec.region;
   const all = await slb.describeLoadBalancers({ regionId });
-  const managed = spec.loadBalancers.flatMap((s) => {
-    const lb = s.id
-      ? all.find((x) => x.loadBalancerId === s.id)
-      : all.find(
-          (x) =>
-            x.loadBalancerName === ownedName(ownership, s.name) &&
-            isOwned(ownership, x.tags, x.loadBalancerName),
-        );
-    return lb ? [{ spec: s, lb }] : [];
-  });
+  const managed = managedLoadBalancers(spec, all, ownership);
   if (managed.length === 0) return { regionId, references: [], certificates: [], loadBalancers: all };
   const listeners = await slb.describeListeners({
     regionId,
@@ -80,48 +71,86 @@ export async function findCertificatesInUse(
         loadBalancerId: lb.loadBalancerId,
         listenerPort: l.listenerPort,
       });
-      const specListener = s.listeners.find((x) => x.port === l.listenerPort && x.protocol === 'https');
-      const base = {
-        loadBalancerId: lb.loadBalancerId,
-        loadBalancerName: s.name,
-        address: lb.address,
-        regionId,
-        listenerPort: l.listenerPort,
-      };
-      if (detail.serverCertificateId) {
-        const current = byId.get(detail.serverCertificateId);
-        references.push({
-          ...base,
-          id: `${lb.loadBalancerId}:${l.listenerPort}`,
-          kind: 'listener',
-          domains:
-            specListener?.protocol === 'https'
-              ? specListener.domains
-              : (current?.subjectAlternativeNames ?? (current?.commonName ? [current.commonName] : [])),
-          extensionDomains: detail.domainExtensions.map((d) => d.domain),
-          ...(specListener?.protocol === 'https' ? { source: specListener.certificate } : {}),
-          serverCertificateId: detail.serverCertificateId,
-          ...(current ? { current } : {}),
-        });
-      }
-      for (const d of detail.domainExtensions) {
-        const current = byId.get(d.serverCertificateId);
-        const specDomain =
-          specListener?.protocol === 'https'
-            ? specListener.extensionDomains.find((x) => x.domain.toLowerCase() === d.domain.toLowerCase())
-            : undefined;
-        references.push({
-          ...base,
-          id: `${lb.loadBalancerId}:${l.listenerPort}/${d.domain}`,
-          kind: 'extensionDomain',
-          domainExtensionId: d.domainExtensionId,
-          domains: [d.domain],
-          ...(specDomain?.certificate ? { source: specDomain.certificate } : {}),
-          serverCertificateId: d.serverCertificateId,
-          ...(current ? { current } : {}),
-        });
-      }
+      references.push(
+        ...listenerReferences({ regionId, spec: s, lb, listenerPort: l.listenerPort }, detail, byId),
+      );
     }
   }
   return { regionId, references, certificates, loadBalancers: all };
+}
+
+type SpecLoadBalancer = Spec['loadBalancers'][number];
+
+/** The spec's load balancers found in the region: by id, or by our name and ownership tag. */
+function managedLoadBalancers(
+  spec: Spec,
+  all: LoadBalancer[],
+  ownership: OwnershipMarker,
+): { spec: SpecLoadBalancer; lb: LoadBalancer }[] {
+  return spec.loadBalancers.flatMap((s) => {
+    const lb = s.id
+      ? all.find((x) => x.loadBalancerId === s.id)
+      : all.find(
+          (x) =>
+            x.loadBalancerName === ownedName(ownership, s.name) &&
+            isOwned(ownership, x.tags, x.loadBalancerName),
+        );
+    return lb ? [{ spec: s, lb }] : [];
+  });
+}
+
+interface ListenerAt {
+  regionId: string;
+  spec: SpecLoadBalancer;
+  lb: LoadBalancer;
+  listenerPort: number;
+}
+
+/** One HTTPS listener's references: its default certificate, and each extension domain's. */
+function listenerReferences(
+  at: ListenerAt,
+  detail: Awaited<ReturnType<SlbClient['describeHttpsListener']>>,
+  byId: ReadonlyMap<string, ServerCertificate>,
+): CertificateReference[] {
+  const { lb, listenerPort } = at;
+  const specListener = at.spec.listeners.find((x) => x.port === listenerPort && x.protocol === 'https');
+  const https = specListener?.protocol === 'https' ? specListener : undefined;
+  const base = {
+    loadBalancerId: lb.loadBalancerId,
+    loadBalancerName: at.spec.name,
+    address: lb.address,
+    regionId: at.regionId,
+    listenerPort,
+  };
+  const out: CertificateReference[] = [];
+  if (detail.serverCertificateId) {
+    const current = byId.get(detail.serverCertificateId);
+    out.push({
+      ...base,
+      id: `${lb.loadBalancerId}:${listenerPort}`,
+      kind: 'listener',
+      domains: https
+        ? https.domains
+        : (current?.subjectAlternativeNames ?? (current?.commonName ? [current.commonName] : [])),
+      extensionDomains: detail.domainExtensions.map((d) => d.domain),
+      ...(https ? { source: https.certificate } : {}),
+      serverCertificateId: detail.serverCertificateId,
+      ...(current ? { current } : {}),
+    });
+  }
+  for (const d of detail.domainExtensions) {
+    const current = byId.get(d.serverCertificateId);
+    const specDomain = https?.extensionDomains.find((x) => x.domain.toLowerCase() === d.domain.toLowerCase());
+    out.push({
+      ...base,
+      id: `${lb.loadBalancerId}:${listenerPort}/${d.domain}`,
+      kind: 'extensionDomain',
+      domainExtensionId: d.domainExtensionId,
+      domains: [d.domain],
+      ...(specDomain?.certificate ? { source: specDomain.certificate } : {}),
+      serverCertificateId: d.serverCertificateId,
+      ...(current ? { current } : {}),
+    });
+  }
+  return out;
 }

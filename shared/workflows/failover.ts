@@ -1,28 +1,39 @@
 // Failover for the VServer groups of one managed load balancer: read each group (members, weights and
 // the failover state in its tags, one call), the load balancer's health (one DescribeHealthStatus), probe
-// the standbys (and any weight-0 member) ourselves, decide with the pure planner (shared/domain/
-// failover.ts, which holds every guard), then apply absolute weights with one SetVServerGroupAttribute
-// per 20 changed members, raises first, re-read to verify, and persist the state in the group's tags.
-// Repeating the same request changes nothing: targets are absolute and the state is in the cloud.
+// the standbys (and any weight-0 member) ourselves, assess and decide with the pure planner (shared/domain/
+// failover.ts, which holds every guard), then run the decision's writes as a plan: one
+// SetVServerGroupAttribute per 20 changed members, raises first, then the state's tags and a read that
+// verifies the weights. Repeating the same request changes nothing: targets are absolute and the state
+// is in the cloud.
 
+import { CloudError } from '../cloud/errors';
+import type { Notification } from '../cloud/notify';
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
+import type { BackendHealth } from '../cloud/slb/health';
 import { worstHealthByBackend } from '../cloud/slb/health';
 import type { VServerGroup } from '../cloud/slb/vserver-groups';
 import {
+  assessGroup,
   decodeFailoverState,
-  encodeFailoverState,
   type FailoverBackend,
   type FailoverCommand,
   type FailoverDecision,
+  type FailoverWrite,
+  type GroupObservation,
+  groupHealthCheck,
+  holdsRebalance,
+  membersToProbe,
+  type ProbeMember,
   planFailover,
-  resolvePool,
-  setWeightBatches,
-  staleFailoverTagKeys,
+  planFailoverWrites,
 } from '../domain/failover';
+import { backendKey } from '../domain/keys';
+import { failoverNotice } from '../domain/notification-policy';
 import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
-import { InputError } from '../errors';
+import { type ErrorReport, GuardRefusedError, VerificationError } from '../errors';
+import { execute, type StepStatus } from './executor';
 import { type Lease, type LeaseOptions, withLoadBalancerLease } from './lease';
 
 export interface FailoverRequest {
@@ -60,10 +71,13 @@ export interface GroupReport {
   decision: Pick<FailoverDecision, 'kind' | 'reasons' | 'blockedBy' | 'pools' | 'active'>;
   before: { backend: string; weight: number; health: string }[];
   after: { backend: string; weight: number }[];
+  /** the decision's writes as planned (planFailoverWrites), each with its reason and how it ended */
+  plan: { id: string; kind: FailoverWrite['kind']; reason: string; status: StepStatus }[];
   /** SetVServerGroupAttribute calls made */
   writes: number;
   verified: boolean;
-  error?: string;
+  /** the first write that failed, with its causes */
+  error?: ErrorReport;
 }
 
 export interface FailoverReport {
@@ -77,15 +91,37 @@ export interface FailoverReport {
   failed: boolean;
 }
 
-/** A manual request names what the spec does not manage (422 over HTTP). */
-export class FailoverRequestError extends InputError {
+/**
+ * A request naming what the spec does not manage (a load balancer, a group): refused, nothing written.
+ * 422 InvalidFailoverRequest at the HTTP edge (what the provisioning API answers), naming the field.
+ */
+export class FailoverRequestError extends GuardRefusedError {
   override name = 'FailoverRequestError';
-  constructor(message: string) {
-    super(message, { status: 422, code: 'InvalidFailoverRequest' });
+  declare readonly field: 'loadBalancerId' | 'vServerGroupId';
+
+  constructor(field: 'loadBalancerId' | 'vServerGroupId', problem: string) {
+    super(`${field}: ${problem}`, { field, status: 422, code: 'InvalidFailoverRequest' });
   }
 }
 
-const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
+const key = backendKey;
+
+/** DescribeHealthStatus on a load balancer that does not exist (reference §3.2). */
+const LOAD_BALANCER_NOT_FOUND = new Set(['InvalidLoadBalancerId.NotFound']);
+/**
+ * DescribeVServerGroupAttribute on a group that does not exist: `InvalidParameter` (404, "The specified
+ * VServerGroupId does not exist.", reference §3.2), or `VServerGroupId.NotFound`.
+ */
+const GROUP_NOT_FOUND = new Set(['InvalidParameter', 'VServerGroupId.NotFound']);
+
+/** `undefined` for a cloud error whose code is in `codes`; anything else is thrown on. */
+const absentOn =
+  (codes: ReadonlySet<string>) =>
+  (err: unknown): undefined => {
+    if (err instanceof CloudError && codes.has(err.code)) return undefined;
+    throw err;
+  };
+
 /** The health-check settings a listener gives a group, as far as probes need them. */
 export interface ProbeSettings {
   path: string;
@@ -96,65 +132,88 @@ export interface ProbeSettings {
   timeout: number;
 }
 
+function probeTarget(
+  member: ProbeMember,
+  where: { host: string; port: number },
+  hc: ProbeSettings | undefined,
+): ProbeTarget {
+  return {
+    key: key(member),
+    host: where.host,
+    port: hc?.port ?? where.port,
+    ...(hc
+      ? {
+          http: {
+            path: hc.path,
+            ...(hc.domain ? { host: hc.domain } : {}),
+            method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
+            codes: hc.httpCodes,
+          },
+          timeoutMs: Math.min(hc.timeout, 5) * 1000,
+        }
+      : {}),
+  };
+}
+
 /** Probes what SLB cannot vouch for (standbys, weight-0 members) the way the listener checks them. */
 export async function probeMembers(
   deps: Pick<FailoverDeps, 'probeAll' | 'resolveBackend'>,
-  members: readonly { serverId: string; port: number; ip?: string }[],
+  members: readonly ProbeMember[],
   hc: ProbeSettings | undefined,
 ): Promise<Map<string, ProbeResult>> {
   const targets: ProbeTarget[] = [];
-  for (const b of members) {
-    const where = await deps.resolveBackend(b);
-    targets.push({
-      key: key(b),
-      host: where.host,
-      port: hc?.port ?? where.port,
-      ...(hc
-        ? {
-            http: {
-              path: hc.path,
-              ...(hc.domain ? { host: hc.domain } : {}),
-              method: hc.method === 'head' ? ('HEAD' as const) : ('GET' as const),
-              codes: hc.httpCodes,
-            },
-            timeoutMs: Math.min(hc.timeout, 5) * 1000,
-          }
-        : {}),
-    });
-  }
+  for (const m of members) targets.push(probeTarget(m, await deps.resolveBackend(m), hc));
   return new Map((await deps.probeAll(targets)).map((p) => [p.key, p]));
 }
 
-export async function runFailover(
-  deps: FailoverDeps,
-  spec: Spec,
-  request: FailoverRequest,
-): Promise<FailoverReport> {
+/** A group assessed and decided: what the planner saw and what it wants. */
+export interface AssessedGroup {
+  backends: FailoverBackend[];
+  probes: Map<string, ProbeResult>;
+  decision: FailoverDecision;
+  state: ReturnType<typeof decodeFailoverState>['state'];
+  tags: Record<string, string>;
+}
+
+/** Probes, assesses and decides one group (the audit decides the same way, with command `auto`). */
+export async function assessAndDecide(
+  deps: Pick<FailoverDeps, 'probeAll' | 'resolveBackend'>,
+  observation: GroupObservation & { tags: readonly { key: string; value: string }[] },
+  hc: ProbeSettings | undefined,
+  plan: { policy: Spec['failover']; command: FailoverCommand; now: Date },
+): Promise<AssessedGroup> {
+  const probes = await probeMembers(deps, membersToProbe(observation), hc);
+  const backends = assessGroup(observation, probes);
+  const tags = Object.fromEntries(observation.tags.map((t) => [t.key, t.value]));
+  const { state, reasons } = decodeFailoverState(tags);
+  const decision = planFailover({ backends, state, stateReasons: reasons, ...plan });
+  return { backends, probes, decision, state, tags };
+}
+
+interface Target {
+  specLb: Spec['loadBalancers'][number];
+  health: BackendHealth[];
+}
+
+/**
+ * The load balancer and group the request names, as the spec manages them; refused (nothing written)
+ * otherwise. One round of reads in parallel: the load balancer (only when the spec names it by name,
+ * not id), the group (when the request names it), and the health of every backend.
+ */
+async function resolveTarget(deps: FailoverDeps, spec: Spec, request: FailoverRequest): Promise<Target> {
   const { slb } = deps;
   const regionId = spec.region;
-  // One round of reads in parallel: the load balancer (only when the spec names it by name, not id),
-  // the group (directly when the request names it), and the health of every backend.
   const adopted = spec.loadBalancers.find((s) => s.id === request.loadBalancerId);
-  const [lbs, named, healthRows] = await Promise.all([
-    adopted
-      ? Promise.resolve(undefined)
-      : slb.describeLoadBalancers({ regionId, loadBalancerIds: [request.loadBalancerId] }),
+  const [lbs, named, health] = await Promise.all([
+    adopted ? undefined : slb.describeLoadBalancers({ regionId, loadBalancerIds: [request.loadBalancerId] }),
     request.vServerGroupId
       ? slb
           .describeVServerGroup({ regionId, vServerGroupId: request.vServerGroupId })
-          .catch((err: unknown) => {
-            if (
-              (err as { code?: string }).code === 'VServerGroupId.NotFound' ||
-              (err as { code?: string }).code === 'InvalidParameter'
-            )
-              return undefined;
-            throw err;
-          })
-      : Promise.resolve(undefined),
-    slb.describeHealthStatus({ regionId, loadBalancerId: request.loadBalancerId }).catch((err: unknown) => {
-      if (/NotExist|NotFound/.test(String((err as { code?: string }).code))) return undefined;
-      throw err;
-    }),
+          .catch(absentOn(GROUP_NOT_FOUND))
+      : undefined,
+    slb
+      .describeHealthStatus({ regionId, loadBalancerId: request.loadBalancerId })
+      .catch(absentOn(LOAD_BALANCER_NOT_FOUND)),
   ]);
   const lb = lbs?.[0];
   const specLb =
@@ -162,211 +221,237 @@ export async function runFailover(
     (lb && isOwned(deps.ownership, lb.tags, lb.loadBalancerName)
       ? spec.loadBalancers.find((s) => !s.id && lb.loadBalancerName === ownedName(deps.ownership, s.name))
       : undefined);
-  if (!specLb || healthRows === undefined)
+  if (!specLb || health === undefined)
     throw new FailoverRequestError(
-      `loadBalancerId: ${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
+      'loadBalancerId',
+      `${request.loadBalancerId} is not a load balancer the spec manages in ${regionId}`,
     );
   if (
     request.vServerGroupId &&
     (!named || (named.loadBalancerId && named.loadBalancerId !== request.loadBalancerId))
   )
     throw new FailoverRequestError(
-      `vServerGroupId: ${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
+      'vServerGroupId',
+      `${request.vServerGroupId} is not a group of ${request.loadBalancerId}`,
     );
+  return { specLb, health };
+}
+
+export async function runFailover(
+  deps: FailoverDeps,
+  spec: Spec,
+  request: FailoverRequest,
+): Promise<FailoverReport> {
+  const target = await resolveTarget(deps, spec, request);
   // Weights and state are read again and written holding the load balancer's lease: an apply or
   // another failover run never interleaves its writes with these.
   return withLoadBalancerLease(
     {
-      slb,
-      regionId,
+      slb: deps.slb,
+      regionId: spec.region,
       now: deps.now,
       ...(deps.lease ? { lease: deps.lease } : {}),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
     },
     request.loadBalancerId,
     `failover@${deps.ownership.deploymentId}`,
-    (lease) => decideAndWrite(deps, spec, request, specLb, healthRows, lease),
+    (lease) => failoverGroups({ deps, spec, request, specLb: target.specLb, lease }, target.health),
   );
 }
 
-async function decideAndWrite(
-  deps: FailoverDeps,
-  spec: Spec,
-  request: FailoverRequest,
-  specLb: Spec['loadBalancers'][number],
-  healthRows: Awaited<ReturnType<SlbClient['describeHealthStatus']>>,
-  lease: Lease,
-): Promise<FailoverReport> {
-  const { slb } = deps;
-  const regionId = spec.region;
-  let groups: VServerGroup[];
-  if (request.vServerGroupId) {
-    groups = [await slb.describeVServerGroup({ regionId, vServerGroupId: request.vServerGroupId })];
-  } else {
-    const summaries = (
-      await slb.describeVServerGroups({ regionId, loadBalancerId: request.loadBalancerId })
-    ).filter((x) => specLb.vServerGroups.some((g) => g.name === x.vServerGroupName));
-    if (summaries.length === 0)
-      throw new FailoverRequestError(`${request.loadBalancerId} has none of the groups the spec names`);
-    groups = await Promise.all(
-      summaries.map((x) => slb.describeVServerGroup({ regionId, vServerGroupId: x.vServerGroupId })),
+/** What every group of one run shares. */
+interface RunContext {
+  deps: FailoverDeps;
+  spec: Spec;
+  request: FailoverRequest;
+  specLb: Spec['loadBalancers'][number];
+  lease: Lease;
+}
+
+/** The groups of the request: the one it names, else those of the load balancer the spec names. */
+async function readGroups(ctx: RunContext): Promise<VServerGroup[]> {
+  const { slb } = ctx.deps;
+  const regionId = ctx.spec.region;
+  const { request, specLb } = ctx;
+  if (request.vServerGroupId)
+    return [await slb.describeVServerGroup({ regionId, vServerGroupId: request.vServerGroupId })];
+  const summaries = (
+    await slb.describeVServerGroups({ regionId, loadBalancerId: request.loadBalancerId })
+  ).filter((x) => specLb.vServerGroups.some((g) => g.name === x.vServerGroupName));
+  if (summaries.length === 0)
+    throw new FailoverRequestError(
+      'loadBalancerId',
+      `${request.loadBalancerId} has none of the groups the spec names`,
     );
-  }
+  return Promise.all(
+    summaries.map((x) => slb.describeVServerGroup({ regionId, vServerGroupId: x.vServerGroupId })),
+  );
+}
+
+async function failoverGroups(
+  ctx: RunContext,
+  healthRows: readonly BackendHealth[],
+): Promise<FailoverReport> {
+  const groups = await readGroups(ctx);
   const health = worstHealthByBackend(healthRows);
-  const now = deps.now();
+  const now = ctx.deps.now();
   const report: FailoverReport = {
-    loadBalancerId: request.loadBalancerId,
-    loadBalancerName: specLb.name,
-    command: request.command,
-    origin: request.origin,
+    loadBalancerId: ctx.request.loadBalancerId,
+    loadBalancerName: ctx.specLb.name,
+    command: ctx.request.command,
+    origin: ctx.request.origin,
     groups: [],
     changed: false,
     failed: false,
   };
-
   for (const group of groups) {
-    const specGroup = specLb.vServerGroups.find((g) => g.name === group.vServerGroupName);
-    const ownedGroup = isOwned(deps.ownership, group.tags);
-    const listener = specLb.listeners.find(
-      (l) => l.vServerGroup === group.vServerGroupName && l.healthCheck?.enabled !== false,
-    );
-    const hc = listener?.healthCheck;
-
-    // Probe standbys and weight-0 members: SLB's check says little about them.
-    const toProbe = group.backendServers.filter((b) => {
-      const pool = resolvePool(specGroup?.backends.find((s) => key(s) === key(b))?.pool, b.description);
-      return pool === 'standby' || b.weight === 0;
-    });
-    const probes = await probeMembers(
-      deps,
-      toProbe.map((b) => {
-        const ip = health.get(key(b))?.ip ?? b.serverIp;
-        return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
-      }),
-      hc,
-    );
-
-    const backends: FailoverBackend[] = group.backendServers.map((b) => {
-      const s = specGroup?.backends.find((x) => key(x) === key(b));
-      const h = health.get(key(b));
-      const p = probes.get(key(b));
-      return {
-        serverId: b.serverId,
-        port: b.port,
-        weight: b.weight,
-        pool: resolvePool(s?.pool, b.description),
-        ...(h ? { slbHealth: h.state } : {}),
-        ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
-        owned: s !== undefined || ownedGroup,
-        ...(s ? { declaredWeight: s.weight } : {}),
-      };
-    });
-    const tags = Object.fromEntries(group.tags.map((t) => [t.key, t.value]));
-    const { state, reasons: stateReasons } = decodeFailoverState(tags);
-    const decision = planFailover({
-      backends,
-      state,
-      stateReasons,
-      policy: spec.failover,
-      command: request.command,
-      now,
-    });
-
-    const g: GroupReport = {
-      vServerGroupId: group.vServerGroupId,
-      name: group.vServerGroupName,
-      decision: {
-        kind: decision.kind,
-        reasons: [
-          ...decision.reasons,
-          ...[...probes.values()].filter((p) => !p.up).map((p) => `probe ${p.key}: ${p.reason}`),
-        ],
-        ...(decision.blockedBy ? { blockedBy: decision.blockedBy } : {}),
-        pools: decision.pools,
-        active: decision.active,
-      },
-      before: backends.map((b) => ({
-        backend: key(b),
-        weight: b.weight,
-        health: `${b.slbHealth ?? 'unknown'}${b.probe ? `/probe ${b.probe}` : ''}`,
-      })),
-      after: backends.map((b) => ({ backend: key(b), weight: b.weight })),
-      writes: 0,
-      verified: true,
-    };
-    report.groups.push(g);
-
-    try {
-      // A rebalance on an automatic run would fight the spec's own weights (apply's business, not
-      // failover's): only shifts, failbacks and manual commands move weights.
-      const holdRebalance = decision.kind === 'rebalance' && request.command === 'auto';
-      if (holdRebalance)
-        g.decision.reasons.push(
-          'rebalance held: weights that differ from the policy are drift for apply, not failover',
-        );
-      const batches = holdRebalance ? [] : setWeightBatches(decision.targetWeights, backends);
-      await lease.checkpoint();
-      for (const batch of batches) {
-        await slb.setVServerGroupAttribute({
-          regionId,
-          vServerGroupId: group.vServerGroupId,
-          backendServers: batch.map((t) => {
-            const b = group.backendServers.find((x) => key(x) === key(t));
-            return {
-              serverId: t.serverId,
-              port: t.port,
-              weight: t.weight,
-              ...(b?.type ? { type: b.type } : {}),
-              ...(b?.serverIp ? { serverIp: b.serverIp } : {}),
-            };
-          }),
-        });
-        g.writes++;
-      }
-      // The verifying read and the state's tags in one round.
-      const next = encodeFailoverState(decision.nextState);
-      const stale = staleFailoverTagKeys(tags, next);
-      const changedTags = Object.entries(next).filter(([k, v]) => tags[k] !== v);
-      const [after] = await Promise.all([
-        batches.length > 0
-          ? slb.describeVServerGroup({ regionId, vServerGroupId: group.vServerGroupId })
-          : undefined,
-        changedTags.length > 0
-          ? slb.tagResources({
-              regionId,
-              resourceType: 'vservergroup',
-              resourceIds: [group.vServerGroupId],
-              tags: changedTags.map(([k, v]) => ({ key: k, value: v })),
-            })
-          : undefined,
-        stale.length > 0
-          ? slb.untagResources({
-              regionId,
-              resourceType: 'vservergroup',
-              resourceIds: [group.vServerGroupId],
-              tagKeys: stale,
-            })
-          : undefined,
-      ]);
-      if (after) {
-        report.changed = true;
-        g.after = after.backendServers.map((b) => ({ backend: key(b), weight: b.weight }));
-        const want = new Map(decision.targetWeights.map((t) => [key(t), t.weight]));
-        g.verified = after.backendServers.every(
-          (b) => want.get(key(b)) === undefined || want.get(key(b)) === b.weight,
-        );
-        if (!g.verified) {
-          g.error = 'the weights read back differ from the ones set (changed concurrently?)';
-          report.failed = true;
-        }
-      }
-    } catch (err) {
-      g.error = err instanceof Error ? err.message : String(err);
-      g.verified = false;
-      report.failed = true;
-    }
+    const g = await failoverGroup(ctx, group, health, now);
+    report.groups.push(g.report);
+    if (g.changed) report.changed = true;
+    if (g.report.error !== undefined) report.failed = true;
   }
   return report;
+}
+
+async function failoverGroup(
+  ctx: RunContext,
+  group: VServerGroup,
+  health: GroupObservation['health'],
+  now: Date,
+): Promise<{ report: GroupReport; changed: boolean }> {
+  const specGroup = ctx.specLb.vServerGroups.find((g) => g.name === group.vServerGroupName);
+  const members = group.backendServers;
+  const assessed = await assessAndDecide(
+    ctx.deps,
+    {
+      ...(specGroup ? { specGroup } : {}),
+      members,
+      groupOwned: isOwned(ctx.deps.ownership, group.tags),
+      health,
+      tags: group.tags,
+    },
+    groupHealthCheck(ctx.specLb.listeners, group.vServerGroupName),
+    { policy: ctx.spec.failover, command: ctx.request.command, now },
+  );
+  const g = groupReport(group, assessed);
+  if (holdsRebalance(assessed.decision, ctx.request.command))
+    g.decision.reasons.push(
+      'rebalance held: weights that differ from the policy are drift for apply, not failover',
+    );
+  const writes = planFailoverWrites(
+    { vServerGroupId: group.vServerGroupId, members, tags: assessed.tags },
+    assessed.decision,
+    ctx.request.command,
+  );
+  const changed = await runWrites(ctx, writes, g);
+  return { report: g, changed };
+}
+
+function groupReport(group: VServerGroup, a: AssessedGroup): GroupReport {
+  const { decision, backends } = a;
+  const failedProbes = [...a.probes.values()].filter((p) => !p.up).map((p) => `probe ${p.key}: ${p.reason}`);
+  return {
+    vServerGroupId: group.vServerGroupId,
+    name: group.vServerGroupName,
+    decision: {
+      kind: decision.kind,
+      reasons: [...decision.reasons, ...failedProbes],
+      ...(decision.blockedBy ? { blockedBy: decision.blockedBy } : {}),
+      pools: decision.pools,
+      active: decision.active,
+    },
+    before: backends.map((b) => ({
+      backend: key(b),
+      weight: b.weight,
+      health: `${b.slbHealth ?? 'unknown'}${b.probe ? `/probe ${b.probe}` : ''}`,
+    })),
+    after: backends.map((b) => ({ backend: key(b), weight: b.weight })),
+    plan: [],
+    writes: 0,
+    verified: true,
+  };
+}
+
+// --- the writes ----------------------------------------------------------------------------------------
+
+/** Carries out one write of the plan; the group's report records what it did. */
+async function runWrite(ctx: RunContext, w: FailoverWrite, g: GroupReport): Promise<void> {
+  const { slb } = ctx.deps;
+  const regionId = ctx.spec.region;
+  const resource = { regionId, resourceType: 'vservergroup' as const, resourceIds: [w.vServerGroupId] };
+  switch (w.kind) {
+    case 'setBackendWeights':
+      await slb.setVServerGroupAttribute({
+        regionId,
+        vServerGroupId: w.vServerGroupId,
+        backendServers: w.backends,
+      });
+      g.writes++;
+      return;
+    case 'tagFailoverState':
+      await slb.tagResources({ ...resource, tags: w.tags });
+      return;
+    case 'untagFailoverState':
+      await slb.untagResources({ ...resource, tagKeys: w.tagKeys });
+      return;
+    case 'verifyBackendWeights':
+      return verifyWeights(ctx, w, g);
+  }
+}
+
+async function verifyWeights(
+  ctx: RunContext,
+  w: Extract<FailoverWrite, { kind: 'verifyBackendWeights' }>,
+  g: GroupReport,
+): Promise<void> {
+  const after = await ctx.deps.slb.describeVServerGroup({
+    regionId: ctx.spec.region,
+    vServerGroupId: w.vServerGroupId,
+  });
+  g.after = after.backendServers.map((b) => ({ backend: key(b), weight: b.weight }));
+  const want = new Map(w.targetWeights.map((t) => [key(t), t.weight]));
+  const differ = after.backendServers.filter((b) => want.has(key(b)) && want.get(key(b)) !== b.weight);
+  if (differ.length) {
+    g.verified = false;
+    throw new VerificationError(
+      `the weights read back differ from the ones set (changed concurrently?): ${differ.map((b) => `${key(b)}=${b.weight}, want ${want.get(key(b))}`).join('; ')}`,
+      { action: 'DescribeVServerGroupAttribute', code: 'WeightsDiffer' },
+    );
+  }
+}
+
+/**
+ * Runs the plan with the executor: weight batches one after another, then the tags and the verifying
+ * read side by side; the lease checked before each write; nothing starts after a failure. True when
+ * weights were written.
+ */
+async function runWrites(
+  ctx: RunContext,
+  writes: readonly FailoverWrite[],
+  g: GroupReport,
+): Promise<boolean> {
+  const run = await execute(writes, (w) => ({ run: () => runWrite(ctx, w, g) }), {
+    concurrency: 3,
+    beforeEach: () => ctx.lease.checkpoint(),
+  });
+  g.plan = run.results.map((r) => ({
+    id: r.action.id,
+    kind: r.action.kind,
+    reason: r.action.reason,
+    status: r.status,
+  }));
+  const failed = run.results.find((r) => r.error);
+  if (failed?.error) {
+    g.error = failed.error;
+    g.verified = false;
+  }
+  return g.writes > 0;
+}
+
+/** What a run owes people (failoverNotice: a change or a failure), with the report as its payload. */
+export function failoverNotification(report: FailoverReport): Notification | undefined {
+  const notice = failoverNotice(report);
+  return notice ? { ...notice, text: describeFailover(report), data: report } : undefined;
 }
 
 /** Markdown for people (notifications, logs). */
@@ -375,7 +460,7 @@ export function describeFailover(r: FailoverReport): string {
   for (const g of r.groups) {
     const weights = g.after.map((a) => `${a.backend} ${a.weight}`).join(', ');
     lines.push(
-      `- ${g.name}: ${g.decision.kind}${g.decision.blockedBy ? ` (blocked by ${g.decision.blockedBy})` : ''}; weights ${weights}${g.error ? `; error: ${g.error}` : ''}`,
+      `- ${g.name}: ${g.decision.kind}${g.decision.blockedBy ? ` (blocked by ${g.decision.blockedBy})` : ''}; weights ${weights}${g.error ? `; error: ${g.error.message}` : ''}`,
     );
     for (const reason of g.decision.reasons) lines.push(`  - ${reason}`);
   }

@@ -8,6 +8,7 @@
 // to `failover`; it never changes weights itself. The memory passed in between runs is a cache for
 // cost only: a cold instance simply reads everything once.
 
+import type { Notification } from '../cloud/notify';
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
@@ -15,18 +16,22 @@ import { type HealthState, worstHealthByBackend } from '../cloud/slb/health';
 import type { Tag } from '../cloud/slb/wire';
 import { daysLeft } from '../domain/certificate';
 import {
-  decodeFailoverState,
-  type FailoverBackend,
-  type FailoverState,
-  planFailover,
-  resolvePool,
+  groupHealthCheck,
+  type HandOffKind,
+  handOffDue,
+  type ObservedMember,
+  WATCH_UNTIL_MS,
   watchedLoadBalancerNames,
 } from '../domain/failover';
+import { backendKey } from '../domain/keys';
+import type { LoadBalancerModel } from '../domain/model';
+import { type AuditFindings, auditNotice, auditSummary } from '../domain/notification-policy';
 import { isOwned, type OwnershipMarker } from '../domain/ownership';
 import { describeAction } from '../domain/plan';
 import type { Spec } from '../domain/spec';
 import { observeAndPlan } from './apply';
-import { type BackendAddressResolver, probeMembers } from './failover';
+import { mapPool } from './executor';
+import { type AssessedGroup, assessAndDecide, type BackendAddressResolver } from './failover';
 
 export const DEFAULT_DRIFT_EVERY_MS = 15 * 60_000;
 const HEALTH_READ_CONCURRENCY = 8;
@@ -35,14 +40,7 @@ interface GroupMemory {
   vServerGroupId: string;
   name: string;
   tags: Tag[];
-  backends: {
-    serverId: string;
-    port: number;
-    weight: number;
-    description?: string;
-    serverIp?: string;
-    type?: string;
-  }[];
+  backends: ObservedMember[];
 }
 
 /** Kept between runs by the caller (module scope in the function); losing it costs reads, nothing else. */
@@ -76,7 +74,7 @@ export interface HandOff {
   loadBalancerId: string;
   vServerGroupId: string;
   reason: string;
-  expected: 'shiftToStandby' | 'failBack' | 'failBackPending' | 'primaryDownAgain';
+  expected: HandOffKind;
 }
 
 export interface AuditDeps {
@@ -118,7 +116,7 @@ export interface AuditReport {
   summary: string;
 }
 
-const key = (b: { serverId: string; port: number }) => `${b.serverId}:${b.port}`;
+const key = backendKey;
 
 /** The Kubernetes cloud controller manages groups like these and reverts weight changes it did not make. */
 function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
@@ -128,63 +126,78 @@ function controllerOwned(g: { name: string; tags: Tag[] }): boolean {
   );
 }
 
-async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: Date): Promise<string[]> {
+/** The groups the drift reads saw, kept for the runs between them; warnings for groups a controller owns. */
+function rememberGroups(observed: readonly LoadBalancerModel[], memory: AuditMemory): string[] {
   const warnings: string[] = [];
-  const { plan, observed } = await observeAndPlan(deps.slb, spec, deps.ownership);
-  memory.drift = plan.actions.map(describeAction);
-  memory.loadBalancerIds = Object.fromEntries(
-    observed.filter((o) => o.loadBalancerId).map((o) => [o.name, o.loadBalancerId as string]),
-  );
   memory.groups = {};
   for (const o of observed) {
-    const id = o.loadBalancerId;
-    if (!id) continue;
-    const groups: GroupMemory[] = [];
-    for (const g of o.groups) {
-      if (!g.vServerGroupId) continue;
-      groups.push({
-        vServerGroupId: g.vServerGroupId,
-        name: g.name,
-        tags: g.tags ?? [],
-        backends: g.backends.map((b) => ({
-          serverId: b.serverId,
-          port: b.port,
-          weight: b.weight,
-          ...(b.description ? { description: b.description } : {}),
-          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
-          type: b.type,
-        })),
-      });
-      if (controllerOwned({ name: g.name, tags: g.tags ?? [] }))
+    if (!o.loadBalancerId) continue;
+    memory.groups[o.loadBalancerId] = o.groups.flatMap((g) => {
+      if (!g.vServerGroupId) return [];
+      const tags = g.tags ?? [];
+      if (controllerOwned({ name: g.name, tags }))
         warnings.push(
           `LOUD: ${o.name}: group ${g.name} is managed by the Kubernetes cloud controller, which reverts weight changes; annotate the Service to let slb-autopilot own weights or leave this group out of the spec`,
         );
-    }
-    memory.groups[id] = groups;
+      return [{ vServerGroupId: g.vServerGroupId, name: g.name, tags, backends: g.backends.map(member) }];
+    });
   }
-  let certificates: ServerCertificate[] = [];
-  if (observed.length > 0)
-    certificates = await deps.slb.describeServerCertificates({ regionId: spec.region });
-  const window = spec.renewal.renewBeforeDays * 86_400_000;
-  memory.expiring = [];
-  for (const o of observed)
-    for (const l of o.listeners) {
-      const refs = [
-        ...(l.serverCertificateId ? [{ where: `${o.name}:${l.port}`, id: l.serverCertificateId }] : []),
-        ...l.extensionDomains.flatMap((d) =>
-          d.serverCertificateId
-            ? [{ where: `${o.name}:${l.port}/${d.domain}`, id: d.serverCertificateId }]
-            : [],
-        ),
-      ];
-      for (const r of refs) {
-        const c = certificates.find((x) => x.serverCertificateId === r.id);
-        if (c && c.expireTimeStamp - now.getTime() < window)
-          memory.expiring.push(
-            `${r.where}: ${c.serverCertificateName} expires ${new Date(c.expireTimeStamp).toISOString().slice(0, 10)} (${daysLeft(c.expireTimeStamp, now)} days)`,
-          );
-      }
-    }
+  return warnings;
+}
+
+/** A member as the audit keeps it between runs. */
+const member = (b: ObservedMember): ObservedMember => ({
+  serverId: b.serverId,
+  port: b.port,
+  weight: b.weight,
+  ...(b.description ? { description: b.description } : {}),
+  ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+  ...(b.type ? { type: b.type } : {}),
+});
+
+/** Every certificate reference (listener or extension domain) that expires inside the renewal window. */
+function expiringReferences(
+  observed: readonly LoadBalancerModel[],
+  certificates: readonly ServerCertificate[],
+  windowMs: number,
+  now: Date,
+): string[] {
+  const refs = observed.flatMap((o) =>
+    o.listeners.flatMap((l) => [
+      ...(l.serverCertificateId ? [{ where: `${o.name}:${l.port}`, id: l.serverCertificateId }] : []),
+      ...l.extensionDomains.flatMap((d) =>
+        d.serverCertificateId
+          ? [{ where: `${o.name}:${l.port}/${d.domain}`, id: d.serverCertificateId }]
+          : [],
+      ),
+    ]),
+  );
+  return refs.flatMap((r) => {
+    const c = certificates.find((x) => x.serverCertificateId === r.id);
+    if (!c || c.expireTimeStamp - now.getTime() >= windowMs) return [];
+    const day = new Date(c.expireTimeStamp).toISOString().slice(0, 10);
+    return [
+      `${r.where}: ${c.serverCertificateName} expires ${day} (${daysLeft(c.expireTimeStamp, now)} days)`,
+    ];
+  });
+}
+
+/** The slower reads: drift against the spec, the groups and their members, expiring certificates. */
+async function readDrift(deps: AuditDeps, spec: Spec, memory: AuditMemory, now: Date): Promise<string[]> {
+  const { plan, observed } = await observeAndPlan(deps.slb, spec, deps.ownership);
+  memory.drift = plan.actions.map(describeAction);
+  memory.loadBalancerIds = Object.fromEntries(
+    observed.flatMap((o) => (o.loadBalancerId ? [[o.name, o.loadBalancerId]] : [])),
+  );
+  const warnings = rememberGroups(observed, memory);
+  const certificates =
+    observed.length > 0 ? await deps.slb.describeServerCertificates({ regionId: spec.region }) : [];
+  memory.expiring = expiringReferences(
+    observed,
+    certificates,
+    spec.renewal.renewBeforeDays * 86_400_000,
+    now,
+  );
   memory.lastDriftAt = now.getTime();
   memory.stale = [];
   return warnings;
@@ -196,26 +209,19 @@ interface LoadBalancerInput {
   health: Awaited<ReturnType<SlbClient['describeHealthStatus']>>;
   listeners: Awaited<ReturnType<SlbClient['describeListeners']>>;
   now: Date;
-  /** whether a due hand-off goes out (the watch skips repeats of what the group's tags already say) */
-  handOff: (d: { decision: ReturnType<typeof planFailover>; state: FailoverState }) => boolean;
+  /** the watch: a failback waiting out its delay goes out only until the group's tags record it */
+  skipRecordedPending: boolean;
 }
 
-/**
- * One load balancer's groups decided from its health as read: probes of standbys and weight-0 members,
- * the failover plan per group, and the hand-off when a shift or failback is due. The audit calls it per
- * load balancer; the watch calls it as each health read arrives.
- */
-async function decideLoadBalancer(
-  deps: AuditDeps,
-  spec: Spec,
-  memory: AuditMemory,
-  x: LoadBalancerInput,
-): Promise<{ report: AuditReport['loadBalancers'][number]; handOffs: HandOff[]; healthChanged: boolean }> {
-  const { spec: s, id } = x;
-  const out = { handOffs: [] as HandOff[], healthChanged: false };
-  const lbReport: AuditReport['loadBalancers'][number] = {
-    name: s.name,
-    loadBalancerId: id,
+type LoadBalancerReport = AuditReport['loadBalancers'][number];
+type GroupAuditReport = LoadBalancerReport['groups'][number];
+type WorstHealth = ReturnType<typeof worstHealthByBackend>;
+
+/** The listeners as read, and what is wrong with them against the spec. */
+function listenerReport(x: LoadBalancerInput): LoadBalancerReport {
+  const report: LoadBalancerReport = {
+    name: x.spec.name,
+    loadBalancerId: x.id,
     listeners: x.listeners.map((l) => ({
       port: l.listenerPort,
       protocol: l.listenerProtocol,
@@ -225,109 +231,100 @@ async function decideLoadBalancer(
     groups: [],
     problems: [],
   };
-  for (const l of lbReport.listeners) {
-    if (l.status !== 'running') lbReport.problems.push(`listener ${l.port} is ${l.status}`);
-    else if (!l.healthCheck && s.listeners.find((x) => x.port === l.port)?.healthCheck?.enabled)
-      lbReport.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
+  for (const l of report.listeners) {
+    if (l.status !== 'running') report.problems.push(`listener ${l.port} is ${l.status}`);
+    else if (!l.healthCheck && x.spec.listeners.find((s) => s.port === l.port)?.healthCheck?.enabled)
+      report.problems.push(`listener ${l.port}: health check is off, the spec wants it on`);
   }
-  const worst = worstHealthByBackend(x.health);
+  return report;
+}
+
+/** Remembers each backend's health; true when one differs from what the last run saw. */
+function rememberHealth(memory: AuditMemory, worst: WorstHealth): boolean {
+  let changed = false;
   for (const [k, v] of worst) {
-    if (memory.health[k] !== undefined && memory.health[k] !== v.state) out.healthChanged = true;
+    if (memory.health[k] !== undefined && memory.health[k] !== v.state) changed = true;
     memory.health[k] = v.state;
   }
+  return changed;
+}
 
-  for (const g of memory.groups[id] ?? []) {
-    const specGroup = s.vServerGroups.find((x) => x.name === g.name);
-    if (!specGroup) continue;
-    const listener = s.listeners.find((l) => l.vServerGroup === g.name && l.healthCheck?.enabled !== false);
-    const hc = listener?.healthCheck;
-    const pools = new Map(
-      g.backends.map((b) => [
-        key(b),
-        resolvePool(specGroup.backends.find((x) => key(x) === key(b))?.pool, b.description),
-      ]),
-    );
-    const toProbe = g.backends.filter((b) => pools.get(key(b)) === 'standby' || b.weight === 0);
-    const probes = await probeMembers(
-      deps,
-      toProbe.map((b) => {
-        const ip = worst.get(key(b))?.ip ?? b.serverIp;
-        return { serverId: b.serverId, port: b.port, ...(ip ? { ip } : {}) };
-      }),
-      hc,
-    );
-    const backends: FailoverBackend[] = g.backends.map((b) => {
-      const h = worst.get(key(b));
-      const p = probes.get(key(b));
-      const declared = specGroup.backends.find((x) => key(x) === key(b))?.weight;
+function groupAuditReport(name: string, a: AssessedGroup, worst: WorstHealth): GroupAuditReport {
+  return {
+    name,
+    backends: a.backends.map((b) => {
+      const p = a.probes.get(key(b));
       return {
-        serverId: b.serverId,
-        port: b.port,
-        weight: b.weight,
-        pool: pools.get(key(b)) ?? 'primary',
-        ...(h ? { slbHealth: h.state } : {}),
-        ...(p ? { probe: p.up ? ('up' as const) : ('down' as const) } : {}),
-        owned: specGroup.backends.some((x) => key(x) === key(b)) || isOwned(deps.ownership, g.tags),
-        ...(declared !== undefined ? { declaredWeight: declared } : {}),
-      };
-    });
-    const { state, reasons } = decodeFailoverState(Object.fromEntries(g.tags.map((t) => [t.key, t.value])));
-    const decision = planFailover({
-      backends,
-      state,
-      stateReasons: reasons,
-      policy: spec.failover,
-      command: 'auto',
-      now: x.now,
-    });
-    const groupReport: AuditReport['loadBalancers'][number]['groups'][number] = {
-      name: g.name,
-      backends: backends.map((b) => ({
         backend: key(b),
         pool: b.pool,
         weight: b.weight,
         slb: worst.get(key(b))?.state ?? 'missing',
-        ...(probes.get(key(b))
-          ? {
-              probe: {
-                up: probes.get(key(b))?.up ?? false,
-                ...(probes.get(key(b))?.reason ? { reason: probes.get(key(b))?.reason } : {}),
-              },
-            }
-          : {}),
-      })),
-      decision: `${decision.kind}${decision.blockedBy ? ` (blocked by ${decision.blockedBy})` : ''}`,
-    };
-    lbReport.groups.push(groupReport);
-    const pending = decision.kind === 'none' && decision.blockedBy === 'hysteresis';
-    // While failed over, failover must also see the primary go down again, or an old "healthy since"
-    // in the group's tags would let a flapping primary fail back.
-    const sinceCleared =
-      decision.active === 'standby' &&
-      state.primaryHealthySince !== undefined &&
-      decision.nextState.primaryHealthySince === undefined;
-    // Rebalances are drift (apply's business): only shifts and failbacks are handed to failover.
-    if (
-      (decision.kind === 'shiftToStandby' || decision.kind === 'failBack' || pending || sinceCleared) &&
-      x.handOff({ decision, state })
-    ) {
-      const h: HandOff = {
-        loadBalancerId: id,
-        vServerGroupId: g.vServerGroupId,
-        reason: decision.reasons.join('; ').slice(0, 500),
-        expected: pending
-          ? 'failBackPending'
-          : sinceCleared && decision.kind === 'none'
-            ? 'primaryDownAgain'
-            : (decision.kind as 'shiftToStandby' | 'failBack'),
+        ...(p ? { probe: { up: p.up, ...(p.reason ? { reason: p.reason } : {}) } } : {}),
       };
-      await deps.handOff(h);
-      out.handOffs.push(h);
-      groupReport.handedOff = h.expected;
-      if (!memory.stale.includes(id)) memory.stale.push(id);
-    }
+    }),
+    decision: `${a.decision.kind}${a.decision.blockedBy ? ` (blocked by ${a.decision.blockedBy})` : ''}`,
+  };
+}
+
+/** One group: assessed and decided as failover would on `auto`, handed to it when handOffDue says so. */
+async function decideGroup(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  x: LoadBalancerInput,
+  g: GroupMemory,
+  worst: WorstHealth,
+): Promise<{ report: GroupAuditReport; handOff?: HandOff } | undefined> {
+  const specGroup = x.spec.vServerGroups.find((s) => s.name === g.name);
+  if (!specGroup) return undefined;
+  const a = await assessAndDecide(
+    deps,
+    {
+      specGroup,
+      members: g.backends,
+      groupOwned: isOwned(deps.ownership, g.tags),
+      health: worst,
+      tags: g.tags,
+    },
+    groupHealthCheck(x.spec.listeners, g.name),
+    { policy: spec.failover, command: 'auto', now: x.now },
+  );
+  const report = groupAuditReport(g.name, a, worst);
+  const expected = handOffDue(a.decision, a.state, { skipRecordedPending: x.skipRecordedPending });
+  if (!expected) return { report };
+  const handOff: HandOff = {
+    loadBalancerId: x.id,
+    vServerGroupId: g.vServerGroupId,
+    reason: a.decision.reasons.join('; ').slice(0, 500),
+    expected,
+  };
+  await deps.handOff(handOff);
+  report.handedOff = expected;
+  if (!memory.stale.includes(x.id)) memory.stale.push(x.id);
+  return { report, handOff };
+}
+
+/**
+ * One load balancer's groups decided from its health as read: probes of standbys and weight-0 members,
+ * the failover plan per group, and the hand-off when handOffDue says so. The audit calls it per load
+ * balancer; the watch calls it as each health read arrives.
+ */
+async function decideLoadBalancer(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  x: LoadBalancerInput,
+): Promise<{ report: LoadBalancerReport; handOffs: HandOff[]; healthChanged: boolean }> {
+  const report = listenerReport(x);
+  const worst = worstHealthByBackend(x.health);
+  const healthChanged = rememberHealth(memory, worst);
+  const handOffs: HandOff[] = [];
+  for (const g of memory.groups[x.id] ?? []) {
+    const r = await decideGroup(deps, spec, memory, x, g, worst);
+    if (r) report.groups.push(r.report);
+    if (r?.handOff) handOffs.push(r.handOff);
   }
-  return { report: lbReport, ...out };
+  return { report, handOffs, healthChanged };
 }
 
 /**
@@ -349,6 +346,84 @@ export function auditOrder<T extends { id: string; spec: { name: string } }>(
   return [...first, ...rest.slice(at), ...rest.slice(0, at)];
 }
 
+/** The drift reads are due: on their cadence, when a load balancer has no id yet, or after a hand-off. */
+function driftDue(spec: Spec, memory: AuditMemory, now: Date, everyMs: number): boolean {
+  const unresolved = spec.loadBalancers.some((s) => !s.id && !memory.loadBalancerIds[s.name]);
+  return (
+    memory.lastDriftAt === undefined ||
+    now.getTime() - memory.lastDriftAt >= everyMs ||
+    unresolved ||
+    memory.stale.length > 0
+  );
+}
+
+type Managed = { spec: Spec['loadBalancers'][number]; id: string };
+
+/** Adopted load balancers have ids in the spec; created ones are found by name (drift reads). */
+function managedLoadBalancers(spec: Spec, memory: AuditMemory): Managed[] {
+  return spec.loadBalancers.flatMap((s) => {
+    const id = s.id ?? memory.loadBalancerIds[s.name];
+    return id ? [{ spec: s, id }] : [];
+  });
+}
+
+/**
+ * One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further), each
+ * decided as its health arrives, in `order`; no read starts after `deadline` (epoch ms).
+ */
+async function readAndDecide(
+  deps: AuditDeps,
+  spec: Spec,
+  memory: AuditMemory,
+  order: readonly Managed[],
+  at: { now: Date; deadline: number },
+): Promise<{ read: Set<string>; results: Awaited<ReturnType<typeof decideLoadBalancer>>[] }> {
+  const regionId = spec.region;
+  const listeners =
+    order.length > 0
+      ? await deps.slb.describeListeners({ regionId, loadBalancerIds: order.map((x) => x.id) })
+      : [];
+  const read = new Set<string>();
+  const past = () => deps.now().getTime() >= at.deadline;
+  const results = await mapPool(
+    order,
+    HEALTH_READ_CONCURRENCY,
+    async (item) => {
+      const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
+      read.add(item.id);
+      return decideLoadBalancer(deps, spec, memory, {
+        ...item,
+        health,
+        listeners: listeners.filter((l) => l.loadBalancerId === item.id),
+        now: at.now,
+        skipRecordedPending: false,
+      });
+    },
+    { until: past },
+  );
+  return { read, results: results.filter((r) => r !== undefined) };
+}
+
+/** Where the next run starts (the first load balancer not read), and the report's coverage. */
+function recordCoverage(
+  report: AuditReport,
+  memory: AuditMemory,
+  order: readonly Managed[],
+  read: Set<string>,
+) {
+  const left = order.filter((x) => !read.has(x.id));
+  memory.cursor = left[0]?.id;
+  report.coverage = {
+    read: read.size,
+    total: order.length,
+    ...(memory.cursor ? { resumeAt: memory.cursor } : {}),
+  };
+  if (left.length > 0)
+    report.warnings.push(
+      `time budget reached: ${left.length} of ${order.length} load balancers not read this run; the next run starts with them`,
+    );
+}
+
 export async function runHealthAudit(
   deps: AuditDeps,
   spec: Spec,
@@ -356,8 +431,6 @@ export async function runHealthAudit(
   options: { driftEveryMs?: number; budgetMs?: number } = {},
 ): Promise<AuditReport> {
   const now = deps.now();
-  const regionId = spec.region;
-  const driftEvery = options.driftEveryMs ?? DEFAULT_DRIFT_EVERY_MS;
   const report: AuditReport = {
     at: now.toISOString(),
     driftChecked: false,
@@ -368,93 +441,56 @@ export async function runHealthAudit(
     handOffs: [],
     summary: '',
   };
-
-  // Which load balancers: adopted ones have ids in the spec; created ones are found by name (drift reads).
-  const unresolved = spec.loadBalancers.some((s) => !s.id && !memory.loadBalancerIds[s.name]);
-  const due =
-    memory.lastDriftAt === undefined ||
-    now.getTime() - memory.lastDriftAt >= driftEvery ||
-    unresolved ||
-    memory.stale.length > 0;
-  if (due) {
+  if (driftDue(spec, memory, now, options.driftEveryMs ?? DEFAULT_DRIFT_EVERY_MS)) {
     report.warnings.push(...(await readDrift(deps, spec, memory, now)));
     report.driftChecked = true;
   }
-  const ids = spec.loadBalancers.flatMap((s) => {
-    const id = s.id ?? memory.loadBalancerIds[s.name];
-    return id ? [{ spec: s, id }] : [];
-  });
-  const listeners =
-    ids.length > 0
-      ? await deps.slb.describeListeners({ regionId, loadBalancerIds: ids.map((x) => x.id) })
-      : [];
-
-  let healthChanged = false;
-  // One DescribeHealthStatus per load balancer, 8 at a time (the rate budget paces them further), each
-  // decided as its health arrives. Fast-watched load balancers first, then the rest from where the last
-  // run stopped; no read starts after the time budget, and the next run resumes there.
+  const ids = managedLoadBalancers(spec, memory);
+  // Fast-watched load balancers first, then the rest from where the last run stopped; the next run
+  // resumes where this one's time budget ended.
   const order = auditOrder(ids, spec, memory.cursor);
   const deadline =
     options.budgetMs === undefined ? Number.POSITIVE_INFINITY : now.getTime() + options.budgetMs;
-  const done = new Set<string>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(HEALTH_READ_CONCURRENCY, order.length) }, async () => {
-      while (next < order.length && deps.now().getTime() < deadline) {
-        const item = order[next++];
-        if (!item) break;
-        const health = await deps.slb.describeHealthStatus({ regionId, loadBalancerId: item.id });
-        done.add(item.id);
-        const r = await decideLoadBalancer(deps, spec, memory, {
-          spec: item.spec,
-          id: item.id,
-          health,
-          listeners: listeners.filter((l) => l.loadBalancerId === item.id),
-          now,
-          handOff: () => true,
-        });
-        if (r.healthChanged) healthChanged = true;
-        report.loadBalancers.push(r.report);
-        report.handOffs.push(...r.handOffs);
-      }
-    }),
-  );
+  const { read, results } = await readAndDecide(deps, spec, memory, order, { now, deadline });
   const rank = new Map(ids.map((x, i) => [x.id, i]));
-  report.loadBalancers.sort(
-    (a, b) => (rank.get(a.loadBalancerId ?? '') ?? 0) - (rank.get(b.loadBalancerId ?? '') ?? 0),
-  );
-  const left = order.filter((x) => !done.has(x.id));
-  memory.cursor = left[0]?.id;
-  report.coverage = {
-    read: done.size,
-    total: ids.length,
-    ...(memory.cursor ? { resumeAt: memory.cursor } : {}),
-  };
-  if (left.length > 0)
-    report.warnings.push(
-      `time budget reached: ${left.length} of ${ids.length} load balancers not read this run; the next run starts with them`,
-    );
-  if (healthChanged && !report.driftChecked)
+  const byRank = (r: (typeof results)[number]) => rank.get(r.report.loadBalancerId ?? '') ?? 0;
+  for (const r of [...results].sort((a, b) => byRank(a) - byRank(b))) {
+    report.loadBalancers.push(r.report);
+    report.handOffs.push(...r.handOffs);
+  }
+  recordCoverage(report, memory, order, read);
+  if (results.some((r) => r.healthChanged) && !report.driftChecked)
     memory.stale.push(...ids.map((x) => x.id).filter((i) => !memory.stale.includes(i)));
   report.drift = memory.drift;
   report.expiringCertificates = memory.expiring;
-  report.summary = summarize(report);
+  report.summary = auditSummary(auditFindings(report));
   return report;
 }
 
-function summarize(r: AuditReport): string {
-  const parts: string[] = [];
-  for (const lb of r.loadBalancers) {
-    const down = lb.groups.flatMap((g) =>
-      g.backends.filter((b) => b.slb === 'abnormal' || b.probe?.up === false).map((b) => b.backend),
-    );
-    parts.push(
-      `${lb.name}: ${down.length ? `down: ${down.join(', ')}` : 'all backends healthy'}${lb.problems.length ? `; ${lb.problems.join('; ')}` : ''}`,
-    );
-  }
-  if (r.drift.length) parts.push(`drift: ${r.drift.length} change(s) to converge`);
-  if (r.expiringCertificates.length) parts.push(`${r.expiringCertificates.length} certificate(s) expiring`);
-  return parts.join(' | ');
+const isDown = (b: BackendReport) => b.slb === 'abnormal' || b.probe?.up === false;
+
+/** What the report found, in the shape the notification policy decides on. */
+export function auditFindings(r: AuditReport): AuditFindings {
+  return {
+    loadBalancers: r.loadBalancers.map((lb) => ({
+      name: lb.name,
+      down: lb.groups.flatMap((g) => g.backends.filter(isDown).map((b) => b.backend)),
+      problems: lb.problems,
+    })),
+    drift: r.drift.length,
+    expiring: r.expiringCertificates.length,
+    handOffs: r.handOffs.length,
+  };
+}
+
+/**
+ * The notification this run owes (auditNotice: changes only), remembering the summary it saw. The
+ * report is its machine-readable payload.
+ */
+export function auditNotification(report: AuditReport, memory: AuditMemory): Notification | undefined {
+  const { notice, seen } = auditNotice(auditFindings(report), memory.lastNotified);
+  memory.lastNotified = seen;
+  return notice ? { ...notice, data: report } : undefined;
 }
 
 // --- fast watch -----------------------------------------------------------------------------------------
@@ -486,14 +522,7 @@ async function refreshGroups(deps: AuditDeps, regionId: string, memory: AuditMem
       return {
         ...g,
         tags: fresh.tags,
-        backends: fresh.backendServers.map((b) => ({
-          serverId: b.serverId,
-          port: b.port,
-          weight: b.weight,
-          ...(b.description ? { description: b.description } : {}),
-          ...(b.serverIp ? { serverIp: b.serverIp } : {}),
-          ...(b.type ? { type: b.type } : {}),
-        })),
+        backends: fresh.backendServers.map(member),
       };
     }),
   );
@@ -546,12 +575,7 @@ export async function watchHealth(
           health,
           listeners: [],
           now,
-          handOff: ({ decision, state }) =>
-            !(
-              decision.kind === 'none' &&
-              decision.blockedBy === 'hysteresis' &&
-              state.primaryHealthySince !== undefined
-            ),
+          skipRecordedPending: true,
         });
         if (r.handOffs.length > 0) refresh.add(id);
         report.handOffs.push(...r.handOffs.map((h) => ({ ...h, at: now.toISOString() })));
@@ -559,4 +583,54 @@ export async function watchHealth(
     );
   }
   return report;
+}
+
+// --- one function instance -------------------------------------------------------------------------------
+
+/**
+ * What one function instance keeps between its runs: the audit's memory (a cache: losing it costs
+ * reads), and whether a watch is running (one at a time; reserved concurrency 1 keeps instances to one).
+ */
+export class AuditInstance {
+  memory: AuditMemory = emptyAuditMemory();
+  private watching = false;
+
+  /** The minute's audit; `driftCheck` runs the drift reads now, whatever the cadence. */
+  audit(
+    deps: AuditDeps,
+    spec: Spec,
+    options: { driftCheck?: boolean; driftEveryMs?: number; budgetMs?: number } = {},
+  ): Promise<AuditReport> {
+    if (options.driftCheck) this.memory.lastDriftAt = undefined;
+    return runHealthAudit(deps, spec, this.memory, options);
+  }
+
+  /** What the audit owes people (auditNotification: changes only). */
+  notification(report: AuditReport): Notification | undefined {
+    return auditNotification(report, this.memory);
+  }
+
+  /**
+   * The fast watch for the rest of the minute (until WATCH_UNTIL_MS after `startedAt`): only when the
+   * spec sets `failover.watch`, only after a timer's run (a manual run answers at once), and only when
+   * no other run of this instance is watching. Undefined when it does not watch.
+   */
+  async watch(
+    deps: AuditDeps,
+    spec: Spec,
+    o: { origin: 'timer' | 'direct'; startedAt: number; sleep: (ms: number) => Promise<void> },
+  ): Promise<WatchReport | undefined> {
+    const everyS = spec.failover.watch;
+    if (everyS === undefined || o.origin !== 'timer' || this.watching) return undefined;
+    this.watching = true;
+    try {
+      return await watchHealth(deps, spec, this.memory, {
+        untilMs: o.startedAt + WATCH_UNTIL_MS,
+        everyMs: everyS * 1000,
+        sleep: o.sleep,
+      });
+    } finally {
+      this.watching = false;
+    }
+  }
 }

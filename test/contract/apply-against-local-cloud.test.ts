@@ -422,3 +422,107 @@ describe('duplicate certificates', () => {
     expect(writeCalls(cloud)).toBe(before);
   });
 });
+
+describe('forwarding rules and extension domains follow the spec', () => {
+  const withRules = edit(createdMall, (s) => {
+    s.loadBalancers[0].listeners[0].rules = [
+      { name: 'api', domain: 'api.mall.example.com', vServerGroup: 'mall-backends' },
+      { name: 'img', url: '/img', vServerGroup: 'mall-backends' },
+    ];
+  });
+  const rulesOf = (state: CloudState) =>
+    state.rules.map((r) => `${r.listenerPort} ${r.ruleName} ${r.domain ?? ''}${r.url ?? ''}`).sort();
+
+  it('on a listener apply created: a dropped rule and extension domain are deleted, a changed rule replaced', async () => {
+    // Prepare
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    await applySpec(depsFor(cloud), parseSpec(withRules));
+    expect(rulesOf(cloud.state())).toEqual(['443 api api.mall.example.com', '443 img /img']);
+    expect(cloud.state().domainExtensions.map((d) => d.domain)).toEqual(['m.mall.example.com']);
+    const changed = edit(withRules, (s) => {
+      const https = s.loadBalancers[0].listeners[0];
+      https.rules = [
+        { name: 'api', domain: 'api.mall.example.com', url: '/v2', vServerGroup: 'mall-backends' },
+      ];
+      https.extensionDomains = [];
+    });
+    // Act
+    const r = await applySpec(depsFor(cloud), parseSpec(changed));
+    // Assess
+    expect(r.failed).toBeUndefined();
+    expect(r.done.map((a) => a.kind)).toEqual([
+      'renameRule',
+      'createRule',
+      'deleteRule',
+      'deleteRule',
+      'deleteDomainExtension',
+    ]);
+    expect(rulesOf(cloud.state())).toEqual(['443 api api.mall.example.com/v2']);
+    expect(cloud.state().domainExtensions).toEqual([]);
+    // Converged: a second apply plans nothing and writes nothing.
+    const writes = writeCalls(cloud);
+    const again = await applySpec(depsFor(cloud), parseSpec(changed));
+    expect(again.plan.actions).toEqual([]);
+    expect(writeCalls(cloud)).toBe(writes);
+  });
+
+  it.each([
+    [1, 'renameRule'],
+    [2, 'createRule'],
+    [3, 'deleteRule'],
+  ] as const)(
+    'a rule replacement cut short after %i writes (at %s) converges on the next apply, leaving no stray rule',
+    async (n, failedAt) => {
+      // Prepare
+      cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+      await applySpec(depsFor(cloud), parseSpec(withRules));
+      const moved = parseSpec(
+        edit(withRules, (s) => {
+          s.loadBalancers[0].listeners[0].rules[0].url = '/v2';
+        }),
+      );
+      cloud.setFaults({ failWritesAfter: n });
+      // Act
+      const cut = await applySpec(depsFor(cloud), moved);
+      cloud.setFaults({});
+      const later = { ...depsFor(cloud), now: () => new Date(Date.now() + TEST_LEASE.ttlMs) };
+      const next = await applySpec(later, moved);
+      // Assess
+      expect(cut.failed?.action.kind).toBe(failedAt);
+      expect(cut.failed?.report.code).toBe('Forbidden.RAM');
+      expect(next.failed).toBeUndefined();
+      expect(rulesOf(cloud.state())).toEqual(['443 api api.mall.example.com/v2', '443 img /img']);
+      expect((await observeAndPlan(depsFor(cloud).slb, moved, DEFAULT_OWNERSHIP)).plan.actions).toEqual([]);
+    },
+  );
+
+  it('on a listener it did not create: a rule and an extension domain made by hand are never touched', async () => {
+    // Prepare: the mall is adopted; someone adds a rule and an extension domain in the console.
+    cloud = await startTestCloud({ scenario: 'mall' });
+    const layer = cloudLayerFor(cloud);
+    const at = { regionId: MALL.regionId, loadBalancerId: MALL.loadBalancerId, listenerPort: 443 };
+    await layer.slb.createRules({
+      ...at,
+      rules: [{ ruleName: 'by-hand', url: '/hand', vServerGroupId: MALL.vServerGroup.vServerGroupId }],
+    });
+    const certificate = cloud.state().domainExtensions[0]?.serverCertificateId ?? '';
+    await layer.slb.createDomainExtension({
+      ...at,
+      domain: 'hand.mall.example.com',
+      serverCertificateId: certificate,
+    });
+    const before = cloud.state();
+    const writes = writeCalls(cloud);
+    // Act
+    const r = await applySpec(depsFor(cloud), parseSpec(mallYaml));
+    // Assess
+    expect(r.plan.actions).toEqual([]);
+    expect(r.plan.leftAlone.map((l) => `${l.what}: ${l.why}`)).toEqual([
+      'rule by-hand on port 443: not in the spec, and the HTTPS listener on 443 is not ours (it carries no marker of this deployment)',
+      'extension domain hand.mall.example.com on port 443: not in the spec, and the HTTPS listener on 443 is not ours (it carries no marker of this deployment)',
+    ]);
+    expect(writeCalls(cloud)).toBe(writes);
+    expect(cloud.state().rules).toEqual(before.rules);
+    expect(cloud.state().domainExtensions).toEqual(before.domainExtensions);
+  });
+});

@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectLocalCloud } from '../../scripts/local-cloud/connect';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
+import { CloudError } from '../../shared/cloud/errors';
 import { probeAll } from '../../shared/cloud/probe';
 import { FAILOVER_TAGS } from '../../shared/domain/failover';
 import { parseSpec } from '../../shared/domain/spec';
@@ -119,6 +121,29 @@ describe('failover workflow', () => {
     expect(groupTags()[FAILOVER_TAGS.active]).toBe('primary');
   });
 
+  it('a refused weight write is reported with its cause, and nothing after it runs', async () => {
+    primaryHealth(false);
+    // Prepare: the lease's claim is the one write allowed; SetVServerGroupAttribute is refused.
+    cloud.setFaults({ failWritesAfter: 1 });
+    const r = await runFailover(deps(), spec, auto).catch((e: unknown) => e);
+    cloud.setFaults({});
+    // Assess
+    expect(r).toMatchObject({ failed: true, changed: false });
+    const g = (r as Awaited<ReturnType<typeof runFailover>>).groups[0];
+    expect(g?.error).toMatchObject({
+      kind: 'cloud',
+      name: 'CloudError',
+      code: 'Forbidden.RAM',
+      action: 'SetVServerGroupAttribute',
+    });
+    expect(g?.plan.map((p) => [p.kind, p.status])).toEqual([
+      ['setBackendWeights', 'failed'],
+      ['tagFailoverState', 'skipped'],
+      ['verifyBackendWeights', 'skipped'],
+    ]);
+    expect(weights()).toEqual({ [K8S]: 100, [ECS]: 0 });
+  });
+
   it('holds a rebalance on an automatic run: weights that differ from the policy are drift, not failover', async () => {
     await cloudLayerFor(cloud).slb.setVServerGroupAttribute({
       regionId: MALL.regionId,
@@ -140,6 +165,21 @@ describe('failover workflow', () => {
     await expect(runFailover(deps(), spec, { ...auto, vServerGroupId: 'rsp-nothere' })).rejects.toThrow(
       /vServerGroupId: rsp-nothere is not a group/,
     );
+    expect(cloud.state()).toEqual(before);
+  });
+
+  it('reports a cloud failure as one, not as a load balancer it does not manage (InvalidAccessKeyId.NotFound)', async () => {
+    const before = cloud.state();
+    const stranger = connectLocalCloud(cloud, {
+      accessKeyId: 'LTAI5tUnknownKey0000001',
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const err = await runFailover({ ...deps(), slb: stranger.slb }, spec, auto).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CloudError);
+    expect(err).toMatchObject({ code: 'InvalidAccessKeyId.NotFound' });
     expect(cloud.state()).toEqual(before);
   });
 });

@@ -130,10 +130,12 @@ describe('local cloud health checks, through DescribeHealthStatus', () => {
   });
 
   it('counts an answer slower than the timeout as a failure; a timeout below the interval waits the interval', async () => {
-    await setHttps({ interval: 2, timeout: 1, unhealthyThreshold: 2 });
+    await setHttps({ interval: 10, timeout: 1, unhealthyThreshold: 2 });
     await ticks(1);
     k8s.slow(1200);
-    // timeout 1 s < interval 2 s: the interval (2 s) is the timeout, so 1.2 s is still in time.
+    // timeout 1 s < interval 10 s: the interval (10 s) is the timeout, so 1.2 s is in time with seconds to
+    // spare however loaded the machine. Then timeout 1 s: the checker's 1 s timer is armed before the
+    // stand-in's 1.2 s one, so it always fires first: a failure on any machine.
     await ticks(2);
     expect((await health())[K8S]).toBe('normal');
     await setHttps({ interval: 1, timeout: 1 });

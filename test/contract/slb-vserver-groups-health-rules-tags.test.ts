@@ -201,6 +201,47 @@ describe('forwarding rules', () => {
   });
 });
 
+describe('deleting rules and extension domains', () => {
+  it('deletes by id; an id that does not exist, or rules of two listeners in one call, are refused and change nothing', async () => {
+    // Prepare: a rule on 443 and one on 80, and a second extension domain on 443
+    const on = (listenerPort: number, ruleName: string, url: string) =>
+      layer.slb.createRules({
+        regionId,
+        loadBalancerId: lbId,
+        listenerPort,
+        rules: [{ ruleName, url, vServerGroupId: groupId }],
+      });
+    const [a] = await on(443, 'a', '/a');
+    const [b] = await on(80, 'b', '/b');
+    const certificate = cloud.state().domainExtensions[0]?.serverCertificateId ?? '';
+    const { domainExtensionId } = await layer.slb.createDomainExtension({
+      regionId,
+      loadBalancerId: lbId,
+      listenerPort: 443,
+      domain: 'shop.mall.example.com',
+      serverCertificateId: certificate,
+    });
+    const before = cloud.state();
+    // Act + Assess: refusals by code, nothing changed
+    expect((await cloudFailure(layer.slb.deleteRules({ regionId, ruleIds: ['rule-nope'] }))).code).toBe(
+      'InvalidRuleId.NotFound',
+    );
+    expect(
+      (await cloudFailure(layer.slb.deleteRules({ regionId, ruleIds: [a!.ruleId, b!.ruleId] }))).code,
+    ).toBe('Operation.NotAllowed');
+    expect(
+      (await cloudFailure(layer.slb.deleteDomainExtension({ regionId, domainExtensionId: 'de-nope' }))).code,
+    ).toBe('InvalidParameter.DomainExtensionId');
+    expect(cloud.state().rules).toEqual(before.rules);
+    expect(cloud.state().domainExtensions).toEqual(before.domainExtensions);
+    // Act + Assess: deleted, the rest kept
+    await layer.slb.deleteRules({ regionId, ruleIds: [a!.ruleId] });
+    await layer.slb.deleteDomainExtension({ regionId, domainExtensionId });
+    expect(cloud.state().rules.map((r) => r.ruleName)).toEqual(['b']);
+    expect(cloud.state().domainExtensions.map((d) => d.domain)).toEqual([MALL.extensionDomain.domain]);
+  });
+});
+
 describe('tags', () => {
   it('tags listeners and groups, lists them back, and untags', async () => {
     const listenerId = `${lbId}_https_443`;

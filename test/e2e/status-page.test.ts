@@ -29,8 +29,10 @@ beforeAll(async () => {
     cloudPort: 0,
     backendPorts: { k8s: 0, ecs: 0 },
     timers: 'manual',
-    healthChecks: 'auto',
-    live: { intervalMs: UPDATE_MS },
+    // Health checks and status reads happen when the test says: the page is checked one read after
+    // each event, on any machine, instead of within so many seconds of it.
+    healthChecks: 'manual',
+    live: { intervalMs: UPDATE_MS, reads: 'manual' },
     env: { SLB_AUTOPILOT_VERIFY_DELAY_MS: '50' },
   });
   context = await chromium.launchPersistentContext(profile, {
@@ -65,12 +67,9 @@ const weights = () =>
     ]),
   );
 
-async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function monitor(): NonNullable<Stack['monitor']> {
+  if (!stack.monitor) throw new Error('the stack runs no monitor');
+  return stack.monitor;
 }
 
 describe('the live status page', () => {
@@ -95,27 +94,29 @@ describe('the live status page', () => {
   });
 
   it('shows the shift to ECS within one update after K8S is killed', { timeout: 90_000 }, async () => {
-    await until('the first health checks', () => stack.cloud.state().backendHealth[K8S] === 'normal', 20_000);
+    await stack.cloud.tickHealth();
+    expect(stack.cloud.state().backendHealth[K8S]).toBe('normal');
     const res = await fetch(`${stack.control.url}/_standins/k8s-nodeport/kill`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
     expect(res.status).toBe(200);
-    await until('K8S marked abnormal', () => stack.cloud.state().backendHealth[K8S] === 'abnormal', 30_000);
-    await page
-      .locator('tr[data-backend="k8s-nodeport"][data-health="abnormal"]')
-      .waitFor({ timeout: 2 * UPDATE_MS + 2000 });
+    for (let i = 0; i < MALL.healthCheck.unhealthyThreshold; i++) await stack.cloud.tickHealth();
+    expect(stack.cloud.state().backendHealth[K8S]).toBe('abnormal');
+    await monitor().tick();
+    await page.locator('tr[data-backend="k8s-nodeport"][data-health="abnormal"]').waitFor();
     // The audit's minute, now: it hands the group to failover, which shifts the weights.
     await stack.runtime.fireTimer('health-audit', 'every-minute');
-    await until('the failover', () => weights()[ECS] === 100 && weights()[K8S] === 0, 30_000);
-    // One update later the page shows it (the wait allows one interval plus the read itself).
-    const oneUpdate = { timeout: 2 * UPDATE_MS + 2000 };
-    await page.locator('tr[data-backend="ecs-standby"][data-weight="100"]').waitFor(oneUpdate);
-    await page.locator('tr[data-backend="k8s-nodeport"][data-weight="0"]').waitFor(oneUpdate);
-    await page.locator('[data-active-pool="standby"]').waitFor(oneUpdate);
+    await stack.runtime.idle();
+    expect(weights()).toEqual({ [K8S]: 0, [ECS]: 100 });
+    // One read later the page shows it: pushed to the open page, not reloaded.
+    await monitor().tick();
+    await page.locator('tr[data-backend="ecs-standby"][data-weight="100"]').waitFor();
+    await page.locator('tr[data-backend="k8s-nodeport"][data-weight="0"]').waitFor();
+    await page.locator('[data-active-pool="standby"]').waitFor();
     const failover = page.locator('li[data-kind="failover"]');
-    await failover.waitFor(oneUpdate);
+    await failover.waitFor();
     expect(await failover.textContent()).toMatch(
       /mall\/mall-backends: shifted to the standby pool \(k8s-nodeport 0, ecs-standby 100\).*primary is down/,
     );

@@ -264,7 +264,8 @@ describe('cert-renewal under injected failures', () => {
       const r = await runCertRenewal(deps(recordingVerify(verified)), spec, OPTIONS);
       // Refused at the markers' removal the rotation itself is done: a warning. Refused only at the
       // lease's release (the last write), it is done too; the claim expires on its own.
-      if (n < WRITES - 1) expect(r.failed || r.warnings.some((w) => w.includes('marker')), label).toBe(true);
+      if (n < WRITES - 1)
+        expect(r.failed || r.warnings.some((w) => w.message.includes('marker')), label).toBe(true);
       else
         expect(
           r.references.map((x) => x.action),

@@ -14,7 +14,7 @@ import { localCloudListenerAddress } from '../../shared/cloud/listener-address';
 import { fetchServedCertificate, waitForServedCertificate } from '../../shared/cloud/tls-probe';
 import { markerTags } from '../../shared/domain/ownership';
 import { parseSpec } from '../../shared/domain/spec';
-import { REPLACED_AT_TAG, runCertRenewal } from '../../shared/workflows/cert-renewal';
+import { describeRenewal, REPLACED_AT_TAG, runCertRenewal } from '../../shared/workflows/cert-renewal';
 import { DEFAULT_OWNERSHIP, TEST_LEASE, TEST_LEASE_ENV } from '../support/deployment';
 import { fcContext } from '../support/fc';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
@@ -304,7 +304,9 @@ describe('cert-renewal', () => {
       spec,
       { dryRun: true },
     );
-    expect(r.warnings).toEqual([`cn-hangzhou holds 90 of 100 server certificates: near the quota`]);
+    expect(r.warnings).toEqual([
+      { message: `cn-hangzhou holds 90 of 100 server certificates: near the quota` },
+    ]);
   });
 
   it('changes nothing in a dry run, and reports what it would do', async () => {
@@ -371,8 +373,21 @@ describe('cert-renewal', () => {
     now = new Date(now.getTime() + (spec.renewal.gracePeriodDays - 1) * DAY);
     expect((await runCertRenewal(deps, spec)).deleted).toEqual([]);
     now = new Date(now.getTime() + 2 * DAY);
+    // A dry run says which ids a run would delete, as ids, and deletes none of them.
+    const preview = await runCertRenewal(deps, spec, { dryRun: true });
+    expect(preview.deleted).toEqual([]);
+    expect(preview.wouldDelete).toContain(old);
+    expect(preview.actions).toContainEqual(
+      expect.objectContaining({ kind: 'deleteCertificate', id: `delete:${old}`, status: 'planned' }),
+    );
+    expect(describeRenewal(preview)).toContain(`- would delete: ${old}`);
+    expect(cloud.state().serverCertificates.some((c) => c.serverCertificateId === old)).toBe(true);
     const later = await runCertRenewal(deps, spec);
     expect(later.deleted).toContain(old);
+    expect(later.wouldDelete).toEqual([]);
+    expect(later.actions).toContainEqual(
+      expect.objectContaining({ kind: 'deleteCertificate', id: `delete:${old}`, status: 'done' }),
+    );
     expect(cloud.state().serverCertificates.some((c) => c.serverCertificateId === old)).toBe(false);
   });
 });

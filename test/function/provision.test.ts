@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { handler } from '../../functions/provision/index';
 import { newAccountKeyPem } from '../../scripts/acme';
+import { startStandIn } from '../../scripts/backends/http-backend';
 import { MALL } from '../../scripts/local-cloud/scenarios/mall-fixture';
 import type { FcHttpResult } from '../../shared/runtime/fc-events';
 import { SIGNATURE_HEADER, signedHeaders, TIMESTAMP_HEADER } from '../../shared/runtime/hmac-auth';
@@ -163,13 +164,17 @@ describe('provision rotate and failover', () => {
   });
 
   it('POST /failover is guarded like the automatic path: no shift to a standby that does not answer', async () => {
+    // Prepare: the standby is a stand-in on its own port, killed; not whatever listens on the mall's 8050.
+    const ecs = await startStandIn({ name: MALL.ecs.description });
+    cloud().setBackendAddress(`${MALL.ecs.serverId}:${MALL.ecs.port}`, `127.0.0.1:${ecs.port}`);
+    await ecs.kill();
     const before = cloud().state();
     const r = await call({
       method: 'POST',
       path: '/failover',
       body: JSON.stringify({ command: 'toStandby', loadBalancerId: MALL.loadBalancerId }),
       contentType: 'application/json',
-    });
+    }).finally(() => ecs.close());
     expect(r.status).toBe(200);
     const [group] = r.body.groups as { decision: { kind: string; blockedBy?: string } }[];
     expect(group?.decision).toMatchObject({ kind: 'none', blockedBy: 'targetHealthy' });

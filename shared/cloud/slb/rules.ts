@@ -1,4 +1,5 @@
 // Typed SLB actions: forwarding rules (domain and/or URL -> VServer group) on HTTP/HTTPS listeners.
+import { chunk } from '../../domain/batching';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, str } from './wire';
 
@@ -29,103 +30,103 @@ const toRule = (o: Record<string, unknown>): Rule => ({
   listenerPort: num(o.ListenerPort),
 });
 
+/** Creates rules, 10 per call; returns their ids in order. */
+async function createRules(
+  rpc: RpcCaller,
+  req: { regionId: string; loadBalancerId: string; listenerPort: number; rules: NewRule[] },
+): Promise<{ ruleId: string; ruleName: string }[]> {
+  const out: { ruleId: string; ruleName: string }[] = [];
+  for (const rules of chunk(req.rules, RULES_PER_CALL)) {
+    const body = await rpc.call({
+      product: 'slb',
+      action: 'CreateRules',
+      regionId: req.regionId,
+      params: {
+        LoadBalancerId: req.loadBalancerId,
+        ListenerPort: req.listenerPort,
+        RuleList: JSON.stringify(
+          rules.map((r) => ({
+            RuleName: r.ruleName,
+            Domain: r.domain,
+            Url: r.url,
+            VServerGroupId: r.vServerGroupId,
+          })),
+        ),
+      },
+      write: true,
+    });
+    out.push(
+      ...list(body, 'Rules', 'Rule').map((r) => ({
+        ruleId: reqStr(r.RuleId, 'RuleId'),
+        ruleName: str(r.RuleName) ?? '',
+      })),
+    );
+  }
+  return out;
+}
+
+async function describeRules(
+  rpc: RpcCaller,
+  req: { regionId: string; loadBalancerId: string; listenerPort: number },
+): Promise<Rule[]> {
+  const body = await rpc.call({
+    product: 'slb',
+    action: 'DescribeRules',
+    regionId: req.regionId,
+    params: { LoadBalancerId: req.loadBalancerId, ListenerPort: req.listenerPort },
+    write: false,
+  });
+  return list(body, 'Rules', 'Rule').map((r) => ({
+    ...toRule(r),
+    loadBalancerId: req.loadBalancerId,
+    listenerPort: req.listenerPort,
+  }));
+}
+
+async function describeRule(rpc: RpcCaller, req: { regionId: string; ruleId: string }): Promise<Rule> {
+  const body = await rpc.call({
+    product: 'slb',
+    action: 'DescribeRuleAttribute',
+    regionId: req.regionId,
+    params: { RuleId: req.ruleId },
+    write: false,
+  });
+  return toRule(body);
+}
+
+/** Name and group only: Domain and Url cannot change (delete and recreate for that). */
+async function setRule(
+  rpc: RpcCaller,
+  req: { regionId: string; ruleId: string; ruleName?: string; vServerGroupId?: string },
+): Promise<void> {
+  await rpc.call({
+    product: 'slb',
+    action: 'SetRule',
+    regionId: req.regionId,
+    params: { RuleId: req.ruleId, RuleName: req.ruleName, VServerGroupId: req.vServerGroupId },
+    write: true,
+  });
+}
+
+/** Rules of one listener, 10 per call. */
+async function deleteRules(rpc: RpcCaller, req: { regionId: string; ruleIds: string[] }): Promise<void> {
+  for (const ids of chunk(req.ruleIds, RULES_PER_CALL)) {
+    await rpc.call({
+      product: 'slb',
+      action: 'DeleteRules',
+      regionId: req.regionId,
+      params: { RuleIds: JSON.stringify(ids) },
+      write: true,
+    });
+  }
+}
+
 export function ruleApi(rpc: RpcCaller) {
   return {
-    /** Creates rules, 10 per call; returns their ids in order. */
-    async createRules(req: {
-      regionId: string;
-      loadBalancerId: string;
-      listenerPort: number;
-      rules: NewRule[];
-    }): Promise<{ ruleId: string; ruleName: string }[]> {
-      const out: { ruleId: string; ruleName: string }[] = [];
-      for (let i = 0; i < req.rules.length; i += RULES_PER_CALL) {
-        const chunk = req.rules.slice(i, i + RULES_PER_CALL);
-        const body = await rpc.call({
-          product: 'slb',
-          action: 'CreateRules',
-          regionId: req.regionId,
-          params: {
-            LoadBalancerId: req.loadBalancerId,
-            ListenerPort: req.listenerPort,
-            RuleList: JSON.stringify(
-              chunk.map((r) => ({
-                RuleName: r.ruleName,
-                Domain: r.domain,
-                Url: r.url,
-                VServerGroupId: r.vServerGroupId,
-              })),
-            ),
-          },
-          write: true,
-        });
-        out.push(
-          ...list(body, 'Rules', 'Rule').map((r) => ({
-            ruleId: reqStr(r.RuleId, 'RuleId'),
-            ruleName: str(r.RuleName) ?? '',
-          })),
-        );
-      }
-      return out;
-    },
-
-    async describeRules(req: {
-      regionId: string;
-      loadBalancerId: string;
-      listenerPort: number;
-    }): Promise<Rule[]> {
-      const body = await rpc.call({
-        product: 'slb',
-        action: 'DescribeRules',
-        regionId: req.regionId,
-        params: { LoadBalancerId: req.loadBalancerId, ListenerPort: req.listenerPort },
-        write: false,
-      });
-      return list(body, 'Rules', 'Rule').map((r) => ({
-        ...toRule(r),
-        loadBalancerId: req.loadBalancerId,
-        listenerPort: req.listenerPort,
-      }));
-    },
-
-    async describeRule(req: { regionId: string; ruleId: string }): Promise<Rule> {
-      const body = await rpc.call({
-        product: 'slb',
-        action: 'DescribeRuleAttribute',
-        regionId: req.regionId,
-        params: { RuleId: req.ruleId },
-        write: false,
-      });
-      return toRule(body);
-    },
-
-    /** Domain and Url cannot change: delete and recreate for that. */
-    async setRule(req: {
-      regionId: string;
-      ruleId: string;
-      ruleName?: string;
-      vServerGroupId?: string;
-    }): Promise<void> {
-      await rpc.call({
-        product: 'slb',
-        action: 'SetRule',
-        regionId: req.regionId,
-        params: { RuleId: req.ruleId, RuleName: req.ruleName, VServerGroupId: req.vServerGroupId },
-        write: true,
-      });
-    },
-
-    /** Rules of one listener, 10 per call. */
-    async deleteRules(req: { regionId: string; ruleIds: string[] }): Promise<void> {
-      for (let i = 0; i < req.ruleIds.length; i += RULES_PER_CALL) {
-        await rpc.call({
-          product: 'slb',
-          action: 'DeleteRules',
-          regionId: req.regionId,
-          params: { RuleIds: JSON.stringify(req.ruleIds.slice(i, i + RULES_PER_CALL)) },
-          write: true,
-        });
-      }
-    },
+    createRules: (req: Parameters<typeof createRules>[1]) => createRules(rpc, req),
+    describeRules: (req: Parameters<typeof describeRules>[1]) => describeRules(rpc, req),
+    describeRule: (req: Parameters<typeof describeRule>[1]) => describeRule(rpc, req),
+    setRule: (req: Parameters<typeof setRule>[1]) => setRule(rpc, req),
+    deleteRules: (req: Parameters<typeof deleteRules>[1]) => deleteRules(rpc, req),
   };
 }

@@ -73,6 +73,12 @@ describe('deployed functions', () => {
     expect(policy(n).Statement.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
+  it('lets provision delete the rules and extension domains it created (every wrapper it calls is recorded)', () => {
+    expect(of('provision').actions).toEqual(
+      expect.arrayContaining(['slb:DeleteRules', 'slb:DeleteDomainExtension', 'slb:SetRule']),
+    );
+  });
+
   it('grants GetUserCertificateDetail (it returns private keys) only to functions that upload certificates', () => {
     const detail = names.filter((n) => of(n).actions.includes('yundun-cert:GetUserCertificateDetail'));
     expect(detail.length).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ListenerModel, LoadBalancerModel } from '../../../shared/domain/model';
 import {
+  type Action,
+  describeAction,
   duplicateCertificates,
   markDuplicateGroups,
   planDuplicateCertificates,
@@ -211,8 +213,177 @@ describe('planLoadBalancer', () => {
     expect(plan.leftAlone.map((l) => [l.what, l.why])).toEqual([
       ['http listener on port 9090', 'not in the spec'],
       ['VServer group theirs', 'not in the spec'],
-      ['VServer group busy', 'not in the spec, but used by the listener on 9090'],
+      ['VServer group busy', 'not in the spec, but the HTTP listener on 9090 forwards to it'],
     ]);
+  });
+
+  it('blames a leftover group on what still forwards to it once the plan has run', () => {
+    // Prepare: `old` is ours and dropped from the spec; a rule the spec re-points used it, and a rule
+    // on a listener outside the spec still uses `busy`.
+    const observed = lb({
+      groups: [
+        { name: 'web', vServerGroupId: 'rsp-web', backends: [] },
+        { name: 'old', vServerGroupId: 'rsp-old', owned: true, backends: [] },
+        { name: 'busy', vServerGroupId: 'rsp-busy', owned: true, backends: [] },
+      ],
+      listeners: [
+        listener({
+          vServerGroupId: 'rsp-web',
+          rules: [
+            { name: 'api', url: '/api', vServerGroup: 'old', vServerGroupId: 'rsp-old', ruleId: 'r-1' },
+          ],
+        }),
+        listener({
+          protocol: 'http',
+          port: 9090,
+          vServerGroup: 'web',
+          vServerGroupId: 'rsp-web',
+          rules: [
+            { name: 'img', url: '/img', vServerGroup: 'busy', vServerGroupId: 'rsp-busy', ruleId: 'r-2' },
+          ],
+        }),
+      ],
+    });
+    const desired = lb({
+      groups: [{ name: 'web', backends: [] }],
+      listeners: [listener({ rules: [{ name: 'api', url: '/api', vServerGroup: 'web' }] })],
+    });
+    // Act
+    const plan = planLoadBalancer(desired, observed);
+    // Assess
+    expect(plan.actions.map((a) => [a.kind, 'group' in a ? a.group : 'rule' in a ? a.rule : ''])).toEqual([
+      ['setRuleGroup', 'api'],
+      ['deleteVServerGroup', 'old'],
+    ]);
+    expect(plan.leftAlone.map((l) => [l.what, l.why])).toEqual([
+      ['http listener on port 9090', 'not in the spec'],
+      ['VServer group busy', 'not in the spec, but rule img on port 9090 forwards to it'],
+    ]);
+  });
+
+  describe('rules and extension domains follow the spec on a listener we own', () => {
+    const observedRules = [
+      { name: 'api', domain: 'api.example.com', vServerGroup: 'web', ruleId: 'rule-1' },
+      { name: 'img', url: '/img', vServerGroup: 'web', ruleId: 'rule-2' },
+      { name: 'old', url: '/old', vServerGroup: 'web', ruleId: 'rule-3' },
+    ];
+    const observedDomains = [
+      { domain: 'm.example.com', domainExtensionId: 'de-1', serverCertificateId: 'c-1' },
+      { domain: 'legacy.example.com', domainExtensionId: 'de-2', serverCertificateId: 'c-1' },
+    ];
+    const desiredListener = listener({
+      rules: [
+        { name: 'api', domain: 'api.example.com', url: '/v2', vServerGroup: 'web' },
+        { name: 'images', url: '/img', vServerGroup: 'web' },
+      ],
+      extensionDomains: [{ domain: 'M.example.com', certificate: { serverCertificateId: 'c-1' } }],
+    });
+    const step = (a: Action) =>
+      `${a.kind} ${'rule' in a ? (typeof a.rule === 'string' ? a.rule : a.rule.name) : 'domain' in a ? a.domain : ''}${a.kind === 'renameRule' ? ` -> ${a.name}` : ''}`;
+
+    it.each([
+      [
+        'ours: a changed rule is replaced without a gap, a renamed one renamed, dropped ones deleted',
+        { owned: true },
+        [
+          'renameRule api -> rule-1',
+          'createRule api',
+          'deleteRule api',
+          'renameRule img -> images',
+          'deleteRule old',
+          'deleteDomainExtension legacy.example.com',
+        ],
+        [],
+      ],
+      [
+        'another deployment’s: nothing deleted, renamed or replaced, and the owner is named',
+        { owner: 'managed-by=slb-autopilot/staging' },
+        [],
+        [
+          'rule api on port 443: its domain or url differs from the spec; that takes a new rule in its place, and the HTTPS listener on 443 is not ours (it carries managed-by=slb-autopilot/staging)',
+          'rule images on port 443: rule img (not in the spec) matches its domain and url, and the HTTPS listener on 443 is not ours (it carries managed-by=slb-autopilot/staging)',
+          'rule old on port 443: not in the spec, and the HTTPS listener on 443 is not ours (it carries managed-by=slb-autopilot/staging)',
+          'extension domain legacy.example.com on port 443: not in the spec, and the HTTPS listener on 443 is not ours (it carries managed-by=slb-autopilot/staging)',
+        ],
+      ],
+      [
+        'adopted (no marker): the same',
+        {},
+        [],
+        [
+          'rule api on port 443: its domain or url differs from the spec; that takes a new rule in its place, and the HTTPS listener on 443 is not ours (it carries no marker of this deployment)',
+          'rule images on port 443: rule img (not in the spec) matches its domain and url, and the HTTPS listener on 443 is not ours (it carries no marker of this deployment)',
+          'rule old on port 443: not in the spec, and the HTTPS listener on 443 is not ours (it carries no marker of this deployment)',
+          'extension domain legacy.example.com on port 443: not in the spec, and the HTTPS listener on 443 is not ours (it carries no marker of this deployment)',
+        ],
+      ],
+    ] as const)('%s', (_name, ownership, steps, leftAlone) => {
+      // Prepare
+      const observed = lb({
+        listeners: [listener({ ...ownership, rules: observedRules, extensionDomains: observedDomains })],
+      });
+      // Act
+      const plan = planLoadBalancer(lb({ listeners: [desiredListener] }), observed);
+      // Assess
+      expect(plan.actions.map(step)).toEqual(steps);
+      expect(plan.leftAlone.map((l) => `${l.what}: ${l.why}`)).toEqual(leftAlone);
+    });
+
+    it('the replacement takes the name only after the old rule moved aside, and is deleted by its id', () => {
+      const observed = lb({ listeners: [listener({ owned: true, rules: observedRules.slice(0, 1) })] });
+      const desired = lb({ listeners: [listener({ rules: desiredListener.rules.slice(0, 1) })] });
+      const plan = planLoadBalancer(desired, observed);
+      expect(plan.actions).toEqual([
+        expect.objectContaining({ kind: 'renameRule', ruleId: 'rule-1', name: 'rule-1', aside: true }),
+        expect.objectContaining({ kind: 'createRule', rule: desiredListener.rules[0] }),
+        expect.objectContaining({ kind: 'deleteRule', ruleId: 'rule-1', replaced: true }),
+      ]);
+      expect(plan.actions.map(describeAction)).toEqual([
+        'lb-1: rename rule api on 443 to rule-1, out of the way of its replacement (its domain or url changes)',
+        'lb-1: create rule api on 443 (api.example.com/v2 -> web)',
+        'lb-1: delete the old rule api (rule-1) on 443, now replaced',
+      ]);
+    });
+
+    it('a rule outside the spec that already matches a changed rule takes its name: no gap, two writes', () => {
+      const observed = lb({
+        listeners: [
+          listener({
+            owned: true,
+            rules: [
+              { name: 'api', domain: 'api.example.com', vServerGroup: 'web', ruleId: 'rule-1' },
+              { name: 'v2', domain: 'api.example.com', url: '/v2', vServerGroup: 'other', ruleId: 'rule-9' },
+            ],
+          }),
+        ],
+      });
+      const desired = lb({ listeners: [listener({ rules: desiredListener.rules.slice(0, 1) })] });
+      expect(planLoadBalancer(desired, observed).actions).toEqual([
+        expect.objectContaining({ kind: 'deleteRule', ruleId: 'rule-1' }),
+        expect.objectContaining({ kind: 'renameRule', ruleId: 'rule-9', name: 'api', vServerGroup: 'web' }),
+      ]);
+    });
+
+    it('a group only a dropped rule used goes after the rule', () => {
+      const observed = lb({
+        groups: [
+          { name: 'web', backends: [{ serverId: 'i-1', port: 80, weight: 100, type: 'ecs' }] },
+          { name: 'api', vServerGroupId: 'rsp-api', owned: true, backends: [] },
+        ],
+        listeners: [
+          listener({
+            owned: true,
+            rules: [
+              { name: 'api', url: '/api', vServerGroup: 'api', vServerGroupId: 'rsp-api', ruleId: 'rule-1' },
+            ],
+          }),
+        ],
+      });
+      expect(planLoadBalancer(lb(), observed).actions.map(step)).toEqual([
+        'deleteRule api',
+        'deleteVServerGroup ',
+      ]);
+    });
   });
 
   it('keeps an HTTPS listener of ours that a listener not ours redirects to', () => {

@@ -65,9 +65,9 @@ describe('errorResponse', () => {
     ],
     [
       'a failover request: 422',
-      new FailoverRequestError('lb-9 is not a load balancer the spec manages'),
+      new FailoverRequestError('loadBalancerId', 'lb-9 is not a load balancer the spec manages'),
       422,
-      { error: 'InvalidFailoverRequest' },
+      { error: 'InvalidFailoverRequest', field: 'loadBalancerId' },
     ],
     [
       "a cloud error: 502 CloudApiError, the provider's code inside `cloud`",
