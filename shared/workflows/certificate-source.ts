@@ -28,7 +28,7 @@ import {
 } from '../domain/certificate';
 import { sameFingerprint } from '../domain/keys';
 import { acmeDirectoryOf, type CertificateSource } from '../domain/spec';
-import { CertificateSourceFailure, errorText } from '../errors';
+import { CertificateSourceFailure, errorText, findCause } from '../errors';
 
 /** 64 KiB: a certificate chain is a few KiB; anything bigger is not one (and /dev/zero never ends). */
 export const MAX_CERTIFICATE_FILE_BYTES = 64 * 1024;
@@ -221,8 +221,7 @@ function checkedPem(certPem: string, key: Secret, domains: readonly string[], wh
     checkValidAt(parsed, now);
     checkKeyMatches(certPem, key.reveal());
   } catch (err) {
-    if (err instanceof CertificateError)
-      throw new CertificateSourceError(where, err.message, { cause: err.reason });
+    if (err instanceof CertificateError) throw new CertificateSourceError(where, err.message, { cause: err });
     throw err;
   }
   if (domains.length > 0 && !coversAll(parsed.sans, domains)) {
@@ -445,7 +444,7 @@ class RunCertificateResolver implements CertificateResolver {
     try {
       return this.usePem(certPem, new Secret(keyPem), domains, where);
     } catch (err) {
-      const reason = (err as { cause?: unknown }).cause;
+      const reason = findCause(err, CertificateError)?.reason;
       if (reason === 'malformed') throw new CertificateSourceError(certField, notReadable);
       if (reason === 'keyMalformed' || reason === 'keyEncrypted')
         throw new CertificateSourceError(keyField, notReadable);

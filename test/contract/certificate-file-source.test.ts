@@ -7,9 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
+import { CertificateError } from '../../shared/domain/certificate';
 import { parseSpec } from '../../shared/domain/spec';
+import { errorReport } from '../../shared/errors';
 import { type ApplyDeps, applySpec } from '../../shared/workflows/apply';
-import { MAX_CERTIFICATE_FILE_BYTES, readCertificateFile } from '../../shared/workflows/certificate-source';
+import {
+  CertificateSourceError,
+  MAX_CERTIFICATE_FILE_BYTES,
+  readCertificateFile,
+} from '../../shared/workflows/certificate-source';
 import { DEFAULT_OWNERSHIP, TEST_LEASE } from '../support/deployment';
 import { cloudLayerFor, startTestCloud, type TestCloud } from '../support/local-cloud';
 
@@ -133,5 +139,24 @@ describe('PEM environment sources', () => {
     expect(unset).toMatch(/\.pem\.keyEnv: not a readable certificate/);
     expect(invalid).toBe(unset);
     expect(writeCalls(cloud)).toBe(0);
+  });
+
+  it("a key that is not the certificate's is named, the certificate's own problem kept as the cause", async () => {
+    cloud = await startTestCloud({ scenario: 'mall-unprovisioned' });
+    const [a, b] = cloud.state().casCertificates;
+    if (!a || !b) throw new Error('the mall has two CAS certificates');
+    const before = cloud.state();
+    const spec = parseSpec(withSource({ pem: { certEnv: 'C', keyEnv: 'K' } }));
+    const err = await applySpec(depsFor(cloud, { C: a.certPem, K: b.keyPem }), spec).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CertificateSourceError);
+    expect((err as Error).message).toMatch(/^loadBalancers\[mall\]\.listeners\[443\]\.certificate: /);
+    expect((err as Error).cause).toBeInstanceOf(CertificateError);
+    expect(((err as Error).cause as CertificateError).reason).toBe('keyMismatch');
+    expect(JSON.stringify(errorReport(err))).not.toContain(b.keyPem.split('\n')[1]);
+    expect(writeCalls(cloud)).toBe(0);
+    expect(cloud.state()).toEqual(before);
   });
 });
