@@ -7,7 +7,7 @@
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { LoadBalancer } from '../cloud/slb/load-balancers';
-import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
+import { findManagedLoadBalancer, type OwnershipMarker } from '../domain/ownership';
 import type { CertificateSource, Spec } from '../domain/spec';
 
 export interface CertificateReference {
@@ -88,13 +88,7 @@ function managedLoadBalancers(
   ownership: OwnershipMarker,
 ): { spec: SpecLoadBalancer; lb: LoadBalancer }[] {
   return spec.loadBalancers.flatMap((s) => {
-    const lb = s.id
-      ? all.find((x) => x.loadBalancerId === s.id)
-      : all.find(
-          (x) =>
-            x.loadBalancerName === ownedName(ownership, s.name) &&
-            isOwned(ownership, x.tags, x.loadBalancerName),
-        );
+    const lb = findManagedLoadBalancer(ownership, all, s);
     return lb ? [{ spec: s, lb }] : [];
   });
 }
