@@ -19,7 +19,6 @@
 //             passed, or it has expired; warn near the 100-certificate quota
 // Dry run: the same decisions; every plan is recorded (`planned`), nothing is written, no handshakes.
 
-import type { CasClient } from '../cloud/cas';
 import { CloudError } from '../cloud/errors';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
 import type { Notification } from '../cloud/notify';
@@ -29,7 +28,7 @@ import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
 import { ACME_ARI_ID_TAG, ACME_RETRY_AFTER_TAG } from '../domain/acme-renewal';
 import { sameFingerprint } from '../domain/keys';
-import { isOwned, type OwnershipMarker } from '../domain/ownership';
+import { isOwned } from '../domain/ownership';
 import { markerRef, rotationMarkerKeys, rotationMarkerTags } from '../domain/renewal';
 import {
   ariIdToAsk,
@@ -72,6 +71,7 @@ import {
   type CertificatesInUse,
   findCertificatesInUse,
 } from './certificates-in-use';
+import type { CertificateWriterDeps } from './deps';
 import {
   type Execution,
   execute,
@@ -80,24 +80,14 @@ import {
   type StepStatus,
   type Work,
 } from './executor';
-import { LeaseLostError, type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
+import { LeaseLostError, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { type Check, type PairedOutcome, type PairedStep, resumePaired, runPairedBatch } from './paired-step';
 
 export { CERTIFICATE_QUOTA, REPLACED_AT_TAG, type ReferenceAction } from '../domain/renewal-plan';
 
-export interface RenewalDeps {
-  slb: SlbClient;
-  cas: CasClient;
-  now: () => Date;
-  env: Record<string, string | undefined>;
-  readFile: (path: string) => string;
+export interface RenewalDeps extends CertificateWriterDeps {
   listenerAddress: ListenerAddressResolver;
   verify: (req: WaitForServedCertificateRequest) => Promise<ServedCertificateCheck>;
-  /** this deployment's marker: what it uploads carries it, and only what carries it is deleted */
-  ownership: OwnershipMarker;
-  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
-  lease?: LeaseOptions;
-  sleep?: (ms: number) => Promise<void>;
   /** issues `acme` sources (absent: they fail, named) */
   acme?: AcmeIssuer;
 }
