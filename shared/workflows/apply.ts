@@ -32,6 +32,7 @@ import {
   createCertificateResolver,
   type ResolvedCertificate,
 } from './certificate-source';
+import { certificatesBoundOn } from './certificates-in-use';
 import type { CertificateWriterDeps } from './deps';
 import { execute, type PlannedAction } from './executor';
 import { LeaseUnavailableError, withLoadBalancerLeases } from './lease';
@@ -104,19 +105,7 @@ async function certificateRepair(
   const others = (await slb.describeLoadBalancers({ regionId }))
     .map((lb) => lb.loadBalancerId)
     .filter((id) => !managed.has(id));
-  const elsewhere = new Set<string>();
-  if (others.length > 0) {
-    for (const l of await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' })) {
-      if (l.listenerProtocol !== 'https') continue;
-      const detail = await slb.describeHttpsListener({
-        regionId,
-        loadBalancerId: l.loadBalancerId,
-        listenerPort: l.listenerPort,
-      });
-      if (detail.serverCertificateId) elsewhere.add(detail.serverCertificateId);
-      for (const d of detail.domainExtensions) elsewhere.add(d.serverCertificateId);
-    }
-  }
+  const elsewhere = await certificatesBoundOn(slb, regionId, others);
   const deleted = new Set(
     plan.actions.flatMap((a) => (a.kind === 'deleteListener' ? [`${a.lb.name}:${a.port}`] : [])),
   );

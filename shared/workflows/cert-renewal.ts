@@ -69,6 +69,7 @@ import {
 import {
   type CertificateReference,
   type CertificatesInUse,
+  certificatesBoundOn,
   findCertificatesInUse,
 } from './certificates-in-use';
 import type { CertificateWriterDeps } from './deps';
@@ -798,7 +799,7 @@ async function cleanUp(run: Run): Promise<void> {
   const regionId = inUse.regionId;
   // References on load balancers the spec does not manage count too.
   const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
-  const elsewhere = await otherReferences(
+  const elsewhere = await certificatesBoundOn(
     deps.slb,
     regionId,
     inUse.loadBalancers.filter((lb) => !managed.has(lb.loadBalancerId)).map((lb) => lb.loadBalancerId),
@@ -810,7 +811,7 @@ async function cleanUp(run: Run): Promise<void> {
       after: r.after?.serverCertificateId,
     })),
     report.markers.filter((m) => !m.settled),
-    elsewhere,
+    [...elsewhere],
   );
   const certificates = run.dryRun
     ? inUse.certificates
@@ -997,24 +998,6 @@ function handshakeResult(check: ServedCertificateCheck): string {
   return check.status === 'mismatch'
     ? `still serving ${check.served.subjectCN} (${check.served.fingerprintSha1}) after ${check.attempts} handshake(s)`
     : `handshake failed: ${check.error.reason}`;
-}
-
-/** Certificates bound on load balancers outside the spec (never ours to delete from under them). */
-async function otherReferences(slb: SlbClient, regionId: string, others: string[]): Promise<string[]> {
-  if (others.length === 0) return [];
-  const out: string[] = [];
-  const listeners = await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' });
-  for (const l of listeners) {
-    if (l.listenerProtocol !== 'https') continue;
-    const detail = await slb.describeHttpsListener({
-      regionId,
-      loadBalancerId: l.loadBalancerId,
-      listenerPort: l.listenerPort,
-    });
-    if (detail.serverCertificateId) out.push(detail.serverCertificateId);
-    for (const d of detail.domainExtensions) out.push(d.serverCertificateId);
-  }
-  return out;
 }
 
 /** Markdown for people. */

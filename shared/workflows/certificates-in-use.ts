@@ -148,3 +148,32 @@ function listenerReferences(
   }
   return out;
 }
+
+/**
+ * The certificates the HTTPS listeners of `loadBalancerIds` bind (default certificates and extension
+ * domains'): on load balancers outside the spec, never ours to delete or replace from under them.
+ */
+export async function certificatesBoundOn(
+  slb: SlbClient,
+  regionId: string,
+  loadBalancerIds: readonly string[],
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (loadBalancerIds.length === 0) return out;
+  const listeners = await slb.describeListeners({
+    regionId,
+    loadBalancerIds: [...loadBalancerIds],
+    protocol: 'https',
+  });
+  for (const l of listeners) {
+    if (l.listenerProtocol !== 'https') continue;
+    const detail = await slb.describeHttpsListener({
+      regionId,
+      loadBalancerId: l.loadBalancerId,
+      listenerPort: l.listenerPort,
+    });
+    if (detail.serverCertificateId) out.add(detail.serverCertificateId);
+    for (const d of detail.domainExtensions) out.add(d.serverCertificateId);
+  }
+  return out;
+}
