@@ -67,31 +67,24 @@ export abstract class AutopilotError extends Error {
   }
 }
 
-export class SpecInputError extends AutopilotError {
-  override name = 'SpecInputError';
-  readonly kind = 'spec' as const;
+/** A family's root class: its kind, and the name it goes by in logs and reports. */
+function family<K extends ErrorKind>(kind: K, errorName: string) {
+  return class extends AutopilotError {
+    override name = errorName;
+    readonly kind = kind;
+  };
 }
 
-export class CertificateSourceFailure extends AutopilotError {
-  override name = 'CertificateSourceFailure';
-  readonly kind = 'certificateSource' as const;
-}
-
-export class VerificationError extends AutopilotError {
-  override name = 'VerificationError';
-  readonly kind = 'verification' as const;
-}
-
+/** The spec, or a request's body, is not valid. */
+export class SpecInputError extends family('spec', 'SpecInputError') {}
+/** A certificate source could not give a usable certificate. */
+export class CertificateSourceFailure extends family('certificateSource', 'CertificateSourceFailure') {}
+/** A check after a write said no, or did not answer in time. */
+export class VerificationError extends family('verification', 'VerificationError') {}
 /** A guard said no: nothing was written. 403 for limits and ownership, 409 for another writer. */
-export class GuardRefusedError extends AutopilotError {
-  override name = 'GuardRefusedError';
-  readonly kind = 'guardRefused' as const;
-}
-
-export class InputError extends AutopilotError {
-  override name = 'InputError';
-  readonly kind = 'input' as const;
-}
+export class GuardRefusedError extends family('guardRefused', 'GuardRefusedError') {}
+/** A malformed event, request or environment variable. */
+export class InputError extends family('input', 'InputError') {}
 
 /** A failure as plain data for a report: the family, what the edge needs, and each cause down the chain. */
 export interface ErrorReport {

@@ -5,9 +5,9 @@
 import * as z from 'zod';
 import { acmeIssuer } from '../../shared/runtime/acme-issuer';
 import type { FcContext } from '../../shared/runtime/fc-events';
-import { functionEnv, renewalRun } from '../../shared/runtime/function-env';
-import { EventError, parseInvocation } from '../../shared/runtime/invocation';
-import { logJson } from '../../shared/runtime/log';
+import { renewalRun } from '../../shared/runtime/function-env';
+import { FunctionRun, parseOrRefuse } from '../../shared/runtime/handler';
+import { parseInvocation } from '../../shared/runtime/invocation';
 import { type RenewalReport, renewalNotification, runCertRenewal } from '../../shared/workflows/cert-renewal';
 
 const commandSchema = z.strictObject({
@@ -22,26 +22,12 @@ export interface CertRenewalResult {
 }
 
 export async function handler(event: Buffer, context: FcContext): Promise<CertRenewalResult> {
-  let dryRun: boolean;
-  try {
-    dryRun = parseInvocation(event, commandSchema).command.dryRun;
-  } catch (err) {
-    if (err instanceof EventError) return { ok: false, error: err.message };
-    throw err;
-  }
-  const fx = functionEnv(context);
-  for (const p of fx.notifyProblems)
-    logJson(context.logger, 'warn', 'cert-renewal: notify setting', { problem: p });
-  const [deps, options] = renewalRun(fx, dryRun, acmeIssuer(fx));
-  const report = await runCertRenewal(deps, fx.spec, options);
-  logJson(context.logger, 'info', 'cert-renewal: report', { certRenewal: report });
-  const note = renewalNotification(report, fx.spec.notify.onSuccess);
-  if (note)
-    for (const o of await fx.notifier.send(note))
-      if (!o.ok)
-        logJson(context.logger, 'warn', 'cert-renewal: notify failed', {
-          channel: o.channel,
-          error: o.error,
-        });
+  const parsed = parseOrRefuse(() => parseInvocation(event, commandSchema).command);
+  if ('refusal' in parsed) return parsed.refusal;
+  const run = new FunctionRun('cert-renewal', context);
+  const [deps, options] = renewalRun(run.fx, parsed.value.dryRun, acmeIssuer(run.fx));
+  const report = await runCertRenewal(deps, run.fx.spec, options);
+  run.log('info', 'report', { certRenewal: report });
+  await run.notify(renewalNotification(report, run.fx.spec.notify.onSuccess));
   return { ok: !report.failed, report };
 }

@@ -8,6 +8,7 @@
 // hours, inside a function) is turned off: a rate-limited order fails at once with the CA's retry time,
 // and the next scheduled run tries again from then.
 
+import { namedConstants } from '../domain/names';
 import { CertificateSourceFailure } from '../errors';
 import { fetchRenewalInfo, type RenewalInfo } from './acme-ari';
 import { Secret } from './cas';
@@ -57,14 +58,14 @@ export interface IssuedCertificate {
   dnsCalls: { reads: number; writes: number };
 }
 
-export const ACME_ERRORS = {
-  noZone: 'noZone',
-  caaForbids: 'caaForbids',
-  propagation: 'propagation',
-  challengeInvalid: 'challengeInvalid',
-  rateLimited: 'rateLimited',
-  ca: 'ca',
-} as const;
+export const ACME_ERRORS = namedConstants(
+  'noZone',
+  'caaForbids',
+  'propagation',
+  'challengeInvalid',
+  'rateLimited',
+  'ca',
+);
 
 export type AcmeErrorKind = (typeof ACME_ERRORS)[keyof typeof ACME_ERRORS];
 

@@ -4,15 +4,16 @@
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CertificateSourceFailure } from '../errors';
+import { namedConstants } from './names';
 
-export const CERTIFICATE_PROBLEMS = {
-  malformed: 'malformed',
-  keyMalformed: 'keyMalformed',
-  keyEncrypted: 'keyEncrypted',
-  keyMismatch: 'keyMismatch',
-  expired: 'expired',
-  notYetValid: 'notYetValid',
-} as const;
+export const CERTIFICATE_PROBLEMS = namedConstants(
+  'malformed',
+  'keyMalformed',
+  'keyEncrypted',
+  'keyMismatch',
+  'expired',
+  'notYetValid',
+);
 
 export type CertificateProblem = (typeof CERTIFICATE_PROBLEMS)[keyof typeof CERTIFICATE_PROBLEMS];
 

@@ -15,6 +15,16 @@ export interface BackendModel {
   description?: string;
 }
 
+/** A backend's fields, optional ones only when set: from the spec, and as SLB's BackendServers take it. */
+export const backendModel = (b: BackendModel): BackendModel => ({
+  serverId: b.serverId,
+  port: b.port,
+  weight: b.weight,
+  type: b.type,
+  ...(b.serverIp ? { serverIp: b.serverIp } : {}),
+  ...(b.description ? { description: b.description } : {}),
+});
+
 export interface GroupModel {
   name: string;
   /** observed only */
@@ -116,14 +126,7 @@ function desiredLoadBalancer(lb: SpecLoadBalancer): LoadBalancerModel {
     groups: lb.vServerGroups.map((g) => ({
       name: g.name,
       ...(g.exclusive ? { exclusive: true } : {}),
-      backends: g.backends.map((b) => ({
-        serverId: b.serverId,
-        port: b.port,
-        weight: b.weight,
-        type: b.type,
-        ...(b.serverIp ? { serverIp: b.serverIp } : {}),
-        ...(b.description ? { description: b.description } : {}),
-      })),
+      backends: g.backends.map(backendModel),
     })),
     listeners: lb.listeners.map((l) => ({
       protocol: l.protocol,

@@ -67,3 +67,20 @@ export function isOwned(
   const tagged = (tags ?? []).some((t) => t.key === m.tagKey && t.value === m.tagValue);
   return tagged && (name === undefined || name.startsWith(m.namePrefix));
 }
+
+/**
+ * The load balancer a spec entry names among `all`: an adopted one by its id; one we create by our name
+ * for it and this deployment's marker (a load balancer of that name that another deployment or a person
+ * made is not ours).
+ */
+export function findManagedLoadBalancer<
+  L extends {
+    loadBalancerId: string;
+    loadBalancerName: string;
+    tags?: readonly { key: string; value: string }[];
+  },
+>(m: OwnershipMarker, all: readonly L[], entry: { id?: string | undefined; name: string }): L | undefined {
+  if (entry.id) return all.find((x) => x.loadBalancerId === entry.id);
+  const name = ownedName(m, entry.name);
+  return all.find((x) => x.loadBalancerName === name && isOwned(m, x.tags, x.loadBalancerName));
+}

@@ -266,14 +266,8 @@ function diffRules(lb: LbRef, d: ListenerModel, o: ListenerModel, out: Plan): vo
   for (const r of d.rules) {
     const holder = unlisted.find((x) => !taken.has(x) && sameMatch(x, r));
     if (holder) taken.add(holder);
-    diffRule(
-      lb,
-      o,
-      r,
-      o.rules.find((x) => x.name === r.name),
-      holder,
-      out,
-    );
+    const current = o.rules.find((x) => x.name === r.name);
+    diffRule(lb, o, r, current, holder, out);
   }
   for (const x of unlisted) {
     if (taken.has(x)) continue;
@@ -429,14 +423,10 @@ function diffListeners(lb: LbRef, desired: LoadBalancerModel, o: LoadBalancerMod
     a.protocol === b.protocol ? a.port - b.port : a.protocol === 'https' ? -1 : 1,
   );
   const starts: Action[] = [];
-  for (const d of ordered)
-    diffListener(
-      lb,
-      d,
-      o.listeners.find((x) => x.port === d.port),
-      out,
-      starts,
-    );
+  for (const d of ordered) {
+    const observed = o.listeners.find((x) => x.port === d.port);
+    diffListener(lb, d, observed, out, starts);
+  }
   // New listeners get their rules and extension domains after they exist.
   for (const d of ordered) {
     if (o.listeners.some((x) => x.port === d.port)) continue;

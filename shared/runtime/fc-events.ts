@@ -4,6 +4,13 @@
 
 import * as z from 'zod';
 
+/** Fields FC or EventBridge may leave out, each an optional string. */
+function optionalStrings<const K extends readonly string[]>(...keys: K) {
+  return Object.fromEntries(keys.map((k) => [k, z.string().optional()])) as {
+    [P in K[number]]: z.ZodOptional<z.ZodString>;
+  };
+}
+
 /** FC 3.0 HTTP trigger event (version "v1"); header and query values are strings. */
 export const fcHttpEventSchema = z.object({
   version: z.string(),
@@ -13,19 +20,12 @@ export const fcHttpEventSchema = z.object({
   body: z.string().default(''),
   isBase64Encoded: z.boolean().default(false),
   requestContext: z.object({
-    accountId: z.string().optional(),
-    domainName: z.string().optional(),
-    domainPrefix: z.string().optional(),
+    ...optionalStrings('accountId', 'domainName', 'domainPrefix', 'requestId', 'time', 'timeEpoch'),
     http: z.object({
       method: z.string(),
       path: z.string(),
-      protocol: z.string().optional(),
-      sourceIp: z.string().optional(),
-      userAgent: z.string().optional(),
+      ...optionalStrings('protocol', 'sourceIp', 'userAgent'),
     }),
-    requestId: z.string().optional(),
-    time: z.string().optional(),
-    timeEpoch: z.string().optional(),
   }),
 });
 export type FcHttpEvent = z.infer<typeof fcHttpEventSchema>;
@@ -52,11 +52,7 @@ export const cloudEventSchema = z.object({
   source: z.string(),
   specversion: z.string(),
   type: z.string(),
-  subject: z.string().optional(),
-  time: z.string().optional(),
-  datacontenttype: z.string().optional(),
-  aliyunaccountid: z.string().optional(),
-  aliyunregionid: z.string().optional(),
+  ...optionalStrings('subject', 'time', 'datacontenttype', 'aliyunaccountid', 'aliyunregionid'),
   data: z.unknown(),
 });
 export type CloudEvent = z.infer<typeof cloudEventSchema>;

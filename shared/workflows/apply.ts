@@ -6,13 +6,12 @@
 // are named `<namePrefix><name>` and tagged; groups and uploaded certificates are tagged.
 
 import { createHash } from 'node:crypto';
-import type { CasClient } from '../cloud/cas';
 import type { SlbClient } from '../cloud/slb';
 import type { HealthCheck, ListenerSettings } from '../cloud/slb/listeners';
 import type { Tag } from '../cloud/slb/wire';
 import { checkNewLoadBalancers, checkSpecLimits, type DeploymentLimits } from '../domain/limits';
 import {
-  type BackendModel,
+  backendModel,
   desiredFromSpec,
   type HealthCheckModel,
   type LoadBalancerModel,
@@ -33,22 +32,14 @@ import {
   createCertificateResolver,
   type ResolvedCertificate,
 } from './certificate-source';
+import { certificatesBoundOn } from './certificates-in-use';
+import type { CertificateWriterDeps } from './deps';
 import { execute, type PlannedAction } from './executor';
-import { type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
+import { LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { observeLoadBalancers } from './observe';
 
-export interface ApplyDeps {
-  slb: SlbClient;
-  cas: CasClient;
-  now: () => Date;
-  env: Record<string, string | undefined>;
-  readFile: (path: string) => string;
-  /** this deployment's marker: what apply creates carries it; only what carries it is deleted */
-  ownership: OwnershipMarker;
-  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
-  lease?: LeaseOptions;
-  sleep?: (ms: number) => Promise<void>;
-}
+/** Apply writes load balancers and uploads the certificates the spec's sources give. */
+export type ApplyDeps = CertificateWriterDeps;
 
 export interface ProgressEvent {
   /** 1-based */
@@ -114,19 +105,7 @@ async function certificateRepair(
   const others = (await slb.describeLoadBalancers({ regionId }))
     .map((lb) => lb.loadBalancerId)
     .filter((id) => !managed.has(id));
-  const elsewhere = new Set<string>();
-  if (others.length > 0) {
-    for (const l of await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' })) {
-      if (l.listenerProtocol !== 'https') continue;
-      const detail = await slb.describeHttpsListener({
-        regionId,
-        loadBalancerId: l.loadBalancerId,
-        listenerPort: l.listenerPort,
-      });
-      if (detail.serverCertificateId) elsewhere.add(detail.serverCertificateId);
-      for (const d of detail.domainExtensions) elsewhere.add(d.serverCertificateId);
-    }
-  }
+  const elsewhere = await certificatesBoundOn(slb, regionId, others);
   const deleted = new Set(
     plan.actions.flatMap((a) => (a.kind === 'deleteListener' ? [`${a.lb.name}:${a.port}`] : [])),
   );
@@ -158,15 +137,6 @@ function toHealthCheck(h: Partial<HealthCheckModel>): Partial<HealthCheck> {
   if (h.method !== undefined) out.method = h.method;
   return out;
 }
-
-const backendServer = (b: BackendModel) => ({
-  serverId: b.serverId,
-  port: b.port,
-  weight: b.weight,
-  type: b.type,
-  ...(b.serverIp ? { serverIp: b.serverIp } : {}),
-  ...(b.description ? { description: b.description } : {}),
-});
 
 /** The plan's certificate sources, read and checked without writing; keyed as `run` looks them up. */
 async function prepareCertificates(
@@ -311,7 +281,7 @@ async function createVServerGroup(run: ApplyRun, a: ActionOf<'createVServerGroup
     regionId: run.regionId,
     loadBalancerId: lbId(run, a),
     vServerGroupName: a.group,
-    backendServers: a.backends.map(backendServer),
+    backendServers: a.backends.map(backendModel),
     tags: markerTags(run.deps.ownership),
   });
   run.groupIds.set(`${a.lb.name}/${a.group}`, created.vServerGroupId);
@@ -327,7 +297,7 @@ function setBackendWeights(run: ApplyRun, a: ActionOf<'setBackendWeights'>): Pro
     vServerGroupId: groupId(run, a, a.group),
     backendServers: a.backends.map((b) => {
       const d = desired?.find((x) => x.serverId === b.serverId && x.port === b.port);
-      return { ...(d ? backendServer(d) : {}), ...b };
+      return { ...(d ? backendModel(d) : {}), ...b };
     }),
   });
 }
@@ -426,7 +396,7 @@ const RUNNERS: { [K in Action['kind']]: Runner<K> } = {
     run.deps.slb.addBackendServers({
       regionId: run.regionId,
       vServerGroupId: groupId(run, a, a.group),
-      backendServers: a.backends.map(backendServer),
+      backendServers: a.backends.map(backendModel),
     }),
   removeBackends: (run, a) =>
     run.deps.slb.removeBackendServers({

@@ -19,7 +19,6 @@
 //             passed, or it has expired; warn near the 100-certificate quota
 // Dry run: the same decisions; every plan is recorded (`planned`), nothing is written, no handshakes.
 
-import type { CasClient } from '../cloud/cas';
 import { CloudError } from '../cloud/errors';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
 import type { Notification } from '../cloud/notify';
@@ -29,7 +28,7 @@ import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
 import { ACME_ARI_ID_TAG, ACME_RETRY_AFTER_TAG } from '../domain/acme-renewal';
 import { sameFingerprint } from '../domain/keys';
-import { isOwned, type OwnershipMarker } from '../domain/ownership';
+import { isOwned } from '../domain/ownership';
 import { markerRef, rotationMarkerKeys, rotationMarkerTags } from '../domain/renewal';
 import {
   ariIdToAsk,
@@ -70,8 +69,10 @@ import {
 import {
   type CertificateReference,
   type CertificatesInUse,
+  certificatesBoundOn,
   findCertificatesInUse,
 } from './certificates-in-use';
+import type { CertificateWriterDeps } from './deps';
 import {
   type Execution,
   execute,
@@ -80,24 +81,14 @@ import {
   type StepStatus,
   type Work,
 } from './executor';
-import { LeaseLostError, type LeaseOptions, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
+import { LeaseLostError, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
 import { type Check, type PairedOutcome, type PairedStep, resumePaired, runPairedBatch } from './paired-step';
 
 export { CERTIFICATE_QUOTA, REPLACED_AT_TAG, type ReferenceAction } from '../domain/renewal-plan';
 
-export interface RenewalDeps {
-  slb: SlbClient;
-  cas: CasClient;
-  now: () => Date;
-  env: Record<string, string | undefined>;
-  readFile: (path: string) => string;
+export interface RenewalDeps extends CertificateWriterDeps {
   listenerAddress: ListenerAddressResolver;
   verify: (req: WaitForServedCertificateRequest) => Promise<ServedCertificateCheck>;
-  /** this deployment's marker: what it uploads carries it, and only what carries it is deleted */
-  ownership: OwnershipMarker;
-  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
-  lease?: LeaseOptions;
-  sleep?: (ms: number) => Promise<void>;
   /** issues `acme` sources (absent: they fail, named) */
   acme?: AcmeIssuer;
 }
@@ -808,7 +799,7 @@ async function cleanUp(run: Run): Promise<void> {
   const regionId = inUse.regionId;
   // References on load balancers the spec does not manage count too.
   const managed = new Set(inUse.references.map((r) => r.loadBalancerId));
-  const elsewhere = await otherReferences(
+  const elsewhere = await certificatesBoundOn(
     deps.slb,
     regionId,
     inUse.loadBalancers.filter((lb) => !managed.has(lb.loadBalancerId)).map((lb) => lb.loadBalancerId),
@@ -820,7 +811,7 @@ async function cleanUp(run: Run): Promise<void> {
       after: r.after?.serverCertificateId,
     })),
     report.markers.filter((m) => !m.settled),
-    elsewhere,
+    [...elsewhere],
   );
   const certificates = run.dryRun
     ? inUse.certificates
@@ -1007,24 +998,6 @@ function handshakeResult(check: ServedCertificateCheck): string {
   return check.status === 'mismatch'
     ? `still serving ${check.served.subjectCN} (${check.served.fingerprintSha1}) after ${check.attempts} handshake(s)`
     : `handshake failed: ${check.error.reason}`;
-}
-
-/** Certificates bound on load balancers outside the spec (never ours to delete from under them). */
-async function otherReferences(slb: SlbClient, regionId: string, others: string[]): Promise<string[]> {
-  if (others.length === 0) return [];
-  const out: string[] = [];
-  const listeners = await slb.describeListeners({ regionId, loadBalancerIds: others, protocol: 'https' });
-  for (const l of listeners) {
-    if (l.listenerProtocol !== 'https') continue;
-    const detail = await slb.describeHttpsListener({
-      regionId,
-      loadBalancerId: l.loadBalancerId,
-      listenerPort: l.listenerPort,
-    });
-    if (detail.serverCertificateId) out.push(detail.serverCertificateId);
-    for (const d of detail.domainExtensions) out.push(d.serverCertificateId);
-  }
-  return out;
 }
 
 /** Markdown for people. */

@@ -7,7 +7,7 @@
 import type { SlbClient } from '../cloud/slb';
 import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { LoadBalancer } from '../cloud/slb/load-balancers';
-import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
+import { findManagedLoadBalancer, type OwnershipMarker } from '../domain/ownership';
 import type { CertificateSource, Spec } from '../domain/spec';
 
 export interface CertificateReference {
@@ -88,13 +88,7 @@ function managedLoadBalancers(
   ownership: OwnershipMarker,
 ): { spec: SpecLoadBalancer; lb: LoadBalancer }[] {
   return spec.loadBalancers.flatMap((s) => {
-    const lb = s.id
-      ? all.find((x) => x.loadBalancerId === s.id)
-      : all.find(
-          (x) =>
-            x.loadBalancerName === ownedName(ownership, s.name) &&
-            isOwned(ownership, x.tags, x.loadBalancerName),
-        );
+    const lb = findManagedLoadBalancer(ownership, all, s);
     return lb ? [{ spec: s, lb }] : [];
   });
 }
@@ -151,6 +145,35 @@ function listenerReferences(
       serverCertificateId: d.serverCertificateId,
       ...(current ? { current } : {}),
     });
+  }
+  return out;
+}
+
+/**
+ * The certificates the HTTPS listeners of `loadBalancerIds` bind (default certificates and extension
+ * domains'): on load balancers outside the spec, never ours to delete or replace from under them.
+ */
+export async function certificatesBoundOn(
+  slb: SlbClient,
+  regionId: string,
+  loadBalancerIds: readonly string[],
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (loadBalancerIds.length === 0) return out;
+  const listeners = await slb.describeListeners({
+    regionId,
+    loadBalancerIds: [...loadBalancerIds],
+    protocol: 'https',
+  });
+  for (const l of listeners) {
+    if (l.listenerProtocol !== 'https') continue;
+    const detail = await slb.describeHttpsListener({
+      regionId,
+      loadBalancerId: l.loadBalancerId,
+      listenerPort: l.listenerPort,
+    });
+    if (detail.serverCertificateId) out.add(detail.serverCertificateId);
+    for (const d of detail.domainExtensions) out.add(d.serverCertificateId);
   }
   return out;
 }

@@ -9,7 +9,6 @@
 import { CloudError } from '../cloud/errors';
 import type { Notification } from '../cloud/notify';
 import type { ProbeResult, ProbeTarget } from '../cloud/probe';
-import type { SlbClient } from '../cloud/slb';
 import type { BackendHealth } from '../cloud/slb/health';
 import { worstHealthByBackend } from '../cloud/slb/health';
 import type { VServerGroup } from '../cloud/slb/vserver-groups';
@@ -30,11 +29,12 @@ import {
 } from '../domain/failover';
 import { backendKey } from '../domain/keys';
 import { failoverNotice } from '../domain/notification-policy';
-import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
+import { isOwned, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
 import { type ErrorReport, GuardRefusedError, VerificationError } from '../errors';
+import type { WriterDeps } from './deps';
 import { execute, type StepStatus } from './executor';
-import { type Lease, type LeaseOptions, withLoadBalancerLease } from './lease';
+import { type Lease, withLoadBalancerLease } from './lease';
 
 export interface FailoverRequest {
   loadBalancerId: string;
@@ -53,16 +53,9 @@ export type BackendAddressResolver = (b: { serverId: string; port: number; ip?: 
 
 export const directBackendAddress: BackendAddressResolver = async (b) => ({ host: b.ip ?? '', port: b.port });
 
-export interface FailoverDeps {
-  slb: SlbClient;
+export interface FailoverDeps extends WriterDeps {
   probeAll: (targets: readonly ProbeTarget[]) => Promise<ProbeResult[]>;
   resolveBackend: BackendAddressResolver;
-  now: () => Date;
-  /** this deployment's marker: finds the load balancers it created, and the groups it owns */
-  ownership: OwnershipMarker;
-  /** the per-load-balancer writer lease (default DEFAULT_LEASE) */
-  lease?: LeaseOptions;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface GroupReport {

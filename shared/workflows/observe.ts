@@ -13,7 +13,7 @@ import type {
   LoadBalancerModel,
   RuleModel,
 } from '../domain/model';
-import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
+import { findManagedLoadBalancer, isOwned, type OwnershipMarker } from '../domain/ownership';
 import { markDuplicateGroups } from '../domain/plan';
 
 function healthCheck(l: Listener): HealthCheckModel {
@@ -56,13 +56,7 @@ export async function observeLoadBalancers(
 ): Promise<LoadBalancerModel[]> {
   const all = await slb.describeLoadBalancers({ regionId });
   const found = desired.flatMap((d) => {
-    const lb = d.loadBalancerId
-      ? all.find((x) => x.loadBalancerId === d.loadBalancerId)
-      : all.find(
-          (x) =>
-            x.loadBalancerName === ownedName(ownership, d.name) &&
-            isOwned(ownership, x.tags, x.loadBalancerName),
-        );
+    const lb = findManagedLoadBalancer(ownership, all, { id: d.loadBalancerId, name: d.name });
     return lb ? [{ name: d.name, loadBalancerId: lb.loadBalancerId }] : [];
   });
   if (found.length === 0) return [];

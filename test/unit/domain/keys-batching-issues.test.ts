@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { chunk } from '../../../shared/domain/batching';
 import { fieldIssues, firstIssueText, issuePath } from '../../../shared/domain/issues';
 import { backendKey, normalizeFingerprint, sameFingerprint } from '../../../shared/domain/keys';
+import { namedConstants } from '../../../shared/domain/names';
 
 describe('backendKey', () => {
   it.each([
@@ -59,5 +60,13 @@ describe('issue formatting', () => {
     expect(issues.map((i) => i.path)).toContain('body.a');
     expect(firstIssueText(r.error.issues, 'body')).toMatch(/^body\.(a|secretKey): /);
     expect(JSON.stringify(issues)).not.toContain('"v"');
+  });
+});
+
+describe('namedConstants', () => {
+  it('maps each name to itself, frozen', () => {
+    const c = namedConstants('noZone', 'ca');
+    expect(c).toEqual({ noZone: 'noZone', ca: 'ca' });
+    expect(Object.isFrozen(c)).toBe(true);
   });
 });

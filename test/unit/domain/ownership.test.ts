@@ -9,7 +9,13 @@ import {
   defaultLimits,
   LimitError,
 } from '../../../shared/domain/limits';
-import { DEFAULT_OWNERSHIP, isOwned, markerTags, ownershipMarker } from '../../../shared/domain/ownership';
+import {
+  DEFAULT_OWNERSHIP,
+  findManagedLoadBalancer,
+  isOwned,
+  markerTags,
+  ownershipMarker,
+} from '../../../shared/domain/ownership';
 import { parseSpec } from '../../../shared/domain/spec';
 
 const mallYaml = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'mall.yaml'), 'utf8');
@@ -102,5 +108,32 @@ describe('deployment limits', () => {
     expect(err).toBeInstanceOf(LimitError);
     expect(err).toMatchObject({ limit, field });
     expect((err as Error).message).toMatch(new RegExp(`\\(${limit}\\)$`));
+  });
+});
+
+describe('findManagedLoadBalancer', () => {
+  const m = ownershipMarker({ deploymentId: 'prod' });
+  const lb = (loadBalancerId: string, loadBalancerName: string, tags = markerTags(m)) => ({
+    loadBalancerId,
+    loadBalancerName,
+    tags,
+  });
+  const all = [
+    lb('lb-adopted', 'someone-elses', []),
+    lb('lb-typed', `${m.namePrefix}web`, []),
+    lb('lb-other-deployment', `${m.namePrefix}web`, markerTags(ownershipMarker({ deploymentId: 'staging' }))),
+    lb('lb-ours', `${m.namePrefix}web`),
+  ];
+
+  it.each([
+    [{ id: 'lb-adopted', name: 'x' }, 'lb-adopted'],
+    [{ name: 'web' }, 'lb-ours'],
+    [{ id: undefined, name: 'web' }, 'lb-ours'],
+    [{ name: 'shop' }, undefined],
+    [{ id: 'lb-gone', name: 'web' }, undefined],
+  ])('%o -> %s', (entry, want) => expect(findManagedLoadBalancer(m, all, entry)?.loadBalancerId).toBe(want));
+
+  it('never takes a load balancer of our name that lacks our marker', () => {
+    expect(findManagedLoadBalancer(m, all.slice(0, 3), { name: 'web' })).toBeUndefined();
   });
 });
