@@ -18,7 +18,7 @@ import type { SlbClient } from '../cloud/slb';
 import type { LoadBalancer } from '../cloud/slb/load-balancers';
 import type { Tag } from '../cloud/slb/wire';
 import { chunk } from '../domain/batching';
-import { isOwned, type OwnershipMarker, ownedName } from '../domain/ownership';
+import { findManagedLoadBalancer, type OwnershipMarker, ownedName } from '../domain/ownership';
 import type { Spec } from '../domain/spec';
 import { GuardRefusedError } from '../errors';
 
@@ -75,11 +75,12 @@ async function findExisting(slb: SlbClient, spec: Spec, ownership: OwnershipMark
     ids.length > 0 ? slb.describeLoadBalancers({ regionId, loadBalancerIds: ids }) : [],
     ...chunk(names, NAMES_PER_CALL).map((c) => slb.describeLoadBalancers({ regionId, loadBalancerNames: c })),
   ]);
+  const all = found.flat();
   const seen = new Map<string, LoadBalancer>();
-  // By name, only this deployment's own load balancers (another's of the same name is not ours).
-  for (const [i, lbs] of found.entries())
-    for (const lb of lbs)
-      if (i === 0 || isOwned(ownership, lb.tags, lb.loadBalancerName)) seen.set(lb.loadBalancerId, lb);
+  for (const entry of spec.loadBalancers) {
+    const lb = findManagedLoadBalancer(ownership, all, { id: entry.id, name: entry.name });
+    if (lb) seen.set(lb.loadBalancerId, lb);
+  }
   return [...seen.values()];
 }
 
