@@ -32,6 +32,11 @@ export interface ErrorDetails {
   code?: string;
   /** the HTTP status the edge answers with (each family has its default) */
   status?: number;
+  /**
+   * The cause may hold request data (an SDK's error can quote the string it signed, every parameter
+   * included): kept on the error for the code that handles it, never copied into a report.
+   */
+  privateCause?: boolean;
 }
 
 const DEFAULT_STATUS: Record<ErrorKind, number> = {
@@ -52,6 +57,8 @@ export abstract class AutopilotError extends Error {
   readonly action: string | undefined;
   readonly code: string | undefined;
   private readonly explicitStatus: number | undefined;
+  /** see ErrorDetails.privateCause */
+  readonly privateCause: boolean;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? {} : { cause: details.cause });
@@ -59,6 +66,7 @@ export abstract class AutopilotError extends Error {
     this.action = details.action;
     this.code = details.code;
     this.explicitStatus = details.status;
+    this.privateCause = details.privateCause ?? false;
   }
 
   /** what the HTTP edge answers with */
@@ -114,7 +122,9 @@ export function errorReport(err: unknown, depth = 0): ErrorReport {
   if (typeof e.action === 'string') out.action = e.action;
   if (typeof e.code === 'string') out.code = e.code;
   if (typeof e.phase === 'string') out.phase = e.phase;
-  if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = errorReport(e.cause, depth + 1);
+  const withheld = err instanceof AutopilotError && err.privateCause;
+  if (e.cause !== undefined && !withheld && depth < MAX_CAUSE_DEPTH)
+    out.cause = errorReport(e.cause, depth + 1);
   return out;
 }
 

@@ -91,6 +91,8 @@ export class CloudError extends AutopilotError {
       cause: fields.cause,
       action: fields.action,
       code: fields.code,
+      // The cause is what the SDK or the transport threw: its message may quote the signed request.
+      privateCause: true,
     });
     this.requestId = fields.requestId;
     this.httpStatus = fields.httpStatus;

@@ -32,7 +32,13 @@ export class InvokeError extends AutopilotError {
     code?: string,
     options?: { cause?: unknown },
   ) {
-    super(`invoke ${functionName}: ${message}`, { cause: options?.cause, code, action: 'InvokeFunction' });
+    super(`invoke ${functionName}: ${message}`, {
+      cause: options?.cause,
+      code,
+      action: 'InvokeFunction',
+      // What the fc2 SDK threw may quote the signed request.
+      privateCause: true,
+    });
   }
 }
 

@@ -2,7 +2,7 @@
 // (a failure after a bind rolls back), errors with causes, and dry run.
 
 import { describe, expect, it } from 'vitest';
-import { CloudError } from '../../../shared/cloud/errors';
+import { CloudError, toCloudError } from '../../../shared/cloud/errors';
 import { execute, mapPool, type PlannedAction, type Work } from '../../../shared/workflows/executor';
 import type { PairedStep } from '../../../shared/workflows/paired-step';
 
@@ -202,5 +202,28 @@ describe('mapPool', () => {
 
   it('refuses a pool size that is not a positive integer', async () => {
     await expect(mapPool([1], 0, async (x) => x)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('errors in reports', () => {
+  it('never copy a cloud error’s cause, which may quote the signed request (a private key among it)', async () => {
+    const sdk = Object.assign(
+      new Error('SignatureDoesNotMatch: server string to sign is: POST&%2F&PrivateKey%3D-----BEGIN'),
+      { code: 'SignatureDoesNotMatch', data: { Code: 'SignatureDoesNotMatch', Message: 'mismatch' } },
+    );
+    const out = await execute(plan('upload'), () => ({
+      run: async () => {
+        throw toCloudError('UploadServerCertificate', sdk);
+      },
+    }));
+    const report = out.results[0]?.error;
+    expect(report).toMatchObject({
+      kind: 'cloud',
+      code: 'SignatureDoesNotMatch',
+      action: 'UploadServerCertificate',
+    });
+    expect(JSON.stringify(report)).not.toMatch(/PrivateKey|string to sign/);
+    // The error itself keeps its cause for the code that handles it.
+    expect((out.results[0]?.thrown as Error).cause).toBe(sdk);
   });
 });
