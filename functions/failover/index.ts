@@ -3,6 +3,7 @@
 // load balancer's groups, guarded by the planner. A malformed event is answered with an error naming the
 // field and changes nothing. Reserved concurrency 1 (s.yaml) serialises runs.
 
+import { errorReport } from '../../shared/errors';
 import {
   type FailoverEventCommand,
   FailoverEventError,
@@ -44,7 +45,7 @@ async function failoverOne(
     return { report };
   } catch (err) {
     if (!(err instanceof FailoverRequestError)) throw err;
-    run.log('error', 'request refused', { error: err.message });
+    run.log('error', 'request refused', { error: errorReport(err) });
     return { refused: err.message };
   }
 }

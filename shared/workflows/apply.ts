@@ -448,7 +448,8 @@ function runAction(run: ApplyRun, a: Action): Promise<unknown> {
   return (RUNNERS[a.kind] as (run: ApplyRun, a: Action) => Promise<unknown>)(run, a);
 }
 
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+const asError = (err: unknown): Error =>
+  err instanceof Error ? err : new Error(String(err), { cause: err });
 const uploads = (run: ApplyRun) => run.resolver.uploads().map((c) => c.serverCertificateId);
 
 /** A plan action as the executor runs it: numbered in the whole run, described for people. */
