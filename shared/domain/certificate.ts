@@ -4,18 +4,15 @@
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CertificateSourceFailure } from '../errors';
-import { namedConstants } from './names';
 
-export const CERTIFICATE_PROBLEMS = namedConstants(
-  'malformed',
-  'keyMalformed',
-  'keyEncrypted',
-  'keyMismatch',
-  'expired',
-  'notYetValid',
-);
-
-export type CertificateProblem = (typeof CERTIFICATE_PROBLEMS)[keyof typeof CERTIFICATE_PROBLEMS];
+/** Why a certificate or its key is refused. */
+export type CertificateProblem =
+  | 'malformed'
+  | 'keyMalformed'
+  | 'keyEncrypted'
+  | 'keyMismatch'
+  | 'expired'
+  | 'notYetValid';
 
 export class CertificateError extends CertificateSourceFailure {
   override name = 'CertificateError';
