@@ -224,6 +224,6 @@ describe('errors in reports', () => {
     });
     expect(JSON.stringify(report)).not.toMatch(/PrivateKey|string to sign/);
     // The error itself keeps its cause for the code that handles it.
-    expect((out.results[0]?.thrown as Error).cause).toBe(sdk);
+    expect((out.results[0]?.thrown as Error | undefined)?.cause).toBe(sdk);
   });
 });
