@@ -1,4 +1,5 @@
 // Typed SLB actions: domain extensions (SNI certificates on an HTTPS listener; at most 3 by default).
+import { CloudError } from '../errors';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, str } from './wire';
 
@@ -90,17 +91,27 @@ async function setDomainExtensionCertificate(
   });
 }
 
+/**
+ * Idempotent: an extension domain that is already gone counts as deleted (a retry after an answer that was
+ * lost). SLB answers an unknown id with InvalidParameter.DomainExtensionId (Terraform's provider reads it
+ * as "not found" too).
+ */
 async function deleteDomainExtension(
   rpc: RpcCaller,
   req: { regionId: string; domainExtensionId: string },
 ): Promise<void> {
-  await rpc.call({
-    product: 'slb',
-    action: 'DeleteDomainExtension',
-    regionId: req.regionId,
-    params: { DomainExtensionId: req.domainExtensionId },
-    write: true,
-  });
+  try {
+    await rpc.call({
+      product: 'slb',
+      action: 'DeleteDomainExtension',
+      regionId: req.regionId,
+      params: { DomainExtensionId: req.domainExtensionId },
+      write: true,
+    });
+  } catch (err) {
+    if (err instanceof CloudError && err.code === 'InvalidParameter.DomainExtensionId') return;
+    throw err;
+  }
 }
 
 export function domainExtensionApi(rpc: RpcCaller) {

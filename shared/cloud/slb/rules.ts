@@ -1,5 +1,6 @@
 // Typed SLB actions: forwarding rules (domain and/or URL -> VServer group) on HTTP/HTTPS listeners.
 import { chunk } from '../../domain/batching';
+import { CloudError } from '../errors';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, str } from './wire';
 
@@ -109,15 +110,34 @@ async function setRule(
 }
 
 /** Rules of one listener, 10 per call. */
+/** The answer for a rule id that does not exist (Terraform's provider reads it the same way). */
+const RULE_GONE = 'InvalidRuleId.NotFound';
+
+const isRuleGone = (err: unknown) => err instanceof CloudError && err.code === RULE_GONE;
+
+/**
+ * Idempotent: a rule that is already gone counts as deleted (a retry after an answer that was lost). The
+ * API refuses a whole call when one of its ids is gone, so such a call is made again id by id.
+ */
 async function deleteRules(rpc: RpcCaller, req: { regionId: string; ruleIds: string[] }): Promise<void> {
-  for (const ids of chunk(req.ruleIds, RULES_PER_CALL)) {
-    await rpc.call({
+  const call = (ids: string[]) =>
+    rpc.call({
       product: 'slb',
       action: 'DeleteRules',
       regionId: req.regionId,
       params: { RuleIds: JSON.stringify(ids) },
       write: true,
     });
+  for (const ids of chunk(req.ruleIds, RULES_PER_CALL)) {
+    try {
+      await call(ids);
+    } catch (err) {
+      if (!isRuleGone(err)) throw err;
+      for (const id of ids.length > 1 ? ids : [])
+        await call([id]).catch((e: unknown) => {
+          if (!isRuleGone(e)) throw e;
+        });
+    }
   }
 }
 
