@@ -18,25 +18,21 @@
 //             replacement was verified (it carries our replaced-at tag) and the grace period has
 //             passed, or it has expired; warn near the 100-certificate quota
 // Dry run: the same decisions; every plan is recorded (`planned`), nothing is written, no handshakes.
+// One reference's switch (bind, verify, commit, rollback) is in renewal-switch.ts; the report and its text
+// for people and notifications in renewal-report.ts.
 
 import { CloudError } from '../cloud/errors';
 import type { ListenerAddressResolver } from '../cloud/listener-address';
-import type { Notification } from '../cloud/notify';
-import type { SlbClient } from '../cloud/slb';
-import type { ServerCertificate } from '../cloud/slb/certificates';
 import type { Tag } from '../cloud/slb/wire';
 import type { ServedCertificateCheck, WaitForServedCertificateRequest } from '../cloud/tls-probe';
 import { ACME_ARI_ID_TAG, ACME_RETRY_AFTER_TAG } from '../domain/acme-renewal';
 import { sameFingerprint } from '../domain/keys';
-import { isOwned } from '../domain/ownership';
-import { markerRef, rotationMarkerKeys, rotationMarkerTags } from '../domain/renewal';
+import { markerRef, rotationMarkerKeys } from '../domain/renewal';
 import {
   ariIdToAsk,
   type DeleteAction,
   decideReference,
   dueness,
-  handshakeNames,
-  type KeptCertificate,
   MARKER_TAGS,
   type MarkerAction,
   markerRoom,
@@ -47,8 +43,6 @@ import {
   planRetryAfterTags,
   planSwitchBatches,
   quotaWarning,
-  REPLACED_AT_TAG,
-  type ReferenceAction,
   type RetryAfterAction,
   referencedCertificates,
   replacementVerdict,
@@ -57,10 +51,9 @@ import {
   tagDelta,
 } from '../domain/renewal-plan';
 import { acmeDirectoryOf, type CertificateSource, type Spec } from '../domain/spec';
-import { type ErrorReport, errorReport, errorText, findCause } from '../errors';
+import { errorReport, errorText, findCause } from '../errors';
 import {
   type AcmeIssuer,
-  type CertificateFacts,
   type CertificateResolver,
   CertificateSourceError,
   type Commit,
@@ -82,9 +75,30 @@ import {
   type Work,
 } from './executor';
 import { LeaseLostError, LeaseUnavailableError, withLoadBalancerLeases } from './lease';
-import { type Check, type PairedOutcome, type PairedStep, resumePaired, runPairedBatch } from './paired-step';
+import { type PairedOutcome, type PairedStep, resumePaired, runPairedBatch } from './paired-step';
+import {
+  type ActionReport,
+  emptyReport,
+  factsSummary,
+  fail,
+  type MarkerReport,
+  type ReferenceReport,
+  type RenewalReport,
+  summary,
+  type Verification,
+} from './renewal-report';
+import { markerTags, recordSwitch, type SwitchPlan, switchStep, verificationLines } from './renewal-switch';
 
 export { CERTIFICATE_QUOTA, REPLACED_AT_TAG, type ReferenceAction } from '../domain/renewal-plan';
+export {
+  type ActionReport,
+  describeRenewal,
+  type MarkerReport,
+  type ReferenceReport,
+  type RenewalReport,
+  type RenewalWarning,
+  renewalNotification,
+} from './renewal-report';
 
 export interface RenewalDeps extends CertificateWriterDeps {
   listenerAddress: ListenerAddressResolver;
@@ -102,124 +116,6 @@ export interface RenewalOptions {
   /** bound on one reference's verification; longer counts as failed (default: the handshakes' own) */
   verifyTimeoutMs?: number;
 }
-
-interface CertificateSummary {
-  serverCertificateId?: string;
-  commonName?: string;
-  expires?: string;
-  fingerprint?: string;
-}
-
-export interface ReferenceReport {
-  reference: string;
-  kind: CertificateReference['kind'];
-  domains: string[];
-  due: boolean;
-  why: string;
-  action: ReferenceAction;
-  before: CertificateSummary;
-  after?: CertificateSummary;
-  verification?: Verification;
-  /** what went wrong, as a sentence for people */
-  error?: string;
-  /** what failed first: phase, message, code, and its causes */
-  failure?: ErrorReport;
-  /** what failed while restoring the previous certificate */
-  rollbackFailure?: ErrorReport;
-}
-
-type Verification = { domain: string; result: string }[];
-
-/** A switch an earlier run left in flight (its marker), and how this run settled it. */
-export interface MarkerReport {
-  loadBalancerId: string;
-  /** the reference's id when it still exists, else `<lb>:<port or domain extension id>` */
-  reference: string;
-  from: string;
-  to: string;
-  at: string;
-  outcome:
-    | 'verified'
-    | 'rolledBack'
-    | 'previousVerified'
-    | 'unsettled'
-    | 'referenceGone'
-    | 'changedElsewhere'
-    | 'broken'
-    | 'wouldSettle';
-  settled: boolean;
-  verification?: Verification;
-  failure?: ErrorReport;
-  rollbackFailure?: ErrorReport;
-}
-
-/** Something people should know; `error` when a write failed. */
-export interface RenewalWarning {
-  message: string;
-  error?: ErrorReport;
-}
-
-/** One action of the run's plans, why, and what became of it (`planned` in a dry run). */
-export interface ActionReport {
-  id: string;
-  kind: string;
-  reason: string;
-  status: StepStatus;
-  error?: ErrorReport;
-}
-
-export interface RenewalReport {
-  at: string;
-  dryRun: boolean;
-  regionId: string;
-  references: ReferenceReport[];
-  /** switches earlier runs left in flight, settled first */
-  markers: MarkerReport[];
-  /** every write the run planned, in order: settle markers, tag waits, upload and switch, delete */
-  actions: ActionReport[];
-  /** server certificate ids uploaded */
-  uploaded: string[];
-  /** server certificate ids deleted */
-  deleted: string[];
-  /** a dry run: the server certificate ids a run would delete now */
-  wouldDelete: string[];
-  /** old certificates kept, and why */
-  kept: KeptCertificate[];
-  warnings: RenewalWarning[];
-  failed: boolean;
-}
-
-const summary = (c: ServerCertificate | undefined, id: string): CertificateSummary => ({
-  serverCertificateId: id,
-  ...(c
-    ? {
-        commonName: c.commonName,
-        expires: new Date(c.expireTimeStamp).toISOString(),
-        fingerprint: c.fingerprint,
-      }
-    : {}),
-});
-const factsSummary = (f: CertificateFacts, id?: string): CertificateSummary => ({
-  ...(id ? { serverCertificateId: id } : {}),
-  commonName: f.commonName,
-  expires: f.notAfter.toISOString(),
-  fingerprint: f.fingerprint,
-});
-
-const emptyReport = (at: Date, dryRun: boolean, regionId: string): RenewalReport => ({
-  at: at.toISOString(),
-  dryRun,
-  regionId,
-  references: [],
-  markers: [],
-  actions: [],
-  uploaded: [],
-  deleted: [],
-  wouldDelete: [],
-  kept: [],
-  warnings: [],
-  failed: false,
-});
 
 /**
  * Renewal holding the writer lease of every load balancer it serves certificates on
@@ -839,198 +735,4 @@ async function cleanUp(run: Run): Promise<void> {
   }
   const warning = quotaWarning(regionId, certificates.length - report.deleted.length);
   if (warning) report.warnings.push({ message: warning });
-}
-
-// ---- switching one reference ----------------------------------------------------------------------
-
-async function bind(slb: SlbClient, ref: CertificateReference, serverCertificateId: string): Promise<void> {
-  if (ref.kind === 'listener')
-    await slb.setHttpsListenerAttribute({
-      regionId: ref.regionId,
-      loadBalancerId: ref.loadBalancerId,
-      listenerPort: ref.listenerPort,
-      serverCertificateId,
-    });
-  else
-    await slb.setDomainExtensionCertificate({
-      regionId: ref.regionId,
-      domainExtensionId: ref.domainExtensionId ?? '',
-      serverCertificateId,
-    });
-}
-
-interface SwitchPlan {
-  from: { id: string; certificate?: ServerCertificate };
-  to: { id: string; fingerprint?: string };
-  at: Date;
-}
-
-/** One reference's switch as a paired step: bind, verify, commit (grace starts), rollback; the marker is its batch's. */
-function switchStep(
-  deps: RenewalDeps,
-  options: RenewalOptions,
-  ref: CertificateReference,
-  plan: SwitchPlan,
-): PairedStep<Verification> {
-  const { slb } = deps;
-  const check = async (fingerprint: string | undefined, missing: Check<Verification>) =>
-    fingerprint ? verifyReference(deps, ref, fingerprint, options) : missing;
-  const previous = plan.from.certificate;
-  return {
-    id: ref.id,
-    bind: () => bind(slb, ref, plan.to.id),
-    verify: () =>
-      check(plan.to.fingerprint, {
-        ok: false,
-        details: [{ domain: ref.domains.join(', '), result: `${plan.to.id} is not in the region` }],
-      }),
-    // The old certificate is replaced and the replacement verified: its grace period starts now.
-    commit: async () => {
-      if (previous && isOwned(deps.ownership, previous.tags, previous.serverCertificateName))
-        await slb.tagResources({
-          regionId: ref.regionId,
-          resourceType: 'certificate',
-          resourceIds: [plan.from.id],
-          tags: [{ key: REPLACED_AT_TAG, value: plan.at.toISOString() }],
-        });
-    },
-    rollback: {
-      bind: () => bind(slb, ref, plan.from.id),
-      // A dangling reference (its certificate gone from the region) has nothing to compare against.
-      verify: () =>
-        check(previous?.fingerprint, {
-          ok: true,
-          details: [
-            { domain: ref.domains.join(', '), result: `${plan.from.id} is not in the region: not checked` },
-          ],
-        }),
-    },
-  };
-}
-
-/** The marker of one switch: the two tags on its load balancer. */
-function markerTags(ref: CertificateReference, plan: SwitchPlan): Tag[] {
-  return rotationMarkerTags({
-    ref: markerRef(ref),
-    from: plan.from.id,
-    to: plan.to.id,
-    at: Math.floor(plan.at.getTime() / 1000),
-  });
-}
-
-function fail(report: RenewalReport, r: ReferenceReport, error: string, cause?: unknown): void {
-  report.failed = true;
-  r.action = 'failed';
-  r.error = error;
-  if (cause !== undefined) r.failure = errorReport(cause);
-}
-
-/** A switch's outcome in its reference's report. */
-function recordSwitch(
-  report: RenewalReport,
-  ref: CertificateReference,
-  r: ReferenceReport,
-  out: PairedOutcome<Verification>,
-): void {
-  r.verification = verificationLines(out);
-  if (out.status === 'applied') {
-    if (!out.settled)
-      report.warnings.push({
-        message: `${ref.id}: rotated and verified, but its marker could not be removed (${out.rollbackError?.message}); the next run removes it`,
-        ...(out.rollbackError ? { error: errorReport(out.rollbackError) } : {}),
-      });
-    return;
-  }
-  report.failed = true;
-  if (out.error) r.failure = errorReport(out.error);
-  if (out.rollbackError) r.rollbackFailure = errorReport(out.rollbackError);
-  const previous = ref.serverCertificateId;
-  if (out.status === 'rolledBack') {
-    r.action = 'rolledBack';
-    r.error = `${out.error?.phase === 'verify' ? 'the listener did not serve the new certificate' : `the switch failed (${out.error?.message})`}; rolled back to ${previous}, which is served again`;
-  } else if (out.status === 'unsettled') {
-    r.action = 'failed';
-    r.error = `the switch failed (${out.error?.message}) and so did the rollback to ${previous} (${out.rollbackError?.message}); the next run finishes it from the marker`;
-  } else {
-    r.action = 'failed';
-    r.error = `nothing switched: ${out.error?.message}`;
-  }
-}
-
-function verificationLines(out: PairedOutcome<Verification>): Verification {
-  return [
-    ...(out.verification ?? []),
-    ...(out.rollbackVerification ?? []).map((x) => ({ ...x, result: `previous certificate: ${x.result}` })),
-  ];
-}
-
-async function verifyReference(
-  deps: RenewalDeps,
-  ref: CertificateReference,
-  fingerprint: string,
-  options: RenewalOptions,
-): Promise<Check<Verification>> {
-  const where = await deps.listenerAddress({
-    loadBalancerId: ref.loadBalancerId,
-    address: ref.address,
-    listenerPort: ref.listenerPort,
-  });
-  const names = handshakeNames(ref.domains, ref.extensionDomains ?? []);
-  const results: Verification = names.flatMap((n) => (n.skip ? [{ domain: n.domain, result: n.skip }] : []));
-  let ok = true;
-  for (const { domain, servername } of names.filter((n) => !n.skip)) {
-    const check = await deps.verify({
-      host: where.host,
-      port: where.port,
-      ...(servername ? { servername } : {}),
-      expectFingerprint: fingerprint,
-      attempts: options.verifyAttempts ?? 5,
-      delayMs: options.verifyDelayMs ?? 2000,
-    });
-    if (check.status !== 'matched') ok = false;
-    results.push({ domain, result: handshakeResult(check) });
-  }
-  return { ok, details: results };
-}
-
-function handshakeResult(check: ServedCertificateCheck): string {
-  if (check.status === 'matched') return `served after ${check.attempts} handshake(s)`;
-  return check.status === 'mismatch'
-    ? `still serving ${check.served.subjectCN} (${check.served.fingerprintSha1}) after ${check.attempts} handshake(s)`
-    : `handshake failed: ${check.error.reason}`;
-}
-
-/** Markdown for people. */
-export function describeRenewal(r: RenewalReport): string {
-  const lines = r.references
-    .filter((x) => x.due || x.action !== 'notDue')
-    .map(
-      (x) =>
-        `- ${x.reference}: ${x.action} (${x.why})${x.after ? `: ${x.before.commonName ?? '?'} ${x.before.expires?.slice(0, 10) ?? '?'} -> ${x.after.commonName} ${x.after.expires?.slice(0, 10) ?? '(to be issued)'}` : ''}${x.error ? `; ${x.error}` : ''}`,
-    );
-  for (const m of r.markers)
-    lines.unshift(
-      `- ${m.reference}: a switch left in flight (${m.from} -> ${m.to}, ${m.at}): ${m.outcome}${m.settled ? '' : ', not settled'}`,
-    );
-  if (lines.length === 0) lines.push(`- nothing due (${r.references.length} reference(s) checked)`);
-  if (r.deleted.length) lines.push(`- deleted: ${r.deleted.join(', ')}`);
-  if (r.wouldDelete.length) lines.push(`- would delete: ${r.wouldDelete.join(', ')}`);
-  for (const w of r.warnings) lines.push(`- warning: ${w.message}`);
-  return lines.join('\n');
-}
-
-/**
- * Whether a run is announced, and how: every failure (a dry run's too), and a run that changed something
- * when the spec's `notify.onSuccess` asks for it.
- */
-export function renewalNotification(r: RenewalReport, onSuccess: boolean): Notification | undefined {
-  const changed = r.references.some((x) => x.action !== 'notDue') || r.deleted.length > 0;
-  if (!r.failed && !(onSuccess && changed && !r.dryRun)) return undefined;
-  const rotated = r.references.filter((x) => x.action === 'rotated').length;
-  return {
-    title: `cert-renewal: ${r.failed ? 'FAILED' : `${rotated} rotated`}${r.dryRun ? ' (dry run)' : ''}`,
-    text: describeRenewal(r),
-    severity: r.failed ? 'error' : 'info',
-    data: r,
-  };
 }
