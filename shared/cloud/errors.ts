@@ -173,3 +173,16 @@ export function toCloudError(action: string, err: unknown): CloudError {
     cause: err,
   });
 }
+
+/**
+ * A delete that counts "already gone" as done: `gone` is the code the API answers for a resource that does
+ * not exist, so a retry after a lost answer, or a second run, succeeds instead of failing.
+ */
+export async function deleteIdempotently(write: () => Promise<unknown>, gone: string): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if (err instanceof CloudError && err.code === gone) return;
+    throw err;
+  }
+}

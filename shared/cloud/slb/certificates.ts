@@ -1,6 +1,6 @@
 // Typed SLB actions: server certificates. SLB certificates are immutable and regional: rotation uploads
 // a new one in the load balancer's region, switches references, and deletes the old one later.
-import { CloudError } from '../errors';
+import { deleteIdempotently } from '../errors';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, scalarList, str, type Tag, tagParam, tags } from './wire';
 
@@ -85,19 +85,16 @@ export function certificateApi(rpc: RpcCaller) {
     },
 
     /** Idempotent: a certificate that is already gone counts as deleted. */
-    async deleteServerCertificate(req: { regionId: string; serverCertificateId: string }): Promise<void> {
-      try {
-        await rpc.call({
+    deleteServerCertificate(req: { regionId: string; serverCertificateId: string }): Promise<void> {
+      const write = () =>
+        rpc.call({
           product: 'slb',
           action: 'DeleteServerCertificate',
           regionId: req.regionId,
           params: { ServerCertificateId: req.serverCertificateId },
           write: true,
         });
-      } catch (err) {
-        if (err instanceof CloudError && err.code === 'ServerCertificateId.NotFound') return;
-        throw err;
-      }
+      return deleteIdempotently(write, 'ServerCertificateId.NotFound');
     },
 
     async renameServerCertificate(req: {

@@ -1,5 +1,5 @@
 // Typed SLB actions: domain extensions (SNI certificates on an HTTPS listener; at most 3 by default).
-import { CloudError } from '../errors';
+import { deleteIdempotently } from '../errors';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, str } from './wire';
 
@@ -100,18 +100,15 @@ async function deleteDomainExtension(
   rpc: RpcCaller,
   req: { regionId: string; domainExtensionId: string },
 ): Promise<void> {
-  try {
-    await rpc.call({
+  const write = () =>
+    rpc.call({
       product: 'slb',
       action: 'DeleteDomainExtension',
       regionId: req.regionId,
       params: { DomainExtensionId: req.domainExtensionId },
       write: true,
     });
-  } catch (err) {
-    if (err instanceof CloudError && err.code === 'InvalidParameter.DomainExtensionId') return;
-    throw err;
-  }
+  return deleteIdempotently(write, 'InvalidParameter.DomainExtensionId');
 }
 
 export function domainExtensionApi(rpc: RpcCaller) {

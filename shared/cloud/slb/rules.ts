@@ -1,6 +1,6 @@
 // Typed SLB actions: forwarding rules (domain and/or URL -> VServer group) on HTTP/HTTPS listeners.
 import { chunk } from '../../domain/batching';
-import { CloudError } from '../errors';
+import { CloudError, deleteIdempotently } from '../errors';
 import type { RpcCaller } from '../rpc-types';
 import { list, num, reqStr, str } from './wire';
 
@@ -113,8 +113,6 @@ async function setRule(
 /** The answer for a rule id that does not exist (Terraform's provider reads it the same way). */
 const RULE_GONE = 'InvalidRuleId.NotFound';
 
-const isRuleGone = (err: unknown) => err instanceof CloudError && err.code === RULE_GONE;
-
 /**
  * Idempotent: a rule that is already gone counts as deleted (a retry after an answer that was lost). The
  * API refuses a whole call when one of its ids is gone, so such a call is made again id by id.
@@ -132,11 +130,8 @@ async function deleteRules(rpc: RpcCaller, req: { regionId: string; ruleIds: str
     try {
       await call(ids);
     } catch (err) {
-      if (!isRuleGone(err)) throw err;
-      for (const id of ids.length > 1 ? ids : [])
-        await call([id]).catch((e: unknown) => {
-          if (!isRuleGone(e)) throw e;
-        });
+      if (!(err instanceof CloudError && err.code === RULE_GONE)) throw err;
+      for (const id of ids.length > 1 ? ids : []) await deleteIdempotently(() => call([id]), RULE_GONE);
     }
   }
 }
