@@ -138,11 +138,12 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
 
   it('gives up on TXT records that do not propagate in time, and removes them', async () => {
     cloud.setDnsFaults({ propagationDelayMs: 60_000 });
+    // A name no earlier test had validated: a reused valid authorization would skip the challenge.
     const err = await failure(
-      issueCertificate(deps({ propagationTimeoutMs: 300 }), request(['mall.example.com'])),
+      issueCertificate(deps({ propagationTimeoutMs: 300 }), request(['slow.mall.example.com'])),
     );
     expect(err.reason).toBe(ACME_ERRORS.propagation);
-    expect(err.message).toMatch(/_acme-challenge\.mall\.example\.com TXT not visible/);
+    expect(err.message).toMatch(/_acme-challenge\.slow\.mall\.example\.com TXT not visible/);
   }, 30_000);
 
   it('reports a challenge the CA finds invalid (the zone serves the wrong value), and removes the records', async () => {
@@ -160,7 +161,9 @@ describe('ACME DNS-01 issuance on the local Alibaba Cloud DNS', () => {
               .map((r) => r.value);
           },
         }),
-        request(['mall.example.com']),
+        // A name no earlier test had validated: Pebble now and then reuses a valid authorization even
+        // with PEBBLE_AUTHZREUSE=0, and then asks for no challenge at all.
+        request(['wrong.mall.example.com']),
       ),
     );
     expect(err.reason).toBe(ACME_ERRORS.challengeInvalid);
