@@ -128,7 +128,7 @@ export function errorReport(err: unknown, depth = 0): ErrorReport {
   return out;
 }
 
-/** An error as one line for people: the message, and the innermost cause's when it adds something. */
+/** What was thrown, as text for people: an error's message, anything else as a string. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

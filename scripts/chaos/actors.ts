@@ -12,6 +12,7 @@ import { parseSpec, type Spec } from '../../shared/domain/spec';
 import { HEALTH_AUDIT_SOURCE, parseFailoverEvents } from '../../shared/runtime/failover-events';
 import { applySpec } from '../../shared/workflows/apply';
 import { runCertRenewal } from '../../shared/workflows/cert-renewal';
+import type { CertificateWriterDeps } from '../../shared/workflows/deps';
 import { type FailoverDeps, FailoverRequestError, runFailover } from '../../shared/workflows/failover';
 import {
   type AuditMemory,
@@ -226,6 +227,21 @@ export async function runActor(ctx: RunContext, step: ActorStep): Promise<string
   }
 }
 
+/** What apply and renewal are given here: the actor's clients, the run's clock, no files to read. */
+function writerDeps(ctx: RunContext, actor: Actor, kill: KillSwitch): CertificateWriterDeps {
+  const { slb, cas } = clientOf(ctx, actor, kill);
+  return {
+    ...CHAOS_DEPLOYMENT,
+    slb,
+    cas,
+    now: () => ctx.clock.now(),
+    env: {},
+    readFile: (path) => {
+      throw new Error(`chaos specs read no files (${path})`);
+    },
+  };
+}
+
 async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Promise<string> {
   const { world } = ctx;
   switch (step.kind) {
@@ -233,36 +249,15 @@ async function actorBody(ctx: RunContext, step: ActorStep, kill: KillSwitch): Pr
       const spec = step.variant === 'hostile' ? hostileSpec() : specOf(step.variant);
       if (!spec) return 'refused: the spec may not set ownership';
       if (step.variant !== 'hostile') ctx.spec = spec;
-      const { slb, cas } = clientOf(ctx, 'apply', kill);
-      const r = await applySpec(
-        {
-          ...CHAOS_DEPLOYMENT,
-          slb,
-          cas,
-          now: () => ctx.clock.now(),
-          env: {},
-          readFile: (path) => {
-            throw new Error(`chaos specs read no files (${path})`);
-          },
-        },
-        spec,
-      );
+      const r = await applySpec(writerDeps(ctx, 'apply', kill), spec);
       return r.failed
         ? `failed at ${r.failed.action.kind}: ${(r.failed.error as { code?: string }).code ?? r.failed.error.message.slice(0, 120)} (${r.done.length}/${r.plan.actions.length} done)`
         : `${r.done.length} action(s)`;
     }
     case 'rotate': {
-      const { slb, cas } = clientOf(ctx, 'renewal', kill);
       const r = await runCertRenewal(
         {
-          ...CHAOS_DEPLOYMENT,
-          slb,
-          cas,
-          now: () => ctx.clock.now(),
-          env: {},
-          readFile: (path) => {
-            throw new Error(`chaos specs read no files (${path})`);
-          },
+          ...writerDeps(ctx, 'renewal', kill),
           listenerAddress: localCloudListenerAddress(world.cloud.url),
           verify: kill.guard(async (req) => {
             const check = await waitForServedCertificate(req);

@@ -9,7 +9,7 @@
 // and the next scheduled run tries again from then.
 
 import { namedConstants } from '../domain/names';
-import { CertificateSourceFailure } from '../errors';
+import { CertificateSourceFailure, errorText } from '../errors';
 import { fetchRenewalInfo, type RenewalInfo } from './acme-ari';
 import { Secret } from './cas';
 import type { DnsClient, DnsZone } from './dns';
@@ -197,7 +197,7 @@ function classify(err: unknown, problems: ProblemLog, step: string): AcmeIssueEr
       cause: err,
       ...(p.retryAfter ? { retryAfter: p.retryAfter } : {}),
     });
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   return new AcmeIssueError(ACME_ERRORS.ca, `${step}: ${message}`, { cause: err });
 }
 
@@ -371,7 +371,7 @@ class Issuance {
           throw classify(err, this.problems, 'challenge');
         throw new AcmeIssueError(
           ACME_ERRORS.challengeInvalid,
-          `acme: the CA found the dns-01 challenge for ${domain} invalid: ${err instanceof Error ? err.message : String(err)}`,
+          `acme: the CA found the dns-01 challenge for ${domain} invalid: ${errorText(err)}`,
           { cause: err },
         );
       }
@@ -412,7 +412,7 @@ class Issuance {
         this.log({
           acme: 'could not remove challenge record',
           recordId: id,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
       }
     }

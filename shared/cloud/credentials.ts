@@ -9,7 +9,7 @@
 //   otherwise the default chain: ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET, profiles, ECS RAM role, OIDC...
 
 import { inspect } from 'node:util';
-import { InputError } from '../errors';
+import { errorText, InputError } from '../errors';
 
 export interface AccessKey {
   accessKeyId: string;
@@ -279,7 +279,7 @@ export function resolveCloudTarget(
  * config file (keys included) to its parse error.
  */
 function safeMessage(err: unknown): string {
-  const m = err instanceof Error ? err.message : String(err);
+  const m = errorText(err);
   return m.replace(/failed:[\s\S]*/, 'failed').split('\n')[0] ?? '';
 }
 

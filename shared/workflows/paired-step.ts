@@ -9,7 +9,7 @@
 //
 // Generic over the verification details, so any plan executor can run its binding actions through it.
 
-import { AutopilotError, VerificationError } from '../errors';
+import { AutopilotError, errorText, VerificationError } from '../errors';
 
 export type PairedPhase = 'mark' | 'bind' | 'verify' | 'commit' | 'rollback' | 'rollbackVerify' | 'unmark';
 
@@ -71,7 +71,7 @@ export class PairedStepError extends AutopilotError {
   readonly phase: PairedPhase;
 
   constructor(step: string, phase: PairedPhase, cause: unknown) {
-    super(`${step}: ${phase}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${step}: ${phase}: ${errorText(cause)}`, { cause });
     this.step = step;
     this.phase = phase;
   }
